@@ -1,0 +1,104 @@
+// The public listener: binds, builds each connection's pipeline, and shuts down gracefully.
+//
+// Pipeline of a client connection, head to tail:
+//   ConnectionTimeouts (raw bytes) → HTTP decoder/encoder → HTTPServerPipelineHandler (pipelining,
+//   quiescing) → ProtocolErrorResponder (400/431 on undecodable input) → ProxyHandler.
+//
+// Shutdown: stop accepting, let every connection finish the response it is writing (idle ones
+// close at once), and give up waiting after the grace period.
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOExtras
+import NIOHTTP1
+import NIOPosix
+import OriginClient
+
+public final class EdgeServer: Sendable {
+    private let channel: any Channel
+    /// Released at the end of `shutdown`: its deinit completes a promise on an event loop, which
+    /// must still be running then.
+    private let quiescing: NIOLockedValueBox<ServerQuiescingHelper?>
+    private let logger: Logger
+    /// The address actually bound (port 0 resolves to a real port).
+    public let localAddress: SocketAddress
+
+    private init(channel: any Channel, quiescing: ServerQuiescingHelper, logger: Logger) {
+        self.channel = channel
+        self.quiescing = NIOLockedValueBox(quiescing)
+        self.logger = logger
+        self.localAddress = channel.localAddress!
+    }
+
+    public var port: Int { localAddress.port ?? 0 }
+
+    public static func start(
+        host: String, port: Int, configuration: EdgeConfiguration, origin: OriginClient,
+        group: any EventLoopGroup, logger: Logger, accessLogger: Logger
+    ) async throws -> EdgeServer {
+        let quiescing = ServerQuiescingHelper(group: group)
+        let accessLog = AccessLog(logger: accessLogger)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                    try channel.pipeline.syncOperations.addHandler(ConnectionLimiter(maximum: configuration.maximumConnections))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try configureConnection(channel, configuration: configuration, origin: origin, logger: logger, accessLog: accessLog)
+                }
+            }
+        let channel = try await bootstrap.bind(host: host, port: port).get()
+        return EdgeServer(channel: channel, quiescing: quiescing, logger: logger)
+    }
+
+    /// Builds a client connection's pipeline (see the file header). Also used by the pipeline tests.
+    static func configureConnection(
+        _ channel: any Channel, configuration: EdgeConfiguration, origin: OriginClient, logger: Logger, accessLog: AccessLog
+    ) throws {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderListSize = configuration.maximumHeaderBytes
+        limits.maxHeaderFieldSize = configuration.maximumHeaderBytes
+        limits.maxHeaderFieldCount = configuration.maximumHeaderCount
+        let timeouts = ConnectionTimeouts(
+            keepAliveTimeout: configuration.keepAliveTimeout, headerReadTimeout: configuration.headerReadTimeout)
+        let sync = channel.pipeline.syncOperations
+        try sync.addHandler(timeouts)
+        try sync.configureHTTPServerPipeline(
+            withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: true,
+            withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+        try sync.addHandler(ProtocolErrorResponder(logger: logger))
+        try sync.addHandler(ProxyHandler(
+            configuration: configuration, origin: origin, timeouts: timeouts, logger: logger, accessLog: accessLog))
+    }
+
+    /// Stops accepting and waits for in-flight responses, at most `gracePeriod`.
+    /// Returns true if every connection finished within it.
+    @discardableResult
+    public func shutdown(gracePeriod: TimeAmount) async -> Bool {
+        let loop = channel.eventLoop
+        let promise = loop.makePromise(of: Void.self)
+        guard let quiescing = quiescing.withLockedValue({ helper in defer { helper = nil }; return helper }) else {
+            return true
+        }
+        quiescing.initiateShutdown(promise: promise)
+        let deadline = loop.scheduleTask(in: gracePeriod) {
+            promise.fail(ChannelError.ioOnClosedChannel)
+        }
+        do {
+            try await promise.futureResult.get()
+            deadline.cancel()
+            return true
+        } catch {
+            logger.warning("shutdown grace period ended with requests still in flight",
+                           metadata: ["grace-ms": "\(gracePeriod.nanoseconds / 1_000_000)"])
+            return false
+        }
+    }
+}

@@ -1,0 +1,42 @@
+// The short plain-text responses the node itself produces (4xx for bad requests, 502/504 when an
+// origin fails). They never name an origin, an address or an internal error: only the status and
+// one sentence, so nothing about the origin leaks to clients.
+import NIOCore
+import NIOHTTP1
+
+enum ErrorPage {
+    struct Response {
+        var head: HTTPResponseHead
+        var body: ByteBuffer
+    }
+
+    static func sentence(for status: HTTPResponseStatus) -> String {
+        switch status.code {
+        case 400: return "the request is malformed."
+        case 408: return "the request did not arrive in time."
+        case 413: return "the request body is too large."
+        case 414: return "the request target is too long."
+        case 417: return "the expectation cannot be met."
+        case 431: return "the request header fields are too large."
+        case 502: return "the origin could not be reached or answered badly."
+        case 503: return "the service is unavailable."
+        case 504: return "the origin did not answer in time."
+        default: return "the request could not be served."
+        }
+    }
+
+    static func response(
+        status: HTTPResponseStatus, closing: Bool, version: HTTPVersion = .http1_1, viaName: String? = nil
+    ) -> Response {
+        let text = "\(status.code) \(status.reasonPhrase): \(sentence(for: status))\n"
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        headers.add(name: "content-length", value: String(text.utf8.count))
+        headers.add(name: "cache-control", value: "no-store")
+        if let viaName { headers.add(name: "via", value: "1.1 \(viaName)") }
+        if closing { headers.add(name: "connection", value: "close") }
+        return Response(
+            head: HTTPResponseHead(version: version, status: status, headers: headers),
+            body: ByteBuffer(string: text))
+    }
+}

@@ -1,0 +1,46 @@
+// The header rewrites of a gateway (RFC 9110 §7.6): hop-by-hop fields removed both ways, Via
+// added both ways, X-Forwarded-For / -Proto on requests, the origin's Server replaced on responses.
+// Pure functions over NIO's HTTPHeaders.
+import NIOCore
+import NIOHTTP1
+import OriginClient
+
+extension ForwardingPolicy {
+    /// Headers to send to the origin for a client request.
+    func originRequestHeaders(for head: HTTPRequestHead, clientAddress: String?, scheme: String) -> HTTPHeaders {
+        var headers = head.headers
+        HopByHop.removeHopByHopFields(from: &headers)
+        // Framing is set anew by the origin connection; the expectation was answered here.
+        headers.remove(name: "content-length")
+        headers.remove(name: "expect")
+        for name in strippedRequestFields where headers.contains(name: name) { headers.remove(name: name) }
+        if let clientAddress {
+            switch forwardedFor {
+            case .append:
+                let previous = headers[canonicalForm: "x-forwarded-for"]
+                headers.replaceOrAdd(
+                    name: "x-forwarded-for",
+                    value: previous.isEmpty ? clientAddress : previous.joined(separator: ", ") + ", " + clientAddress)
+            case .replace:
+                headers.replaceOrAdd(name: "x-forwarded-for", value: clientAddress)
+            case .off:
+                break
+            }
+        }
+        if forwardedProto { headers.replaceOrAdd(name: "x-forwarded-proto", value: scheme) }
+        headers.add(name: "via", value: "\(head.version.major).\(head.version.minor) \(viaName)")
+        return headers
+    }
+
+    /// Headers to send to the client for an origin response.
+    func clientResponseHeaders(for head: HTTPResponseHead) -> HTTPHeaders {
+        var headers = head.headers
+        HopByHop.removeHopByHopFields(from: &headers)
+        if let serverHeader {
+            headers.remove(name: "server")
+            if !serverHeader.isEmpty { headers.add(name: "server", value: serverHeader) }
+        }
+        headers.add(name: "via", value: "\(head.version.major).\(head.version.minor) \(viaName)")
+        return headers
+    }
+}

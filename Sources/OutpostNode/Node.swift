@@ -1,0 +1,77 @@
+// A running node: its event loops, its origin client and its public listener, started from one
+// NodeConfiguration and stopped gracefully. Used by `outpost serve`, `outpost demo` and tests.
+import EdgeHTTP
+import Logging
+import NIOCore
+import NIOPosix
+import OriginClient
+import ServiceLifecycle
+
+public final class Node: Sendable {
+    public let configuration: NodeConfiguration
+    public let origin: OriginClient
+    private let server: EdgeServer
+    private let group: MultiThreadedEventLoopGroup
+    private let logger: Logger
+
+    /// The bound public port (useful when listening on port 0).
+    public var port: Int { server.port }
+
+    private init(configuration: NodeConfiguration, origin: OriginClient, server: EdgeServer, group: MultiThreadedEventLoopGroup, logger: Logger) {
+        self.configuration = configuration
+        self.origin = origin
+        self.server = server
+        self.group = group
+        self.logger = logger
+    }
+
+    public static func start(_ configuration: NodeConfiguration, logger: Logger, accessLogger: Logger? = nil) async throws -> Node {
+        let configuration = try configuration.validated()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
+        let origin = OriginClient(
+            origins: configuration.origins, configuration: configuration.originClient,
+            eventLoopGroup: group, logger: logger)
+        let server: EdgeServer
+        do {
+            server = try await EdgeServer.start(
+                host: configuration.listen.host, port: configuration.listen.port,
+                configuration: configuration.edge, origin: origin, group: group, logger: logger,
+                accessLogger: accessLogger ?? logger)
+        } catch {
+            try? await origin.shutdown()
+            try? await group.shutdownGracefully()
+            throw ConfigurationError(setting: "--listen", message: "cannot listen on \(configuration.listen): \(error)")
+        }
+        logger.notice("outpost started", metadata: ["port": "\(server.port)", "config": "\(configuration.summary)"])
+        return Node(configuration: configuration, origin: origin, server: server, group: group, logger: logger)
+    }
+
+    /// Stops accepting, lets in-flight requests finish within the grace period, releases all.
+    public func shutdown(gracePeriod: TimeAmount? = nil) async {
+        let grace = gracePeriod ?? configuration.shutdownGracePeriod
+        logger.notice("outpost stopping", metadata: ["grace": "\(DurationText.format(grace))"])
+        let clean = await server.shutdown(gracePeriod: grace)
+        try? await origin.shutdown()
+        try? await group.shutdownGracefully()
+        logger.notice("outpost stopped", metadata: ["clean": "\(clean)"])
+    }
+}
+
+/// `outpost serve` as a service: runs until SIGTERM/SIGINT, then shuts down gracefully.
+public struct NodeService: Service {
+    let configuration: NodeConfiguration
+    let logger: Logger
+    let accessLogger: Logger
+
+    public init(configuration: NodeConfiguration, logger: Logger, accessLogger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.accessLogger = accessLogger
+    }
+
+    public func run() async throws {
+        let node = try await Node.start(configuration, logger: logger, accessLogger: accessLogger)
+        try? await gracefulShutdown()
+        await node.shutdown()
+    }
+}

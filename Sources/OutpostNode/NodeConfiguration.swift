@@ -1,0 +1,73 @@
+// The node's effective configuration: defaults, overlaid by the YAML file given with --config,
+// overlaid by command-line flags. Every setting is declared once in `NodeSettings.all`, so a
+// flag and its config-file key share one name, one parser and one error message.
+import EdgeHTTP
+import Logging
+import NIOCore
+import OriginClient
+
+public struct HostAndPort: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) { self.host = host; self.port = port }
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+public struct NodeConfiguration: Sendable {
+    public var listen = HostAndPort(host: "127.0.0.1", port: 8080)
+    public var origins: [OriginServer] = []
+    public var adminListen = HostAndPort(host: "127.0.0.1", port: 8081)
+    public var cacheDirectory = "./outpost-cache"
+    public var memorySize = 256 * 1024 * 1024
+    public var diskSize = 2 * 1024 * 1024 * 1024
+    public var logLevel = Logger.Level.info
+    public var shutdownGracePeriod = TimeAmount.seconds(30)
+    /// Event loop threads; defaults to one per core.
+    public var threads = System.coreCount
+    public var edge = EdgeConfiguration()
+    public var originClient = OriginClientConfiguration()
+
+    public init() {}
+
+    /// Checks that need the whole configuration (single values are checked as they are parsed).
+    public func validated() throws -> NodeConfiguration {
+        if origins.isEmpty {
+            throw ConfigurationError(setting: "--origin", message: "at least one origin is required (e.g. --origin http://127.0.0.1:9000)")
+        }
+        return self
+    }
+
+    /// One line per setting, for the start-up log.
+    public var summary: String {
+        let forwarding = edge.forwarding
+        return [
+            "listen=\(listen)", "origins=\(origins.map(\.description).joined(separator: ","))",
+            "admin-listen=\(adminListen)", "cache-dir=\(cacheDirectory)",
+            "memory-size=\(ByteSize.format(memorySize))", "disk-size=\(ByteSize.format(diskSize))",
+            "log-level=\(logLevel)", "threads=\(threads)",
+            "connect-timeout=\(DurationText.format(originClient.connectTimeout))",
+            "response-head-timeout=\(DurationText.format(originClient.responseHeadTimeout))",
+            "idle-body-timeout=\(DurationText.format(originClient.idleBodyTimeout))",
+            "header-read-timeout=\(DurationText.format(edge.headerReadTimeout))",
+            "keep-alive-timeout=\(DurationText.format(edge.keepAliveTimeout))",
+            "max-request-target=\(ByteSize.format(edge.maximumRequestTargetLength))",
+            "max-header-size=\(ByteSize.format(edge.maximumHeaderBytes))",
+            "max-headers=\(edge.maximumHeaderCount)",
+            "max-request-body=\(ByteSize.format(edge.maximumRequestBodyBytes))",
+            "max-connections=\(edge.maximumConnections)",
+            "origin-backoff=\(DurationText.format(originClient.failureBackoff))",
+            "host-header=\(forwarding.hostHeader.rawValue)", "forwarded-for=\(forwarding.forwardedFor.rawValue)",
+            "forwarded-proto=\(forwarding.forwardedProto)", "via-name=\(forwarding.viaName)",
+            "server-header=\(forwarding.serverHeader.map { $0.isEmpty ? "(removed)" : $0 } ?? "(origin's)")",
+            "shutdown-grace=\(DurationText.format(shutdownGracePeriod))",
+        ].joined(separator: " ")
+    }
+}
+
+/// A setting that could not be used; `setting` names the flag or `file:line: key`.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public var setting: String
+    public var message: String
+    public init(setting: String, message: String) { self.setting = setting; self.message = message }
+    public var description: String { "invalid \(setting): \(message)" }
+}

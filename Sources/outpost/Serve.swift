@@ -1,0 +1,117 @@
+// `outpost serve`: runs the node with the effective configuration (defaults < --config file <
+// flags) until SIGTERM or SIGINT, then finishes in-flight requests within the grace period.
+// The options mirror NodeSettings.all one for one (kept in step by a test).
+import ArgumentParser
+import Logging
+import OutpostNode
+import ServiceLifecycle
+
+private func help(_ name: String) -> ArgumentHelp {
+    ArgumentHelp(NodeSettings.named(name)?.help ?? "")
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the edge node in front of one or more origins.",
+        discussion: "Every option can also be set in the YAML file given with --config, under the same name without the dashes (origin may be a list). Flags win over the file.")
+
+    @Option(name: .customLong("config"), help: "YAML configuration file.")
+    var config: String?
+
+    @Option(name: .customLong("listen"), help: help("listen"))
+    var listen: String?
+    @Option(name: .customLong("origin"), help: help("origin"))
+    var origin: [String] = []
+    @Option(name: .customLong("admin-listen"), help: help("admin-listen"))
+    var adminListen: String?
+    @Option(name: .customLong("cache-dir"), help: help("cache-dir"))
+    var cacheDir: String?
+    @Option(name: .customLong("memory-size"), help: help("memory-size"))
+    var memorySize: String?
+    @Option(name: .customLong("disk-size"), help: help("disk-size"))
+    var diskSize: String?
+    @Option(name: .customLong("log-level"), help: help("log-level"))
+    var logLevel: String?
+    @Option(name: .customLong("threads"), help: help("threads"))
+    var threads: String?
+    @Option(name: .customLong("connect-timeout"), help: help("connect-timeout"))
+    var connectTimeout: String?
+    @Option(name: .customLong("response-head-timeout"), help: help("response-head-timeout"))
+    var responseHeadTimeout: String?
+    @Option(name: .customLong("idle-body-timeout"), help: help("idle-body-timeout"))
+    var idleBodyTimeout: String?
+    @Option(name: .customLong("origin-backoff"), help: help("origin-backoff"))
+    var originBackoff: String?
+    @Option(name: .customLong("header-read-timeout"), help: help("header-read-timeout"))
+    var headerReadTimeout: String?
+    @Option(name: .customLong("keep-alive-timeout"), help: help("keep-alive-timeout"))
+    var keepAliveTimeout: String?
+    @Option(name: .customLong("max-request-target"), help: help("max-request-target"))
+    var maxRequestTarget: String?
+    @Option(name: .customLong("max-header-size"), help: help("max-header-size"))
+    var maxHeaderSize: String?
+    @Option(name: .customLong("max-headers"), help: help("max-headers"))
+    var maxHeaders: String?
+    @Option(name: .customLong("max-request-body"), help: help("max-request-body"))
+    var maxRequestBody: String?
+    @Option(name: .customLong("max-connections"), help: help("max-connections"))
+    var maxConnections: String?
+    @Option(name: .customLong("host-header"), help: help("host-header"))
+    var hostHeader: String?
+    @Option(name: .customLong("forwarded-for"), help: help("forwarded-for"))
+    var forwardedFor: String?
+    @Option(name: .customLong("forwarded-proto"), help: help("forwarded-proto"))
+    var forwardedProto: String?
+    @Option(name: .customLong("via-name"), help: help("via-name"))
+    var viaName: String?
+    @Option(name: .customLong("server-header"), help: help("server-header"))
+    var serverHeader: String?
+    @Option(name: .customLong("shutdown-grace"), help: help("shutdown-grace"))
+    var shutdownGrace: String?
+
+    /// The flags given, as (setting name, value), origins first in the order given.
+    var flags: [(name: String, value: String)] {
+        var result: [(name: String, value: String)] = origin.map { ("origin", $0) }
+        let singles: [(String, String?)] = [
+            ("listen", listen),
+            ("admin-listen", adminListen),
+            ("cache-dir", cacheDir),
+            ("memory-size", memorySize),
+            ("disk-size", diskSize),
+            ("log-level", logLevel),
+            ("threads", threads),
+            ("connect-timeout", connectTimeout),
+            ("response-head-timeout", responseHeadTimeout),
+            ("idle-body-timeout", idleBodyTimeout),
+            ("origin-backoff", originBackoff),
+            ("header-read-timeout", headerReadTimeout),
+            ("keep-alive-timeout", keepAliveTimeout),
+            ("max-request-target", maxRequestTarget),
+            ("max-header-size", maxHeaderSize),
+            ("max-headers", maxHeaders),
+            ("max-request-body", maxRequestBody),
+            ("max-connections", maxConnections),
+            ("host-header", hostHeader),
+            ("forwarded-for", forwardedFor),
+            ("forwarded-proto", forwardedProto),
+            ("via-name", viaName),
+            ("server-header", serverHeader),
+            ("shutdown-grace", shutdownGrace),
+        ]
+        for (name, value) in singles { if let value { result.append((name, value)) } }
+        return result
+    }
+
+    func run() async throws {
+        let configuration = try ConfigurationLoader.load(configFile: config, flags: flags).validated()
+        bootstrapLogging(level: configuration.logLevel)
+        let logger = Logger(label: "outpost")
+        let accessLogger = Logger(label: "outpost.access")
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: NodeService(configuration: configuration, logger: logger, accessLogger: accessLogger))],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,112 @@
+// The built `outpost` binary, run as an operator would: exit codes, help, the demo, and SIGTERM
+// during an in-flight request. The binary sits next to the test bundle in the build folder.
+import Foundation
+import OutpostNode
+import OutpostTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct RunResult {
+    var status: Int32
+    var output: String
+    var errors: String
+}
+
+/// The `outpost` binary of this build.
+func outpostBinary() throws -> URL {
+    let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for candidate in [folder, folder.deletingLastPathComponent(), folder.deletingLastPathComponent().deletingLastPathComponent()] {
+        let url = candidate.appendingPathComponent("outpost")
+        if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+    }
+    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: folder.appendingPathComponent("outpost").path])
+}
+
+func run(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> RunResult {
+    let process = Process()
+    process.executableURL = try outpostBinary()
+    process.arguments = arguments
+    let output = Pipe(), errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    try process.run()
+    let deadline = ContinuousClock.now + timeout
+    while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+    if process.isRunning { process.terminate() }
+    process.waitUntilExit()
+    return RunResult(
+        status: process.terminationStatus,
+        output: String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+        errors: String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+}
+
+@Suite("The outpost executable", .timeLimit(.minutes(2)))
+struct ExecutableTests {
+    @Test("a bad value stops start-up with one line naming it, and exit code 2", arguments: [
+        ["serve", "--origin", "http://127.0.0.1:1", "--memory-size", "12XB"],
+        ["serve", "--origin", "http://127.0.0.1:1", "--listen", "nowhere"],
+        ["serve", "--origin", "gopher://x"],
+        ["serve", "--no-such-flag"],
+        ["serve"],
+    ])
+    func badValue(_ arguments: [String]) async throws {
+        let result = try await run(arguments)
+        #expect(result.status == 2)
+        let lines = result.errors.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.errors)")
+        #expect(result.errors.hasPrefix("outpost: "))
+    }
+
+    @Test("--help documents every setting")
+    func help() async throws {
+        let result = try await run(["serve", "--help"])
+        #expect(result.status == 0)
+        for setting in NodeSettings.all { #expect(result.output.contains("--\(setting.name)"), "--\(setting.name) missing from help") }
+        #expect(result.output.contains("--config"))
+    }
+
+    @Test("outpost demo exits 0 with a report")
+    func demo() async throws {
+        let result = try await run(["demo", "--requests", "300", "--concurrency", "4", "--seconds", "30"])
+        #expect(result.status == 0, "\(result.errors)")
+        #expect(result.output.contains("requests     300"))
+        #expect(result.output.contains("latency ms"))
+        #expect(result.output.contains("status codes 200×300"))
+    }
+
+    @Test("SIGTERM during a slow in-flight request: the request completes and the process exits 0")
+    func sigterm() async throws {
+        try await withOrigin({ _ in OriginReply(body: .bytes(Array("finished".utf8)), behaviour: .delayHead(.seconds(1))) }) { origin in
+            let process = Process()
+            process.executableURL = try outpostBinary()
+            process.arguments = ["serve", "--listen", "127.0.0.1:0", "--origin", origin.url, "--threads", "1"]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            defer { if process.isRunning { process.terminate() } }
+            // The start-up line carries the bound port.
+            var text = ""
+            let deadline = ContinuousClock.now + .seconds(20)
+            while !text.contains(" port=") && ContinuousClock.now < deadline {
+                text += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+            }
+            let port = try #require(text.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst(5)) })
+            async let response = WireConnection.with(port: port) { connection in
+                try await connection.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+                return try await connection.readResponse()
+            }
+            while origin.requestCount == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            kill(process.processIdentifier, SIGTERM)
+            let answered = try await response
+            #expect(answered.status == 200)
+            #expect(answered.bodyText == "finished")
+            while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(!process.isRunning)
+            #expect(process.terminationReason == .exit)
+            #expect(process.terminationStatus == 0)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+// Starts a node on port 0 in front of scripted origins, runs a test body, and tears everything
+// down whatever happens.
+import Logging
+import NIOCore
+import OriginClient
+import OutpostNode
+import OutpostTesting
+
+func withNode(
+    origins: [ScriptedOrigin],
+    configure: (inout NodeConfiguration) -> Void = { _ in },
+    _ body: (Node) async throws -> Void
+) async throws {
+    var configuration = NodeConfiguration()
+    configuration.listen = HostAndPort(host: "127.0.0.1", port: 0)
+    configuration.origins = try origins.map { try OriginServer(url: $0.url) }
+    configuration.threads = 1
+    configure(&configuration)
+    var logger = Logger(label: "test.node")
+    logger.logLevel = .critical
+    let node = try await Node.start(configuration, logger: logger)
+    do {
+        try await body(node)
+    } catch {
+        await node.shutdown(gracePeriod: .seconds(1))
+        throw error
+    }
+    await node.shutdown(gracePeriod: .seconds(1))
+}
+
+func withOrigin(
+    _ script: @escaping @Sendable (RecordedRequest) -> OriginReply,
+    _ body: (ScriptedOrigin) async throws -> Void
+) async throws {
+    let origin = try await ScriptedOrigin.start(script)
+    do {
+        try await body(origin)
+    } catch {
+        try? await origin.shutdown()
+        throw error
+    }
+    try await origin.shutdown()
+}
+
+/// One request on a fresh connection; returns the response as seen on the wire.
+func send(_ raw: String, to node: Node, headOnly: Bool = false) async throws -> WireResponse {
+    try await WireConnection.with(port: node.port) { connection in
+        try await connection.send(raw)
+        return try await connection.readResponse(toHead: headOnly)
+    }
+}
+
+extension RecordedRequest {
+    var bodyText: String { String(decoding: body, as: UTF8.self) }
+}
