@@ -20,9 +20,16 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
     ],
     targets: [
+        // RFC 9111 and friends as pure value types: no dependencies, no I/O, `now` passed in.
+        .target(name: "CachePolicy"),
+        .target(
+            name: "PolicyFile",
+            dependencies: ["CachePolicy", .product(name: "Yams", package: "Yams")]
+        ),
         .target(
             name: "OriginClient",
             dependencies: [
+                "CachePolicy",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -79,6 +86,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        .testTarget(name: "CachePolicyTests", dependencies: ["CachePolicy"]),
+        .testTarget(name: "PolicyFileTests", dependencies: ["PolicyFile"]),
         .testTarget(
             name: "EdgeHTTPTests",
             dependencies: [

@@ -9,7 +9,7 @@ extension ForwardingPolicy {
     /// Headers to send to the origin for a client request.
     func originRequestHeaders(for head: HTTPRequestHead, clientAddress: String?, scheme: String) -> HTTPHeaders {
         var headers = head.headers
-        HopByHop.removeHopByHopFields(from: &headers)
+        headers.removeHopByHopFields()
         // Framing is set anew by the origin connection; the expectation was answered here.
         headers.remove(name: "content-length")
         headers.remove(name: "expect")
@@ -35,7 +35,7 @@ extension ForwardingPolicy {
     /// Headers to send to the client for an origin response.
     func clientResponseHeaders(for head: HTTPResponseHead) -> HTTPHeaders {
         var headers = head.headers
-        HopByHop.removeHopByHopFields(from: &headers)
+        headers.removeHopByHopFields()
         if let serverHeader {
             headers.remove(name: "server")
             if !serverHeader.isEmpty { headers.add(name: "server", value: serverHeader) }

@@ -1,0 +1,111 @@
+// PrimaryKey: the cache key of a request — method class plus normalised target URI
+// (RFC 9111 §2: "The primary cache key consists of the request method and target URI").
+//
+// Invariants: two requests for the same resource produce byte-identical keys — scheme and host
+// lower-cased (RFC 3986 §6.2.2.1), default port dropped (§6.2.3), percent-encoding hex
+// upper-cased, an empty path becomes "/", the fragment dropped, and the query normalised as the
+// rules say (tracking parameters removed, parameters sorted). GET and HEAD share a key because a
+// HEAD can be answered from a stored GET (RFC 9110 §9.3.2).
+
+/// The methods whose responses share stored entries.
+public enum MethodClass: String, Hashable, Sendable {
+    /// GET and HEAD.
+    case retrieval = "GET"
+
+    /// The class of a request method, or nil when responses to it are never stored (RFC 9111 §3:
+    /// only GET is stored here; POST caching via Content-Location is not implemented).
+    public init?(method: String) {
+        switch method {
+        case "GET", "HEAD": self = .retrieval
+        default: return nil
+        }
+    }
+}
+
+/// Builds primary keys.
+public enum PrimaryKey {
+    /// The key string: `GET https://example.com/path?query`.
+    public static func make(methodClass: MethodClass, scheme: String, host: String, pathAndQuery: String,
+                            settings: RuleSettings) -> String {
+        let lowerScheme = FieldSyntax.lowercased(scheme)
+        let authority = normalisedAuthority(host, scheme: lowerScheme)
+        return "\(methodClass.rawValue) \(lowerScheme)://\(authority)\(normalisedPathAndQuery(pathAndQuery, key: settings.key))"
+    }
+
+    /// Lower-cased host with the scheme's default port removed (RFC 3986 §6.2.3).
+    public static func normalisedAuthority(_ authority: String, scheme: String) -> String {
+        let lower = FieldSyntax.lowercased(authority)
+        var host = hostWithoutPort(lower)
+        var port = String(lower.dropFirst(host.count))
+        if host.hasSuffix(".") { host.removeLast() }
+        let defaultPort = FieldSyntax.lowercased(scheme) == "https" ? ":443" : ":80"
+        if port == defaultPort || port == ":" { port = "" }
+        return host + port
+    }
+
+    /// The host without a port (IPv6 literals keep their brackets).
+    public static func hostWithoutPort(_ authority: String) -> String {
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            return String(authority[...close])
+        }
+        if let colon = authority.lastIndex(of: ":"), authority.firstIndex(of: ":") == colon {
+            return String(authority[..<colon])
+        }
+        return authority
+    }
+
+    /// Path and query with percent-encodings upper-cased, the fragment removed and the query
+    /// normalised per `key`.
+    public static func normalisedPathAndQuery(_ pathAndQuery: String, key: KeyNormalisation) -> String {
+        var text = Substring(pathAndQuery)
+        if let hash = text.firstIndex(of: "#") { text = text[..<hash] }
+        let parts = text.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        var path = uppercasingPercentEncodings(parts[0])
+        if path.isEmpty { path = "/" }
+        guard parts.count == 2 else { return path }
+        let query = normalisedQuery(parts[1], key: key)
+        return query.isEmpty ? path : "\(path)?\(query)"
+    }
+
+    /// Drops matching parameters and optionally sorts the rest by name (stable). Parameters are
+    /// compared by their raw (still encoded) names.
+    public static func normalisedQuery(_ query: Substring, key: KeyNormalisation) -> String {
+        var parameters = query.split(separator: "&", omittingEmptySubsequences: true).map {
+            uppercasingPercentEncodings($0)
+        }
+        if !key.dropQueryParameters.isEmpty {
+            parameters.removeAll { parameter in
+                let name = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+                return key.dropQueryParameters.contains { $0.matches(String(name)) }
+            }
+        }
+        if key.sortQuery {
+            parameters = parameters.enumerated().sorted { lhs, rhs in
+                let left = name(of: lhs.element), right = name(of: rhs.element)
+                return left != right ? left < right : lhs.offset < rhs.offset
+            }.map(\.element)
+        }
+        return parameters.joined(separator: "&")
+    }
+
+    private static func name(of parameter: String) -> Substring {
+        parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+    }
+
+    private static func uppercasingPercentEncodings(_ text: Substring) -> String {
+        guard text.contains("%") else { return String(text) }
+        var bytes = Array(text.utf8)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count {
+                for offset in 1...2 where bytes[index + offset] >= 0x61 && bytes[index + offset] <= 0x66 {
+                    bytes[index + offset] -= 0x20
+                }
+                index += 3
+            } else {
+                index += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,56 @@
+// Generated from cache-policy/default.yaml — edit that file, then regenerate
+// (a test checks the two are identical byte for byte).
+
+extension PolicyFile {
+    /// The text of `cache-policy/default.yaml`, so the node runs without any file.
+    public static let embeddedDefault: String = #"""
+# Outpost cache policy: the shipped defaults.
+#
+# RFC behaviour first: a response is cached exactly as long as its own Cache-Control /
+# CDN-Cache-Control / Expires say (RFC 9111 §4.2.1). No heuristic freshness and no default
+# TTL are invented; operators turn those on per rule when they know the origin.
+#
+# Durations: 30s, 5m, 1h, 2d, 1w (or 0). Sizes: 512KiB, 10MiB, 1GiB (or a byte count).
+# Settings that can be switched off accept `off`.
+version: 1
+
+node:
+  # The field only this node obeys; it outranks CDN-Cache-Control and Cache-Control
+  # (RFC 9213 targeted fields) and is removed before responses reach clients.
+  cacheControlField: Outpost-Cache-Control
+  # Surrogate-Control directives addressed as `max-age=60;outpost` apply to this node.
+  surrogateDeviceToken: outpost
+
+defaults:
+  # How long past its freshness a response that had one may still be served while it is
+  # revalidated in the background, or when the origin fails. Never overrides
+  # must-revalidate, proxy-revalidate, s-maxage or no-cache.
+  grace: 1h
+  # RFC 9111 §4.2.2 heuristic freshness (a fraction of Date - Last-Modified): off.
+  heuristicFraction: off
+  heuristicCap: 1d
+  # Lifetime for responses that state none: off (RFC behaviour).
+  defaultTTL: off
+  # Lifetime imposed regardless of the response, and the cap on any lifetime: off.
+  forceTTL: off
+  maxTTL: off
+  # Negative caching: lifetimes for statuses that arrive without freshness information.
+  statusTTL: {}
+  # Responses that set cookies are not stored, so one client's cookie never reaches another.
+  setCookie: do-not-store
+  # Cache key: sort query parameters and drop tracking parameters.
+  sortQuery: true
+  dropQueryParameters: [utm_*, gclid, fbclid]
+  # Vary: Accept-Encoding keys on br / gzip / identity rather than the raw header.
+  normaliseAcceptEncoding: true
+  maxVariants: 16
+  maxObjectSize: 64MiB
+  # Set to a reason (e.g. "maintenance") to pass every request through.
+  bypass: off
+
+# Rules are tried in order; the first whose hosts and paths match lays its settings over
+# the defaults. No rules by default.
+rules: []
+
+"""#
+}

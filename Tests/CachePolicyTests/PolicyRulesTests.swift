@@ -1,0 +1,82 @@
+import CachePolicy
+import Testing
+
+@Suite("Operator rules and the primary cache key (RFC 9111 §2)")
+struct PolicyRulesTests {
+    static let rules: PolicyRules = {
+        var images = RuleOverrides()
+        images.forceTTL = .some(3600)
+        images.statusTTLs = [404: 5]
+        var admin = RuleOverrides()
+        admin.bypass = .some("personal")
+        var offHeuristic = RuleOverrides()
+        offHeuristic.heuristicFraction = .some(nil)
+        return PolicyRules(
+            defaults: RuleSettings(heuristicFraction: 0.1, statusTTLs: [404: 60, 410: 600], grace: 30),
+            rules: [
+                Rule(name: "admin", hosts: [HostPattern("www.example.com")!], paths: [PathPattern("/admin/")!], overrides: admin),
+                Rule(name: "images", hosts: [HostPattern("*.img.example.com")!], paths: [PathPattern("/**/*.png")!, PathPattern("/i/*.jpg")!],
+                     overrides: images),
+                Rule(name: "no-heuristic", hosts: [HostPattern("api.example.com")!], overrides: offHeuristic),
+            ])
+    }()
+
+    @Test("rules: the first matching rule is laid over the defaults", arguments: [
+        ("www.example.com", "/admin/users", "admin"),
+        ("WWW.example.com:8080", "/admin/?x", "admin"),
+        ("www.example.com", "/admins", nil),
+        ("a.img.example.com", "/x/y/z.png", "images"),
+        ("a.b.img.example.com", "/i/photo.jpg", "images"),
+        ("a.img.example.com", "/i/sub/photo.jpg", nil),
+        ("img.example.com", "/x.png", nil),
+        ("api.example.com", "/anything", "no-heuristic"),
+    ] as [(String, String, String?)])
+    func matching(host: String, path: String, rule: String?) {
+        #expect(Self.rules.settings(host: host, path: path).ruleName == rule)
+    }
+
+    @Test("rules: merged settings")
+    func merged() {
+        let images = Self.rules.settings(host: "a.img.example.com", path: "/a.png")
+        #expect(images.forceTTL == 3600)
+        #expect(images.statusTTLs == [404: 5, 410: 600])
+        #expect(images.grace == 30)
+        #expect(images.heuristicFraction == 0.1)
+        #expect(Self.rules.settings(host: "api.example.com", path: "/").heuristicFraction == nil)
+        #expect(Self.rules.settings(host: "www.example.com", path: "/admin/").bypass == "personal")
+        #expect(Self.rules.settings(host: "other", path: "/").bypass == nil)
+    }
+
+    @Test("rules: patterns are validated")
+    func patterns() {
+        #expect(HostPattern("*.example.com") != nil && HostPattern("a*.example.com") == nil && HostPattern("") == nil && HostPattern("*.") == nil)
+        #expect(PathPattern("static/") == nil && PathPattern("/a/***") == nil && PathPattern("/a?") == nil && PathPattern("/a/[b]") == nil)
+        #expect(QueryParameterPattern("utm_*") != nil && QueryParameterPattern("u*m") == nil && QueryParameterPattern("*") == nil)
+        #expect(PathPattern("/a/**")!.matches("/a/b/c") && PathPattern("/a/*")!.matches("/a/b") && !PathPattern("/a/*")!.matches("/a/b/c"))
+        #expect(PathPattern("/**/*.png")!.matches("/a.png") && PathPattern("/**/*.png")!.matches("/a/b/c.png"))
+        #expect(!PathPattern("/**/*.png")!.matches("/a/b/c.jpg") && !PathPattern("/v/**/*.ts")!.matches("/w/a.ts"))
+        #expect(PathPattern("/static/")!.matches("/static/app.js") && !PathPattern("/static/")!.matches("/stat"))
+    }
+
+    @Test("§2 primary key: scheme and host lower-cased, default port dropped, query normalised", arguments: [
+        ("HTTPS", "Example.COM:443", "/p?b=2&a=1", "GET https://example.com/p?a=1&b=2"),
+        ("http", "example.com:80", "", "GET http://example.com/"),
+        ("http", "example.com:8080", "/p", "GET http://example.com:8080/p"),
+        ("https", "example.com.", "/p?utm_source=x&gclid=1&id=7", "GET https://example.com/p?id=7"),
+        ("https", "example.com", "/p?utm_source=x", "GET https://example.com/p"),
+        ("https", "example.com", "/a%2fb?q=%e2%82", "GET https://example.com/a%2Fb?q=%E2%82"),
+        ("https", "example.com", "/p#frag", "GET https://example.com/p"),
+        ("https", "[::1]:443", "/p?z=1&a=2&z=0", "GET https://[::1]/p?a=2&z=1&z=0"),
+    ])
+    func primaryKey(scheme: String, host: String, pathAndQuery: String, expected: String) {
+        let settings = RuleSettings(key: KeyNormalisation(sortQuery: true, dropQueryParameters: [QueryParameterPattern("utm_*")!, QueryParameterPattern("gclid")!]))
+        #expect(PrimaryKey.make(methodClass: .retrieval, scheme: scheme, host: host, pathAndQuery: pathAndQuery, settings: settings) == expected)
+    }
+
+    @Test("§2 without normalisation rules the query is kept as sent")
+    func rawQuery() {
+        #expect(PrimaryKey.make(methodClass: .retrieval, scheme: "https", host: "a", pathAndQuery: "/p?b=2&utm_x=1&a=1", settings: RuleSettings())
+            == "GET https://a/p?b=2&utm_x=1&a=1")
+        #expect(MethodClass(method: "POST") == nil)
+    }
+}
