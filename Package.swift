@@ -37,8 +37,31 @@ let package = Package(
             ]
         ),
         .target(
+            name: "CacheStore",
+            dependencies: [
+                "CachePolicy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "EdgeCache",
+            dependencies: [
+                "CachePolicy",
+                "CacheStore",
+                "OriginClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "EdgeHTTP",
             dependencies: [
+                "CachePolicy",
+                "CacheStore",
+                "EdgeCache",
                 "OriginClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -50,6 +73,10 @@ let package = Package(
         .target(
             name: "OutpostNode",
             dependencies: [
+                "CachePolicy",
+                "CacheStore",
+                "EdgeCache",
+                "PolicyFile",
                 "EdgeHTTP",
                 "OriginClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -88,10 +115,13 @@ let package = Package(
         ),
         .testTarget(name: "CachePolicyTests", dependencies: ["CachePolicy"]),
         .testTarget(name: "PolicyFileTests", dependencies: ["PolicyFile"]),
+        .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore"]),
         .testTarget(
             name: "EdgeHTTPTests",
             dependencies: [
                 "EdgeHTTP",
+                "EdgeCache",
+                "CacheStore",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),

@@ -13,6 +13,7 @@ import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import OriginClient
+import EdgeCache
 
 public final class EdgeServer: Sendable {
     private let channel: any Channel
@@ -33,7 +34,7 @@ public final class EdgeServer: Sendable {
     public var port: Int { localAddress.port ?? 0 }
 
     public static func start(
-        host: String, port: Int, configuration: EdgeConfiguration, origin: OriginClient,
+        host: String, port: Int, configuration: EdgeConfiguration, origin: OriginClient, engine: CacheEngine,
         group: any EventLoopGroup, logger: Logger, accessLogger: Logger
     ) async throws -> EdgeServer {
         let quiescing = ServerQuiescingHelper(group: group)
@@ -51,7 +52,7 @@ public final class EdgeServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try configureConnection(channel, configuration: configuration, origin: origin, logger: logger, accessLog: accessLog)
+                    try configureConnection(channel, configuration: configuration, origin: origin, engine: engine, logger: logger, accessLog: accessLog)
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
@@ -60,7 +61,8 @@ public final class EdgeServer: Sendable {
 
     /// Builds a client connection's pipeline (see the file header). Also used by the pipeline tests.
     static func configureConnection(
-        _ channel: any Channel, configuration: EdgeConfiguration, origin: OriginClient, logger: Logger, accessLog: AccessLog
+        _ channel: any Channel, configuration: EdgeConfiguration, origin: OriginClient, engine: CacheEngine, logger: Logger,
+        accessLog: AccessLog
     ) throws {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = configuration.maximumHeaderBytes
@@ -75,7 +77,7 @@ public final class EdgeServer: Sendable {
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
         try sync.addHandler(ProtocolErrorResponder(logger: logger))
         try sync.addHandler(ProxyHandler(
-            configuration: configuration, origin: origin, timeouts: timeouts, logger: logger, accessLog: accessLog))
+            configuration: configuration, origin: origin, engine: engine, timeouts: timeouts, logger: logger, accessLog: accessLog))
     }
 
     /// Stops accepting and waits for in-flight responses, at most `gracePeriod`.

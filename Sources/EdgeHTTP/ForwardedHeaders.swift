@@ -32,15 +32,21 @@ extension ForwardingPolicy {
         return headers
     }
 
-    /// Headers to send to the client for an origin response.
-    func clientResponseHeaders(for head: HTTPResponseHead) -> HTTPHeaders {
-        var headers = head.headers
+    /// Rewrites a response head for the client: hop-by-hop fields out, the origin's Server
+    /// replaced or removed, Via added for the hop the response arrived on.
+    func rewriteResponseHeaders(_ headers: inout HTTPHeaders, receivedVersion version: HTTPVersion) {
         headers.removeHopByHopFields()
         if let serverHeader {
             headers.remove(name: "server")
             if !serverHeader.isEmpty { headers.add(name: "server", value: serverHeader) }
         }
-        headers.add(name: "via", value: "\(head.version.major).\(head.version.minor) \(viaName)")
+        headers.add(name: "via", value: "\(version.major).\(version.minor) \(viaName)")
+    }
+
+    /// Headers to send to the client for an origin response.
+    func clientResponseHeaders(for head: HTTPResponseHead) -> HTTPHeaders {
+        var headers = head.headers
+        rewriteResponseHeaders(&headers, receivedVersion: head.version)
         return headers
     }
 }

@@ -1,14 +1,22 @@
 // The per-connection request handler of the public listener. One request at a time (pipelined
-// requests are held back by NIO's HTTPServerPipelineHandler until the previous response ends):
+// requests are held back by NIO's HTTPServerPipelineHandler until the previous response ends).
+// Each accepted request goes through the cache engine's decision:
+//
+//   serve stored / 304 / 504 ─ written here, synchronously, from memory (no origin, no disk)
+//   fill  ─ the exchange subscribes to the key's fill (leading it or waiting on it)
+//   pass  ─ the exchange drives its own origin call (unsafe methods, bypasses, bodies)
 //
 //   idle ──head──▶ forwarding ──response end──▶ idle (keep-alive) or closed
-//     │                 └── origin failed before the head ──▶ 502/504 page
-//     └──rejected head──▶ discarding ──▶ closed
+//     │                 └── failure before the head ──▶ 502/504 page
+//     └──refused head──▶ discarding ──▶ closed
 //
 // Invariants: a response is written only for the exchange that is current; a connection whose
-// request body was not read to its end is closed after the response (never reused); an origin
-// failure after the head was sent closes the connection, so a truncated body is never mistaken
-// for a complete one.
+// request body was not read to its end is closed after the response (never reused); a failure
+// after the head was sent closes the connection, so a truncated body is never mistaken for a
+// complete one; every response carries Cache-Status.
+import CachePolicy
+import CacheStore
+import EdgeCache
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -27,20 +35,23 @@ final class ProxyHandler: ChannelDuplexHandler {
         case closed
     }
 
-    private let configuration: EdgeConfiguration
+    let configuration: EdgeConfiguration
     private let headGuard: RequestHeadGuard
-    private let origin: OriginClient
+    let origin: OriginClient
+    let engine: CacheEngine
     private let timeouts: ConnectionTimeouts
     private let accessLog: AccessLog
-    private let logger: Logger
+    let logger: Logger
     private var state = State.idle
     private var context: ChannelHandlerContext?
     private var readPending = false
 
-    init(configuration: EdgeConfiguration, origin: OriginClient, timeouts: ConnectionTimeouts, logger: Logger, accessLog: AccessLog) {
+    init(configuration: EdgeConfiguration, origin: OriginClient, engine: CacheEngine, timeouts: ConnectionTimeouts,
+         logger: Logger, accessLog: AccessLog) {
         self.configuration = configuration
         self.headGuard = RequestHeadGuard(configuration: configuration)
         self.origin = origin
+        self.engine = engine
         self.timeouts = timeouts
         self.logger = logger
         self.accessLog = accessLog
@@ -62,33 +73,67 @@ final class ProxyHandler: ChannelDuplexHandler {
     private func requestHeadReceived(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         timeouts.requestHeadReceived()
         guard case .idle = state else { return }
-        let client = context.channel.remoteAddress?.ipAddress
+        let exchange = Exchange(head: head, client: context.channel.remoteAddress?.ipAddress, eventLoop: context.eventLoop, handler: self)
         switch headGuard.check(head) {
         case .reject(let status, let reason):
             state = .discarding
-            let exchange = Exchange(head: head, client: client, eventLoop: context.eventLoop, handler: self)
             exchange.failureNote = reason
             writeErrorPage(status, for: exchange, closing: true, context: context)
         case .accept(let bodyLength, let hasBody, let expectsContinue):
-            let exchange = Exchange(head: head, client: client, eventLoop: context.eventLoop, handler: self)
             exchange.requestEnded = false
-            var request = OriginRequest(
-                method: head.method, target: head.uri,
-                headers: configuration.forwarding.originRequestHeaders(for: head, clientAddress: client, scheme: "http"))
-            request.hostFromOrigin = configuration.forwarding.hostHeader == .origin
-            if hasBody {
-                let pump = RequestBodyPump(eventLoop: context.eventLoop)
-                pump.onDrained = { [weak self] in self?.resumeReading() }
-                exchange.pump = pump
-                request.body = OriginRequestBody(length: bodyLength) { writer in pump.start(writer) }
-                if expectsContinue && head.version == .http1_1 {
-                    // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
-                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
-                }
+            let request = CacheRequest(method: head.method, target: head.uri, headers: head.headers, hasBody: hasBody)
+            switch engine.decide(request, now: engine.configuration.clock.now()) {
+            case .serveStored(let answer):
+                serve(answer, notModified: false, exchange: exchange, context: context)
+            case .notModified(let answer):
+                serve(answer, notModified: true, exchange: exchange, context: context)
+            case .onlyIfCachedMiss:
+                exchange.cacheStatus = .forwarded(cacheName: engine.configuration.cacheName, because: .onlyIfCachedMiss)
+                writeErrorPage(.gatewayTimeout, for: exchange, closing: !head.isKeepAlive, context: context)
+            case .fill(let plan):
+                state = .forwarding(exchange)
+                exchange.request = request
+                exchange.joinFill(plan)
+            case .pass(let reason, let invalidates, let remembered):
+                exchange.request = request
+                exchange.invalidates = invalidates
+                var status = CacheStatus.forwarded(cacheName: engine.configuration.cacheName, because: reason)
+                if let remembered { status.detail = remembered.detail }
+                exchange.cacheStatus = status
+                pass(exchange, bodyLength: bodyLength, hasBody: hasBody, expectsContinue: expectsContinue, context: context)
             }
-            state = .forwarding(exchange)
-            exchange.call = origin.execute(request, on: context.eventLoop, handler: exchange)
         }
+    }
+
+    /// Forwards the request on its own origin call, body streamed with backpressure.
+    private func pass(_ exchange: Exchange, bodyLength: Int?, hasBody: Bool, expectsContinue: Bool, context: ChannelHandlerContext) {
+        let head = exchange.head
+        var request = OriginRequest(method: head.method, target: head.uri, headers: forwardedHeaders(for: exchange))
+        request.hostFromOrigin = configuration.forwarding.hostHeader == .origin
+        if hasBody {
+            let pump = RequestBodyPump(eventLoop: context.eventLoop)
+            pump.onDrained = { [weak self] in self?.resumeReading() }
+            exchange.pump = pump
+            request.body = OriginRequestBody(length: bodyLength) { writer in pump.start(writer) }
+            if expectsContinue && head.version == .http1_1 {
+                // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            }
+        }
+        state = .forwarding(exchange)
+        engine.stats.originFetches.add(1, ordering: .relaxed)
+        exchange.call = origin.execute(request, on: context.eventLoop, handler: exchange)
+    }
+
+    func forwardedHeaders(for exchange: Exchange) -> HTTPHeaders {
+        configuration.forwarding.originRequestHeaders(for: exchange.head, clientAddress: exchange.client, scheme: "http")
+    }
+
+    /// The origin request of a fill (or a background revalidation) for this request.
+    func fillRequest(_ plan: FillPlan, for exchange: Exchange) -> OriginRequest {
+        var request = OriginRequest(method: .GET, target: exchange.head.uri, headers: plan.originHeaders(from: forwardedHeaders(for: exchange)))
+        request.hostFromOrigin = configuration.forwarding.hostHeader == .origin
+        return request
     }
 
     private func requestBodyReceived(_ part: ByteBuffer, context: ChannelHandlerContext) {
@@ -110,8 +155,7 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         if case .forwarding(let exchange) = state {
-            exchange.call?.cancel()
-            exchange.pump?.fail(ChannelError.eof)
+            exchange.stop()
             exchange.failureNote = exchange.failureNote ?? "client closed the connection"
             if exchange.responseStatus == nil { exchange.responseStatus = 499 }
             accessLog.record(exchange)
@@ -123,8 +167,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Decoder errors are answered by ProtocolErrorResponder; here the exchange is dropped.
         if case .forwarding(let exchange) = state {
-            exchange.call?.cancel()
-            exchange.pump?.fail(error)
+            exchange.stop()
             exchange.failureNote = "client error: \(error)"
             if exchange.responseStatus == nil { exchange.responseStatus = 400 }
             accessLog.record(exchange)
@@ -149,37 +192,105 @@ final class ProxyHandler: ChannelDuplexHandler {
         context.read()
     }
 
-    // MARK: events from the origin, for the current exchange only
+    // MARK: answers from the store
 
-    fileprivate func responseHeadReceived(_ head: HTTPResponseHead, from server: OriginServer, exchange: Exchange) -> EventLoopFuture<Void> {
-        guard let context, case .forwarding(let current) = state, current === exchange else {
-            return exchange.eventLoopFuture()
+    private func serve(_ answer: StoredAnswer, notModified: Bool, exchange: Exchange, context: ChannelHandlerContext) {
+        exchange.cacheStatus = answer.cacheStatus
+        let stored = answer.entry.response
+        let status = notModified ? HTTPResponseStatus.notModified : HTTPResponseStatus(statusCode: stored.status)
+        var headers = storedHeaders(stored, bodyLength: answer.entry.body.readableBytes, notModified: notModified)
+        headers.replaceOrAdd(name: "age", value: ResponseAge.fieldValue(currentAge: answer.currentAge))
+        let sendsBody = !notModified && exchange.head.method != .HEAD && answer.entry.body.readableBytes > 0
+        if let plan = answer.backgroundRevalidation {
+            engine.fills.revalidateInBackground(plan, request: fillRequest(plan, for: exchange), on: context.eventLoop)
         }
-        exchange.origin = server
-        exchange.responseStatus = head.status.code
-        var headers = configuration.forwarding.clientResponseHeaders(for: head)
+        let closing = writeHead(status: status, headers: &headers, for: exchange, context: context)
+        if sendsBody {
+            exchange.responseBytes = answer.entry.body.readableBytes
+            engine.stats.bytesFromCache.add(answer.entry.body.readableBytes, ordering: .relaxed)
+            context.write(wrapOutboundOut(.body(.byteBuffer(answer.entry.body))), promise: nil)
+        }
+        finishResponse(exchange, closing: closing, context: context)
+    }
+
+    /// The head of a stored response as sent to clients: the stored fields without the targeted
+    /// ones only this node obeys, framed by the stored body's length.
+    func storedHeaders(_ stored: StoredResponse, bodyLength: Int, notModified: Bool) -> HTTPHeaders {
+        var headers: HTTPHeaders
+        if notModified {
+            headers = HTTPHeaders(ConditionalRequest.notModifiedFields(stored: stored.fields))
+        } else {
+            headers = HTTPHeaders(stored.fields)
+            if stored.status != 204 && stored.status != 304 {
+                headers.replaceOrAdd(name: "content-length", value: String(bodyLength))
+            }
+        }
+        return headers
+    }
+
+    // MARK: writing responses (current exchange only)
+
+    /// Writes a final head: origin-identity rewrite, Via, Cache-Status, keep-alive decision.
+    /// Returns whether the connection closes after this response.
+    @discardableResult
+    func writeHead(status: HTTPResponseStatus, headers: inout HTTPHeaders, version: HTTPVersion = .http1_1,
+                   closing: Bool = false, for exchange: Exchange, context: ChannelHandlerContext) -> Bool {
+        configuration.forwarding.rewriteResponseHeaders(&headers, receivedVersion: version)
+        for name in engine.configuration.rules.defaults.targeting.fieldsToStrip where headers.contains(name: name) {
+            headers.remove(name: name)
+        }
+        if let cacheStatus = exchange.cacheStatus {
+            headers.replaceOrAdd(name: "cache-status", value: cacheStatus.appended(to: headers[canonicalForm: "cache-status"].joined(separator: ", ")))
+        }
         let request = exchange.head
         // HTTP/1.0 clients cannot be sent chunked framing: the body ends with the connection.
-        let unframed = request.version.minor == 0 && !headers.contains(name: "content-length")
-        if !request.isKeepAlive || unframed {
+        let unframed = request.version.minor == 0 && !headers.contains(name: "content-length") && status.mayHaveResponseBody
+        if closing || !request.isKeepAlive || unframed {
             exchange.closeAfterResponse = true
             headers.replaceOrAdd(name: "connection", value: "close")
         }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: head.status, headers: headers))), promise: nil)
+        exchange.responseStatus = status.code
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
+        return exchange.closeAfterResponse
+    }
+
+    func isCurrent(_ exchange: Exchange) -> ChannelHandlerContext? {
+        guard let context, case .forwarding(let current) = state, current === exchange else { return nil }
+        return context
+    }
+
+    func responseHeadReceived(_ head: HTTPResponseHead, from server: OriginServer, exchange: Exchange) -> EventLoopFuture<Void> {
+        guard let context = isCurrent(exchange) else { return exchange.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        exchange.origin = server
+        exchange.responseHeaders = head.headers
+        var headers = head.headers
+        headers.removeHopByHopFields()
+        writeHead(status: head.status, headers: &headers, version: head.version, for: exchange, context: context)
+        // Sent at once: the client learns the status even if the body then breaks.
+        context.flush()
         return context.eventLoop.makeSucceededVoidFuture()
     }
 
-    fileprivate func responseBodyPartReceived(_ part: ByteBuffer, exchange: Exchange) -> EventLoopFuture<Void> {
-        guard let context, case .forwarding(let current) = state, current === exchange else {
-            return exchange.eventLoopFuture()
-        }
+    func responseBodyPartReceived(_ part: ByteBuffer, fromCache: Bool, exchange: Exchange) -> EventLoopFuture<Void> {
+        guard let context = isCurrent(exchange) else { return exchange.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
         exchange.responseBytes += part.readableBytes
+        if fromCache {
+            engine.stats.bytesFromCache.add(part.readableBytes, ordering: .relaxed)
+        } else {
+            engine.stats.bytesFromOrigin.add(part.readableBytes, ordering: .relaxed)
+        }
         return context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))))
     }
 
-    fileprivate func responseCompleted(exchange: Exchange) {
-        guard let context, case .forwarding(let current) = state, current === exchange else { return }
-        let closing = exchange.closeAfterResponse || !exchange.requestEnded
+    func responseCompleted(exchange: Exchange) {
+        guard let context = isCurrent(exchange) else { return }
+        if exchange.invalidates, let request = exchange.request, let status = exchange.responseStatus {
+            engine.invalidate(after: request, status: Int(status), response: exchange.responseHeaders ?? HTTPHeaders())
+        }
+        finishResponse(exchange, closing: exchange.closeAfterResponse || !exchange.requestEnded, context: context)
+    }
+
+    private func finishResponse(_ exchange: Exchange, closing: Bool, context: ChannelHandlerContext) {
         accessLog.record(exchange)
         if closing {
             exchange.pump?.fail(ChannelError.outputClosed)
@@ -194,15 +305,15 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
     }
 
-    fileprivate func originFailed(_ failure: OriginFailure, origin server: OriginServer, headDelivered: Bool, exchange: Exchange) {
-        guard let context, case .forwarding(let current) = state, current === exchange else { return }
-        exchange.origin = server
+    func originFailed(_ failure: OriginFailure, origin server: OriginServer?, exchange: Exchange) {
+        guard let context = isCurrent(exchange) else { return }
+        exchange.origin = server ?? exchange.origin
         exchange.failureNote = failure.description
         logger.warning("origin request failed", metadata: [
-            "origin": "\(server)", "reason": "\(failure)", "method": "\(exchange.head.method.rawValue)",
+            "origin": "\(server?.description ?? "-")", "reason": "\(failure)", "method": "\(exchange.head.method.rawValue)",
             "target": "\(exchange.head.uri)",
         ])
-        if headDelivered || exchange.responseStatus != nil {
+        if exchange.responseStatus != nil {
             // The client already has a head: only an abrupt close says the body is incomplete.
             accessLog.record(exchange)
             state = .closed
@@ -220,8 +331,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     /// Gives up on the current exchange (a client-side limit broke) and answers `status` if no
     /// response has started; the connection closes either way.
     private func abandon(_ exchange: Exchange, answering status: HTTPResponseStatus, context: ChannelHandlerContext) {
-        exchange.call?.cancel()
-        exchange.pump?.fail(ChannelError.outputClosed)
+        exchange.stop()
         state = .discarding
         if exchange.responseStatus == nil {
             writeErrorPage(status, for: exchange, closing: true, context: context)
@@ -232,63 +342,11 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     private func writeErrorPage(_ status: HTTPResponseStatus, for exchange: Exchange, closing: Bool, context: ChannelHandlerContext) {
-        let page = ErrorPage.response(status: status, closing: closing, version: exchange.head.version, viaName: configuration.forwarding.viaName)
-        exchange.responseStatus = status.code
+        let page = ErrorPage.response(status: status, closing: closing)
+        var headers = page.head.headers
+        writeHead(status: status, headers: &headers, closing: closing, for: exchange, context: context)
         exchange.responseBytes = page.body.readableBytes
-        accessLog.record(exchange)
-        if closing { state = .closed } else { state = .idle; timeouts.responseCompleted() }
-        context.write(wrapOutboundOut(.head(page.head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(page.body))), promise: nil)
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if closing { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
-    }
-}
-
-/// One request and what became of it; the origin's callbacks arrive here and go to the handler
-/// only while this exchange is the current one.
-final class Exchange: OriginResponseHandling {
-    let head: HTTPRequestHead
-    let client: String?
-    let started = NIODeadline.now()
-    let eventLoop: any EventLoop
-    var call: OriginCall?
-    var pump: RequestBodyPump?
-    var requestEnded = true
-    var requestBodyBytes = 0
-    var closeAfterResponse = false
-    var responseStatus: UInt?
-    var responseBytes = 0
-    var origin: OriginServer?
-    var failureNote: String?
-    private weak var handler: ProxyHandler?
-
-    init(head: HTTPRequestHead, client: String?, eventLoop: any EventLoop, handler: ProxyHandler) {
-        self.head = head
-        self.eventLoop = eventLoop
-        self.client = client
-        self.handler = handler
-    }
-
-    func eventLoopFuture() -> EventLoopFuture<Void> {
-        // Only reached when the exchange is no longer current; the call is being torn down.
-        eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
-    }
-
-    func originResponseHeadReceived(_ head: HTTPResponseHead, from origin: OriginServer) -> EventLoopFuture<Void> {
-        guard let handler else { return eventLoopFuture() }
-        return handler.responseHeadReceived(head, from: origin, exchange: self)
-    }
-
-    func originBodyPartReceived(_ part: ByteBuffer) -> EventLoopFuture<Void> {
-        guard let handler else { return eventLoopFuture() }
-        return handler.responseBodyPartReceived(part, exchange: self)
-    }
-
-    func originResponseCompleted() {
-        handler?.responseCompleted(exchange: self)
-    }
-
-    func originFailed(_ failure: OriginFailure, origin: OriginServer, headDelivered: Bool) {
-        handler?.originFailed(failure, origin: origin, headDelivered: headDelivered, exchange: self)
+        finishResponse(exchange, closing: closing || exchange.closeAfterResponse, context: context)
     }
 }

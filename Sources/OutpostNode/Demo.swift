@@ -2,6 +2,7 @@
 // bounded burst of Zipf-distributed requests through the node, and reports what happened.
 // Bounded in count (`requests`) and in time (`deadline`); leaves nothing running.
 import AsyncHTTPClient
+import EdgeCache
 import Logging
 import NIOCore
 import NIOPosix
@@ -25,6 +26,8 @@ public struct DemoReport: Sendable {
     /// Cache-Status outcomes seen on responses, by their first parameter (hit, fwd=…).
     public var cacheOutcomes: [String: Int] = [:]
     public var elapsedSeconds = 0.0
+    /// The node's own counters at the end of the run.
+    public var cache: StatsSnapshot?
 
     mutating func merge(_ other: DemoReport) {
         requests += other.requests
@@ -56,11 +59,11 @@ public struct DemoReport: Sendable {
         lines.append("status codes \(statuses.isEmpty ? "-" : statuses)")
         lines.append("bytes        \(bytes) (\(format(Double(bytes) / 1_048_576)) MiB)")
         lines.append("latency ms   p50 \(format(percentile(0.5)))  p90 \(format(percentile(0.9)))  p99 \(format(percentile(0.99)))  max \(format(percentile(1)))")
-        if let hitRatio {
-            let outcomes = cacheOutcomes.sorted { $0.value > $1.value }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
-            lines.append("cache        hit ratio \(format(hitRatio * 100))% (\(outcomes))")
-        } else {
-            lines.append("cache        no Cache-Status on responses: every request was forwarded")
+        let outcomes = cacheOutcomes.sorted { $0.value > $1.value }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
+        lines.append("cache-status \(outcomes.isEmpty ? "-" : outcomes)")
+        if let cache, let ratio = cache.requestHitRatio {
+            lines.append("hit ratio    \(format(ratio * 100))% of \(cache.lookups) lookups served from cache (\(cache.servedFromCache)); over all \(cache.requests) requests \(format((cache.requestHitRatioOverAll ?? 0) * 100))%")
+            lines.append("byte ratio   \(format((cache.byteHitRatio ?? 0) * 100))% of body bytes from cache; origin fetches \(cache.originFetches), collapsed waits \(cache.collapsedWaits)")
         }
         return lines.joined(separator: "\n")
     }
@@ -111,6 +114,7 @@ public enum Demo {
             for await partial in tasks { report.merge(partial) }
         }
         report.elapsedSeconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
+        report.cache = node.engine.stats.snapshot
         try await client.shutdown()
         await node.shutdown(gracePeriod: .seconds(5))
         try await origin.shutdown()
@@ -130,6 +134,7 @@ public enum Demo {
             if let status = response.headers["cache-status"].first {
                 let fields = status.split(separator: ";").map { String($0).trimmed(of: " ") }
                 let outcome = fields.dropFirst().first { $0 == "hit" || $0.hasPrefix("fwd=") } ?? "other"
+                // RFC 9211 §2: the last member is this node's.
                 report.cacheOutcomes[outcome, default: 0] += 1
             }
         } catch {

@@ -1,5 +1,7 @@
 // A running node: its event loops, its origin client and its public listener, started from one
 // NodeConfiguration and stopped gracefully. Used by `outpost serve`, `outpost demo` and tests.
+import CacheStore
+import EdgeCache
 import EdgeHTTP
 import Logging
 import NIOCore
@@ -10,6 +12,7 @@ import ServiceLifecycle
 public final class Node: Sendable {
     public let configuration: NodeConfiguration
     public let origin: OriginClient
+    public let engine: CacheEngine
     private let server: EdgeServer
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
@@ -17,9 +20,11 @@ public final class Node: Sendable {
     /// The bound public port (useful when listening on port 0).
     public var port: Int { server.port }
 
-    private init(configuration: NodeConfiguration, origin: OriginClient, server: EdgeServer, group: MultiThreadedEventLoopGroup, logger: Logger) {
+    private init(configuration: NodeConfiguration, origin: OriginClient, engine: CacheEngine, server: EdgeServer,
+                 group: MultiThreadedEventLoopGroup, logger: Logger) {
         self.configuration = configuration
         self.origin = origin
+        self.engine = engine
         self.server = server
         self.group = group
         self.logger = logger
@@ -31,11 +36,13 @@ public final class Node: Sendable {
         let origin = OriginClient(
             origins: configuration.origins, configuration: configuration.originClient,
             eventLoopGroup: group, logger: logger)
+        let memory = MemoryTier(capacityBytes: configuration.memorySize)
+        let engine = CacheEngine(configuration: configuration.cache, storage: memory, origin: origin, logger: logger)
         let server: EdgeServer
         do {
             server = try await EdgeServer.start(
                 host: configuration.listen.host, port: configuration.listen.port,
-                configuration: configuration.edge, origin: origin, group: group, logger: logger,
+                configuration: configuration.edge, origin: origin, engine: engine, group: group, logger: logger,
                 accessLogger: accessLogger ?? logger)
         } catch {
             try? await origin.shutdown()
@@ -43,7 +50,7 @@ public final class Node: Sendable {
             throw ConfigurationError(setting: "--listen", message: "cannot listen on \(configuration.listen): \(error)")
         }
         logger.notice("outpost started", metadata: ["port": "\(server.port)", "config": "\(configuration.summary)"])
-        return Node(configuration: configuration, origin: origin, server: server, group: group, logger: logger)
+        return Node(configuration: configuration, origin: origin, engine: engine, server: server, group: group, logger: logger)
     }
 
     /// Stops accepting, lets in-flight requests finish within the grace period, releases all.

@@ -1,10 +1,13 @@
 // The node's effective configuration: defaults, overlaid by the YAML file given with --config,
 // overlaid by command-line flags. Every setting is declared once in `NodeSettings.all`, so a
 // flag and its config-file key share one name, one parser and one error message.
+import CachePolicy
+import EdgeCache
 import EdgeHTTP
 import Logging
 import NIOCore
 import OriginClient
+import PolicyFile
 
 public struct HostAndPort: Sendable, Equatable, CustomStringConvertible {
     public var host: String
@@ -26,8 +29,15 @@ public struct NodeConfiguration: Sendable {
     public var threads = System.coreCount
     public var edge = EdgeConfiguration()
     public var originClient = OriginClientConfiguration()
+    /// The cache engine's settings; `cache.rules` come from --policy or the embedded default.
+    public var cache = CacheConfiguration()
+    /// The rules file given with --policy, if any (for the start-up line).
+    public var policyFile: String?
 
-    public init() {}
+    public init() {
+        // The shipped rules are embedded, so a node runs with no files at all.
+        cache.rules = (try? PolicyFile.defaultRules()) ?? PolicyRules()
+    }
 
     /// Checks that need the whole configuration (single values are checked as they are parsed).
     public func validated() throws -> NodeConfiguration {
@@ -60,6 +70,7 @@ public struct NodeConfiguration: Sendable {
             "forwarded-proto=\(forwarding.forwardedProto)", "via-name=\(forwarding.viaName)",
             "server-header=\(forwarding.serverHeader.map { $0.isEmpty ? "(removed)" : $0 } ?? "(origin's)")",
             "shutdown-grace=\(DurationText.format(shutdownGracePeriod))",
+            "policy=\(policyFile ?? "(embedded default)")", "rules=\(cache.rules.rules.count)",
         ].joined(separator: " ")
     }
 }

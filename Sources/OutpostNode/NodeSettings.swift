@@ -5,6 +5,7 @@ import EdgeHTTP
 import Logging
 import NIOCore
 import OriginClient
+import PolicyFile
 
 public struct NodeSetting: Sendable {
     public let name: String
@@ -59,6 +60,14 @@ public enum NodeSettings {
         },
         .init(name: "server-header", help: "Server header sent to clients; \"origin\" keeps the origin's, \"\" removes it (default Outpost).", repeatable: false) { c, v throws(SettingValueError) in
             c.edge.forwarding.serverHeader = v == "origin" ? nil : v
+        },
+        .init(name: "policy", help: "Cache rules file (default: the embedded cache-policy/default.yaml).", repeatable: false) { c, v throws(SettingValueError) in
+            do {
+                c.cache.rules = try PolicyFile.load(path: v)
+                c.policyFile = v
+            } catch {
+                throw SettingValueError(message: "\(error)")
+            }
         },
         .init(name: "shutdown-grace", help: "On SIGTERM/SIGINT, how long in-flight requests may finish (default 30s).", repeatable: false) { c, v throws(SettingValueError) in c.shutdownGracePeriod = try duration(v) },
     ]

@@ -117,7 +117,8 @@ public final class WireConnection {
             let value = line[line.index(after: colon)...].drop { $0 == " " }
             response.headers.append((name: String(line[..<colon]), value: String(value)))
         }
-        guard !toHead else { return response }
+        // RFC 9112 §6.3: 1xx, 204 and 304 responses never have a body.
+        guard !toHead, status >= 200, status != 204, status != 304 else { return response }
         if response.header("transfer-encoding") == "chunked" {
             while true {
                 let sizeLine = try await self.takeLine()

@@ -22,10 +22,13 @@ node:
   surrogateDeviceToken: outpost
 
 defaults:
-  # How long past its freshness a response that had one may still be served while it is
-  # revalidated in the background, or when the origin fails. Never overrides
-  # must-revalidate, proxy-revalidate, s-maxage or no-cache.
-  grace: 1h
+  # Operator grace: how long past its freshness a response that had one may still be served
+  # while it is revalidated in the background, or when the origin fails — beyond what the
+  # response's own stale-while-revalidate / stale-if-error allow. Off by default (RFC 9111
+  # §4.2.4: no stale response without the origin's or the client's permission); turn it on per
+  # rule for origins whose operators agree. Never overrides must-revalidate, proxy-revalidate,
+  # s-maxage or no-cache.
+  grace: 0
   # RFC 9111 §4.2.2 heuristic freshness (a fraction of Date - Last-Modified): off.
   heuristicFraction: off
   heuristicCap: 1d

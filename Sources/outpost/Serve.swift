@@ -66,6 +66,9 @@ struct Serve: AsyncParsableCommand {
     var viaName: String?
     @Option(name: .customLong("server-header"), help: help("server-header"))
     var serverHeader: String?
+    @Option(name: .customLong("policy"), help: help("policy"))
+    var policy: String?
+
     @Option(name: .customLong("shutdown-grace"), help: help("shutdown-grace"))
     var shutdownGrace: String?
 
@@ -96,6 +99,7 @@ struct Serve: AsyncParsableCommand {
             ("forwarded-proto", forwardedProto),
             ("via-name", viaName),
             ("server-header", serverHeader),
+            ("policy", policy),
             ("shutdown-grace", shutdownGrace),
         ]
         for (name, value) in singles { if let value { result.append((name, value)) } }

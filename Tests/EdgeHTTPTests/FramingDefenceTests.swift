@@ -1,6 +1,8 @@
 // The public listener's pipeline on an EmbeddedChannel: framing defences (RFC 9112 §6.3, §11.2),
 // size limits and connection timers, with no sockets. Each case feeds raw bytes and asserts on the
 // raw response and on whether the connection was closed.
+import CacheStore
+import EdgeCache
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -18,6 +20,9 @@ final class PipelineHarness {
     private static let origin = OriginClient(
         origins: [try! OriginServer(url: "http://127.0.0.1:9")], configuration: .init(),
         eventLoopGroup: group, logger: Logger(label: "test.origin"))
+    private static let engine = CacheEngine(
+        configuration: CacheConfiguration(), storage: MemoryTier(capacityBytes: 1 << 20), origin: origin,
+        logger: Logger(label: "test.cache"))
 
     init(_ configure: (inout EdgeConfiguration) -> Void = { _ in }) throws {
         var configuration = EdgeConfiguration()
@@ -25,7 +30,8 @@ final class PipelineHarness {
         var logger = Logger(label: "test.edge")
         logger.logLevel = .critical
         try EdgeServer.configureConnection(
-            channel, configuration: configuration, origin: Self.origin, logger: logger, accessLog: AccessLog(logger: logger))
+            channel, configuration: configuration, origin: Self.origin, engine: Self.engine, logger: logger,
+            accessLog: AccessLog(logger: logger))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
     }
 

@@ -1,5 +1,6 @@
 // Starts a node on port 0 in front of scripted origins, runs a test body, and tears everything
 // down whatever happens.
+import Foundation
 import Logging
 import NIOCore
 import OriginClient
@@ -48,6 +49,17 @@ func send(_ raw: String, to node: Node, headOnly: Bool = false) async throws -> 
         try await connection.send(raw)
         return try await connection.readResponse(toHead: headOnly)
     }
+}
+
+/// A GET (or `method`) for `target` with extra header lines, on a fresh connection.
+func request(_ target: String, _ method: String = "GET", headers: [String] = [], to node: Node) async throws -> WireResponse {
+    let extra = headers.map { "\($0)\r\n" }.joined()
+    return try await send("\(method) \(target) HTTP/1.1\r\nHost: site.example\r\n\(extra)\r\n", to: node, headOnly: method == "HEAD")
+}
+
+extension WireResponse {
+    /// This node's Cache-Status member (the last one, RFC 9211 §2).
+    var cacheStatus: String { headerValues("cache-status").last?.split(separator: ",").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" }
 }
 
 extension RecordedRequest {

@@ -20,8 +20,7 @@ struct ShutdownTests {
                 try await connection.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
                 return try await connection.readResponse()
             }
-            try await Task.sleep(for: .milliseconds(200))  // let the request reach the origin
-            #expect(origin.requestCount == 1)
+            try await waitUntil(within: .seconds(10)) { origin.requestCount == 1 }
             await node.shutdown(gracePeriod: .seconds(5))
             let answered = try await response
             #expect(answered.status == 200)

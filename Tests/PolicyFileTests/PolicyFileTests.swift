@@ -22,7 +22,7 @@ struct PolicyFileTests {
         #expect(settings.heuristicFraction == nil)
         #expect(settings.defaultTTL == nil && settings.forceTTL == nil && settings.maxTTL == nil)
         #expect(settings.statusTTLs.isEmpty)
-        #expect(settings.grace == 3600)
+        #expect(settings.grace == 0)  // RFC behaviour first: no stale without permission
         #expect(settings.setCookie == .doNotStore)
         #expect(settings.key.sortQuery && settings.key.normaliseAcceptEncoding)
         #expect(settings.key.dropQueryParameters.map(\.description) == ["utm_*", "gclid", "fbclid"])

@@ -1,0 +1,48 @@
+// The one narrow storage protocol every tier implements (memory now, disk and the tiered store
+// later): look up the variants of a key, fill one through a streaming handle, update one after a
+// revalidation, remove, and report what is held. Implementations never block the caller on I/O
+// for `variants` of the memory tier; a disk tier answers from its in-memory index.
+import CachePolicy
+import NIOCore
+
+public protocol CacheStorage: Sendable {
+    /// Every stored variant of `key`, most recently stored first. Counts as a use for eviction.
+    func variants(for key: String) -> [StoredEntry]
+    /// Starts storing a response; its body arrives through the handle. Nothing is visible to
+    /// `variants` until `commit`; a handle dropped or abandoned stores nothing.
+    func beginFill(_ response: StoredResponse) -> any CacheFill
+    /// Replaces the metadata of a stored variant (304 merge, HEAD freshening, soft purge),
+    /// keeping its body. Returns false when the variant is no longer stored.
+    @discardableResult
+    func update(_ response: StoredResponse) -> Bool
+    /// Removes every variant of `key`; returns how many went.
+    @discardableResult
+    func remove(key: String) -> Int
+    /// Objects and bytes held, evictions so far.
+    var usage: StorageUsage { get }
+}
+
+/// The write side of one fill. Not thread-safe: one writer.
+public protocol CacheFill: AnyObject, Sendable {
+    /// Appends body bytes. Returns false once the fill has been given up (too large for the
+    /// tier); further parts are ignored.
+    @discardableResult
+    func append(_ part: ByteBuffer) -> Bool
+    /// Publishes the response with the body appended so far. The caller has checked the body is
+    /// complete (RFC 9111 §3.3). Returns whether it was stored.
+    @discardableResult
+    func commit() -> Bool
+    /// Gives up: nothing is stored.
+    func abandon()
+}
+
+public struct StorageUsage: Sendable, Hashable {
+    public var objects: Int
+    public var bytes: Int
+    public var evictions: Int
+    public init(objects: Int = 0, bytes: Int = 0, evictions: Int = 0) {
+        self.objects = objects
+        self.bytes = bytes
+        self.evictions = evictions
+    }
+}

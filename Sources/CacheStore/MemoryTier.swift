@@ -1,0 +1,105 @@
+// MemoryTier: the in-memory cache tier, a byte-bounded least-recently-used store of whole
+// responses (metadata plus body as a `ByteBuffer`, so a hit writes without copying).
+//
+// It is split into shards so that concurrent requests rarely wait on the same lock: a key and all
+// its variants live in the shard picked by a stable hash of the key (FNV-1a over its UTF-8, the
+// same in every process, unlike `hashValue`). Each shard has its own lock, its own share of the
+// capacity and its own eviction policy (`LeastRecentlyUsed`, which returns the victims for the
+// shard to delete). A lock is held only for in-memory bookkeeping, never across I/O or while a
+// fill's body is arriving: a fill accumulates its body unlocked and takes the lock once, to commit.
+//
+// Invariants:
+// - Each shard holds at most `capacityBytes / shardCount` bytes, counted as `StoredEntry.cost`,
+//   so the tier holds at most `capacityBytes`.
+// - An entry costing more than one shard's capacity is never stored.
+// - A stored entry's `response.bodyLength` equals its body's readable bytes.
+import CachePolicy
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A byte-bounded, sharded, least-recently-used cache in memory.
+public final class MemoryTier: CacheStorage {
+    /// The bound on the bytes held, across all shards.
+    public let capacityBytes: Int
+    /// The bound on the bytes held by one shard, and so the most one entry may cost.
+    public let shardCapacityBytes: Int
+    private let shards: [NIOLockedValueBox<Shard>]
+
+    /// Creates an empty tier holding at most `capacityBytes`, split evenly over `shardCount`
+    /// shards (the remainder of the division is not used).
+    public init(capacityBytes: Int, shardCount: Int = 16) {
+        precondition(capacityBytes >= 0, "a negative capacity")
+        precondition(shardCount > 0, "a memory tier needs at least one shard")
+        self.capacityBytes = capacityBytes
+        shardCapacityBytes = capacityBytes / shardCount
+        shards = (0..<shardCount).map { _ in NIOLockedValueBox(Shard(capacity: capacityBytes / shardCount)) }
+    }
+
+    public func variants(for key: String) -> [StoredEntry] {
+        shard(for: key).withLockedValue { $0.variants(for: key) }
+    }
+
+    /// Starts a fill. The body is gathered outside any lock; `commit` stores it in the key's shard.
+    /// See `MemoryTier.Fill` for the limits.
+    public func beginFill(_ response: StoredResponse) -> any CacheFill {
+        Fill(response: response, shard: shard(for: response.key), capacity: shardCapacityBytes)
+    }
+
+    /// Replaces the metadata of a stored variant and keeps its body; `bodyLength` is set to the
+    /// stored body's length. Counts as a use. Returns false when the variant is absent, or when
+    /// the new metadata would make it too large for its shard (it is then removed).
+    @discardableResult
+    public func update(_ response: StoredResponse) -> Bool {
+        shard(for: response.key).withLockedValue { $0.update(response) }
+    }
+
+    @discardableResult
+    public func remove(key: String) -> Int {
+        shard(for: key).withLockedValue { $0.remove(key: key) }
+    }
+
+    /// Objects and bytes held, and evictions since creation, summed over the shards. Each shard
+    /// is read under its own lock, so under concurrent writes the sum is not one instant's view,
+    /// but it never exceeds `capacityBytes`.
+    public var usage: StorageUsage {
+        var total = StorageUsage()
+        for shard in shards {
+            let usage = shard.withLockedValue { $0.usage }
+            total.objects += usage.objects
+            total.bytes += usage.bytes
+            total.evictions += usage.evictions
+        }
+        return total
+    }
+
+    /// Removes every entry; returns how many went. Does not count as evictions.
+    @discardableResult
+    public func removeAll() -> Int {
+        shards.reduce(0) { count, shard in count + shard.withLockedValue { $0.removeAll() } }
+    }
+
+    /// A snapshot of the metadata of every stored variant, for listing. Order unspecified; does
+    /// not count as a use.
+    public func entries() -> [StoredResponse] {
+        shards.flatMap { shard in shard.withLockedValue { $0.responses() } }
+    }
+
+    private func shard(for key: String) -> NIOLockedValueBox<Shard> {
+        shards[Self.shardIndex(for: key, shardCount: shards.count)]
+    }
+
+    /// The shard of `key`: its stable hash modulo the shard count.
+    static func shardIndex(for key: String, shardCount: Int) -> Int {
+        Int(stableHash(key) % UInt64(shardCount))
+    }
+
+    /// 64-bit FNV-1a over the UTF-8 of `key`: the same value in every process and on every run.
+    static func stableHash(_ key: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}

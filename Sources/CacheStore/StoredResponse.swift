@@ -1,0 +1,79 @@
+// The stored form of a response: what the cache keeps besides the body, and the identity of one
+// variant. Persistent formats carry a version from the first day: `formatVersion` names the
+// layout of this struct's encoding (the disk tier stores it; older versions upgrade on read).
+// Invariant: `fields` never holds hop-by-hop fields or fields the policy said to omit.
+import CachePolicy
+import NIOCore
+
+public struct StoredResponse: Sendable, Hashable {
+    /// The encoding version of this metadata. 1: the first layout.
+    public static let currentFormatVersion = 1
+
+    public var formatVersion: Int = StoredResponse.currentFormatVersion
+    /// The primary cache key (RFC 9111 §2): method class + normalised target URI.
+    public var key: String
+    /// The normalised values of the Vary'd request fields (RFC 9111 §4.1); "" without Vary.
+    public var variantKey: String
+    /// The field names this response varies on (lower-case, sorted).
+    public var varyFieldNames: [String]
+    /// The request URI it answers, for listing and purging by prefix.
+    public var url: String
+    public var host: String
+    public var status: Int
+    public var fields: HeaderFields
+    /// §4.2.3 request_time and response_time.
+    public var requestTime: Timestamp
+    public var responseTime: Timestamp
+    /// When an operator soft-purged it, if ever.
+    public var softPurgedAt: Timestamp?
+    /// Surrogate-Key / Cache-Tag / Cache-Groups values, for purging by tag.
+    public var tags: [String]
+    public var bodyLength: Int
+
+    public init(
+        key: String, variantKey: String, varyFieldNames: [String], url: String, host: String, status: Int,
+        fields: HeaderFields, requestTime: Timestamp, responseTime: Timestamp, softPurgedAt: Timestamp? = nil,
+        tags: [String] = [], bodyLength: Int
+    ) {
+        self.key = key
+        self.variantKey = variantKey
+        self.varyFieldNames = varyFieldNames
+        self.url = url
+        self.host = host
+        self.status = status
+        self.fields = fields
+        self.requestTime = requestTime
+        self.responseTime = responseTime
+        self.softPurgedAt = softPurgedAt
+        self.tags = tags
+        self.bodyLength = bodyLength
+    }
+
+    /// The policy's view of it.
+    public var cached: CachedResponse<HeaderFields> {
+        CachedResponse(status: status, fields: fields, requestTime: requestTime, responseTime: responseTime, softPurgedAt: softPurgedAt)
+    }
+
+    /// Bytes this metadata costs in memory, estimated: fields, key, URL and fixed overhead.
+    public var metadataCost: Int {
+        var cost = 256 + key.utf8.count + variantKey.utf8.count + url.utf8.count + host.utf8.count
+        for field in fields.fields { cost += field.name.utf8.count + field.value.utf8.count + 32 }
+        for tag in tags { cost += tag.utf8.count + 16 }
+        return cost
+    }
+}
+
+/// A stored variant with its complete body.
+public struct StoredEntry: Sendable {
+    public var response: StoredResponse
+    /// The whole body; a hit writes it without copying (ByteBuffer is copy-on-write).
+    public var body: ByteBuffer
+
+    public init(response: StoredResponse, body: ByteBuffer) {
+        self.response = response
+        self.body = body
+    }
+
+    /// Bytes this entry costs in memory: body plus metadata.
+    public var cost: Int { body.readableBytes + response.metadataCost }
+}

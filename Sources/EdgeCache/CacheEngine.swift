@@ -1,0 +1,219 @@
+// The cache engine: for each request, the first phase of its cache transaction — key, lookup,
+// verdict — returned as a decision the front carries out. Every non-hit names its reason, which
+// shows in Cache-Status, the access log and the counters. Lookups touch only the storage's
+// in-memory side; nothing here blocks.
+import CachePolicy
+import CacheStore
+import Logging
+import NIOCore
+import NIOHTTP1
+import OriginClient
+
+public struct CacheConfiguration: Sendable {
+    /// The operator rules (cache-policy/default.yaml unless --policy names another file).
+    public var rules = PolicyRules()
+    /// The cache's name in Cache-Status (RFC 9211 §2).
+    public var cacheName = "Outpost"
+    /// How long a request waits on another request's fill for the response head before it
+    /// fetches on its own.
+    public var collapseTimeout: TimeAmount = .seconds(10)
+    /// The most requests that wait on one fill; more fetch on their own.
+    public var maximumWaitersPerKey = 4_096
+    /// How long a key whose response was not storable is remembered as such.
+    public var uncacheableMemorySeconds = 30.0
+    /// The engine's clock; tests move a ManualClock instead of sleeping past a TTL.
+    public var clock: any CacheClock = WallClock()
+
+    public init() {}
+}
+
+/// The facts of a request the engine decides on.
+public struct CacheRequest: Sendable {
+    public var method: HTTPMethod
+    public var target: String
+    public var headers: HTTPHeaders
+    public var hasBody: Bool
+    public var scheme: String
+
+    public init(method: HTTPMethod, target: String, headers: HTTPHeaders, hasBody: Bool, scheme: String = "http") {
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.hasBody = hasBody
+        self.scheme = scheme
+    }
+
+    var host: String { headers.first(name: "host") ?? "" }
+    var path: Substring { target.prefix { $0 != "?" } }
+    var isHead: Bool { method == .HEAD }
+}
+
+/// What to do with a request.
+public enum CacheDecision: Sendable {
+    /// Answer from the store without contacting the origin.
+    case serveStored(StoredAnswer)
+    /// Answer 304 Not Modified from the store: the client's validators match (RFC 9111 §4.3.2).
+    case notModified(StoredAnswer)
+    /// `only-if-cached` and nothing servable (RFC 9111 §5.2.1.7): 504.
+    case onlyIfCachedMiss
+    /// Go to the origin through the fill of this key (a miss or a revalidation).
+    case fill(FillPlan)
+    /// Forward without the cache; `invalidates` for unsafe methods (RFC 9111 §4.4).
+    case pass(NotCachedReason, invalidates: Bool, remembered: NotCachedReason?)
+}
+
+/// A stored response chosen to answer a request.
+public struct StoredAnswer: Sendable {
+    public var entry: StoredEntry
+    public var currentAge: Double
+    public var cacheStatus: CacheStatus
+    /// Set when the answer was stale: revalidate in the background (once per key).
+    public var backgroundRevalidation: FillPlan?
+}
+
+/// Everything a fill needs: the key, the requester's view of it, and the stored response to
+/// validate, if any.
+public struct FillPlan: Sendable {
+    public var key: String
+    public var url: String
+    public var host: String
+    public var settings: RuleSettings
+    /// Why the request was forwarded (Cache-Status fwd and detail, the miss counter).
+    public var reason: NotCachedReason
+    /// The stored response a conditional request validates (RFC 9111 §4.3.1), if any.
+    public var validating: StoredEntry?
+    /// The requester's fields, for storability (§3) and its variant (§4.1).
+    public var requestHeaders: HTTPHeaders
+    public var isHead: Bool
+
+    /// The headers for the origin: the forwarded ones, without the client's own validators and
+    /// ranges (the cache wants a full response it can store), with the cache's validators, and
+    /// Accept-Encoding normalised when the key is.
+    public func originHeaders(from forwarded: HTTPHeaders) -> HTTPHeaders {
+        var headers = forwarded
+        for name in ["if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range", "range"]
+        where headers.contains(name: name) {
+            headers.remove(name: name)
+        }
+        if let validating {
+            for field in Validation.conditionalFields(stored: [validating.response.fields]).fields {
+                headers.replaceOrAdd(name: field.name, value: field.value)
+            }
+        }
+        if settings.key.normaliseAcceptEncoding, headers.contains(name: "accept-encoding") {
+            headers.replaceOrAdd(name: "accept-encoding", value: Variants.preferredEncoding(acceptEncoding: headers["accept-encoding"]))
+        }
+        return headers
+    }
+}
+
+public final class CacheEngine: Sendable {
+    public let configuration: CacheConfiguration
+    public let storage: any CacheStorage
+    public let stats: Stats
+    public let uncacheable: UncacheableMemory
+    public let fills: FillCoordinator
+    let logger: Logger
+
+    public init(configuration: CacheConfiguration, storage: any CacheStorage, origin: OriginClient, logger: Logger) {
+        self.configuration = configuration
+        self.storage = storage
+        self.logger = logger
+        let stats = Stats()
+        self.stats = stats
+        let uncacheable = UncacheableMemory(duration: configuration.uncacheableMemorySeconds)
+        self.uncacheable = uncacheable
+        self.fills = FillCoordinator(origin: origin, storage: storage, stats: stats, uncacheable: uncacheable,
+                                     clock: configuration.clock, maximumWaiters: configuration.maximumWaitersPerKey, logger: logger)
+    }
+
+    /// The first phase of a request's cache transaction.
+    public func decide(_ request: CacheRequest, now: Timestamp) -> CacheDecision {
+        stats.requests.add(1, ordering: .relaxed)
+        let method = request.method.rawValue
+        let settings = configuration.rules.settings(host: PrimaryKey.hostWithoutPort(request.host), path: String(request.path))
+        guard MethodClass(method: method) != nil, !request.hasBody else {
+            stats.countBypass(.methodNotCacheable)
+            return .pass(.methodNotCacheable, invalidates: !Invalidation.isSafe(method: method), remembered: nil)
+        }
+        if let reason = Storability.requestMayUseCache(method: method, settings: settings) {
+            stats.countBypass(reason)
+            return .pass(reason, invalidates: false, remembered: nil)
+        }
+        let key = PrimaryKey.make(methodClass: .retrieval, scheme: request.scheme, host: request.host,
+                                  pathAndQuery: request.target, settings: settings)
+        stats.lookups.add(1, ordering: .relaxed)
+        let variants = storage.variants(for: key)
+        let matching = variants.first { entry in
+            Variants.secondaryKey(vary: entry.response.varyFieldNames, request: request.headers,
+                                  normaliseAcceptEncoding: settings.key.normaliseAcceptEncoding) == entry.response.variantKey
+        }
+        var plan = FillPlan(key: key, url: "\(request.scheme)://\(request.host)\(request.target)", host: request.host,
+                            settings: settings, reason: variants.isEmpty ? .noStoredResponse : .varyMismatch,
+                            validating: nil, requestHeaders: request.headers, isHead: request.isHead)
+        let onlyIfCached = Reuse.requiresOnlyIfCached(request.headers)
+        guard let entry = matching else {
+            if onlyIfCached {
+                stats.countMiss(.onlyIfCachedMiss)
+                return .onlyIfCachedMiss
+            }
+            if let remembered = uncacheable.reason(for: key, now: now) {
+                stats.countBypass(.uncacheableRemembered)
+                return .pass(.uncacheableRemembered, invalidates: false, remembered: remembered)
+            }
+            stats.countMiss(plan.reason)
+            return .fill(plan)
+        }
+        switch Reuse.verdict(cached: entry.response.cached, request: request.headers, settings: settings, now: now) {
+        case .fresh(let currentAge, let timeToLive):
+            stats.hitsFresh.add(1, ordering: .relaxed)
+            let answer = StoredAnswer(entry: entry, currentAge: currentAge,
+                                      cacheStatus: .hit(cacheName: configuration.cacheName, timeToLive: timeToLive))
+            return conditional(answer, request: request)
+        case .staleWhileRevalidate(let currentAge, let staleness, let permission):
+            stats.hitsStale.add(1, ordering: .relaxed)
+            plan.reason = .stale
+            plan.validating = entry
+            let detail = permission == .staleWhileRevalidate ? "stale-while-revalidate" : permission == .grace ? "grace" : "max-stale"
+            let answer = StoredAnswer(entry: entry, currentAge: currentAge,
+                                      cacheStatus: .hit(cacheName: configuration.cacheName, timeToLive: -staleness, detail: detail),
+                                      backgroundRevalidation: plan)
+            return conditional(answer, request: request)
+        case .mustRevalidate(let reason):
+            if onlyIfCached {
+                stats.countMiss(.onlyIfCachedMiss)
+                return .onlyIfCachedMiss
+            }
+            plan.reason = reason
+            plan.validating = entry
+            stats.countMiss(reason)
+            return .fill(plan)
+        }
+    }
+
+    /// RFC 9111 §4.3.2: a client's own conditional request is answered from the stored response.
+    private func conditional(_ answer: StoredAnswer, request: CacheRequest) -> CacheDecision {
+        let outcome = ConditionalRequest.evaluate(
+            method: request.method.rawValue, request: request.headers, storedStatus: answer.entry.response.status,
+            stored: answer.entry.response.fields, storedResponseTime: answer.entry.response.responseTime)
+        return outcome == .notModified ? .notModified(answer) : .serveStored(answer)
+    }
+
+    /// RFC 9111 §4.4: after a non-error response to an unsafe request, the stored responses for
+    /// its target — and for Location / Content-Location on the same origin — are invalid.
+    public func invalidate(after request: CacheRequest, status: Int, response: HTTPHeaders) {
+        let target = RequestTarget(scheme: request.scheme, authority: request.host, pathAndQuery: request.target)
+        let effect = Invalidation.effect(method: request.method.rawValue, status: status, target: target, response: response)
+        for invalid in effect.targets {
+            let settings = configuration.rules.settings(host: PrimaryKey.hostWithoutPort(invalid.authority),
+                                                        path: String(invalid.pathAndQuery.prefix { $0 != "?" }))
+            let key = PrimaryKey.make(methodClass: .retrieval, scheme: invalid.scheme, host: invalid.authority,
+                                      pathAndQuery: invalid.pathAndQuery, settings: settings)
+            let removed = storage.remove(key: key)
+            if removed > 0 {
+                stats.invalidations.add(removed, ordering: .relaxed)
+                logger.debug("invalidated", metadata: ["key": "\(key)", "by": "\(request.method.rawValue) \(request.target)"])
+            }
+        }
+    }
+}

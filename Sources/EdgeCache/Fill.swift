@@ -1,0 +1,341 @@
+// One origin fetch for one key, shared by every request that waits on it (Varnish's busy object
+// and waiting list, Pingora's cache lock):
+// - the body streams to every subscriber as it arrives, not after it completes, and into the
+//   store at the same time;
+// - the leading subscriber paces the origin (backpressure); once it leaves, the fetch goes on
+//   unpaced so the cache still fills — a fetch is never cancelled because its first client left,
+//   unless nothing would be stored and nobody is listening;
+// - a response that is not storable, or varies differently from a waiter's request, is not shared:
+//   those waiters are declined and fetch on their own;
+// - a body that does not arrive whole is abandoned, never stored, and every subscriber gets a
+//   failure (never a short body passed off as complete).
+// Origin callbacks run on `eventLoop`; joins and departures come from any loop, so the shared
+// state sits behind `lock`, and every delivery is enqueued on the subscriber's loop while holding
+// it, which keeps each subscriber's events in order.
+import CachePolicy
+import CacheStore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import OriginClient
+
+final class Fill: OriginResponseHandling, @unchecked Sendable {
+    private struct Subscription {
+        let subscriber: any FillSubscriber
+        let requestHeaders: HTTPHeaders
+        let isLeader: Bool
+    }
+
+    private enum Phase {
+        case waitingForHead
+        case streaming(FillResponse, variantKey: String, varyFieldNames: [String])
+        case finished
+    }
+
+    let plan: FillPlan
+    let eventLoop: any EventLoop
+    let registered: Bool
+    unowned let coordinator: FillCoordinator
+
+    // Guarded by `lock`.
+    private let lock = NIOLock()
+    private var phase = Phase.waitingForHead
+    private var subscriptions: [Subscription] = []
+    /// Body parts so far, for subscribers that join while streaming; only while joinable.
+    private var parts: [ByteBuffer] = []
+    private var joinable = true
+    private var leaderAttached = false
+
+    // Confined to `eventLoop`.
+    private var call: OriginCall?
+    private var storeFill: (any CacheFill)?
+    private var storing: StoredResponse?
+    private var receivedBytes = 0
+    private var declaredLength: Int?
+    private var requestTime = Timestamp(seconds: 0)
+
+    init(plan: FillPlan, eventLoop: any EventLoop, coordinator: FillCoordinator, registered: Bool) {
+        self.plan = plan
+        self.eventLoop = eventLoop
+        self.coordinator = coordinator
+        self.registered = registered
+    }
+
+    // MARK: subscribers (any loop)
+
+    /// Adds the subscriber that leads the fill (the request that created it), if any.
+    func attachLeader(_ subscriber: any FillSubscriber, requestHeaders: HTTPHeaders) {
+        lock.withLock {
+            subscriptions.append(Subscription(subscriber: subscriber, requestHeaders: requestHeaders, isLeader: true))
+            leaderAttached = true
+        }
+    }
+
+    /// Adds a waiting subscriber; false when the fill no longer takes waiters.
+    func join(_ subscriber: any FillSubscriber, requestHeaders: HTTPHeaders, maximumWaiters: Int) -> Bool {
+        lock.withLock {
+            guard joinable, subscriptions.count < maximumWaiters else { return false }
+            let subscription = Subscription(subscriber: subscriber, requestHeaders: requestHeaders, isLeader: false)
+            switch phase {
+            case .waitingForHead:
+                subscriptions.append(subscription)
+            case .streaming(let response, let variantKey, let varyFieldNames):
+                guard matches(subscription, variantKey: variantKey, varyFieldNames: varyFieldNames) else { return false }
+                subscriptions.append(subscription)
+                let parts = self.parts
+                subscriber.eventLoop.execute {
+                    _ = subscriber.fillStarted(response)
+                    for part in parts { _ = subscriber.fillBodyPart(part) }
+                }
+            case .finished:
+                return false
+            }
+            return true
+        }
+    }
+
+    /// The subscriber no longer wants the response (its client left, or it gave up waiting).
+    func detach(_ subscriber: any FillSubscriber) {
+        let abandon: Bool = lock.withLock {
+            guard let index = subscriptions.firstIndex(where: { $0.subscriber === subscriber }) else { return false }
+            if subscriptions.remove(at: index).isLeader { leaderAttached = false }
+            return subscriptions.isEmpty
+        }
+        if abandon {
+            // Nobody listens: go on only if the response is being stored, or may still be.
+            eventLoop.execute { [self] in
+                if storeFill == nil, case .streaming = lock.withLock({ phase }) { call?.cancel(); finish() }
+            }
+        }
+    }
+
+    private func matches(_ subscription: Subscription, variantKey: String, varyFieldNames: [String]) -> Bool {
+        if subscription.isLeader || varyFieldNames.isEmpty { return true }
+        return Variants.secondaryKey(vary: varyFieldNames, request: subscription.requestHeaders,
+                                     normaliseAcceptEncoding: plan.settings.key.normaliseAcceptEncoding) == variantKey
+    }
+
+    // MARK: the origin call (on eventLoop)
+
+    func start(_ request: OriginRequest) {
+        eventLoop.execute { [self] in
+            requestTime = coordinator.clock.now()
+            coordinator.stats.originFetches.add(1, ordering: .relaxed)
+            call = coordinator.origin.execute(request, on: eventLoop, handler: self)
+        }
+    }
+
+    func originResponseHeadReceived(_ head: HTTPResponseHead, from origin: OriginServer) -> EventLoopFuture<Void> {
+        let now = coordinator.clock.now()
+        if let validating = plan.validating {
+            if head.status == .notModified { return revalidated(validating, notModified: head.headers, now: now) }
+            if Reuse.isOriginError(status: Int(head.status.code)),
+               case .allowed(let staleness) = Reuse.staleIfError(cached: validating.response.cached, request: plan.requestHeaders,
+                                                                settings: plan.settings, now: now) {
+                serveStale(validating, staleness: staleness, originStatus: Int(head.status.code))
+                return eventLoop.makeSucceededVoidFuture()
+            }
+        }
+        let fields = HeaderFields(head.headers)
+        var notStored: NotCachedReason?
+        var variantKey = ""
+        var varyFieldNames: [String] = []
+        var timeToLive: Double?
+        declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }
+        switch Storability.decide(method: "GET", request: plan.requestHeaders, status: Int(head.status.code),
+                                  response: fields, responseTime: now, settings: plan.settings) {
+        case .notStorable(let reason):
+            notStored = reason
+        case .storable(let storagePlan):
+            varyFieldNames = Variants.fieldNames(vary: head.headers["vary"]) ?? []
+            variantKey = Variants.secondaryKey(vary: head.headers["vary"], request: plan.requestHeaders,
+                                               normaliseAcceptEncoding: plan.settings.key.normaliseAcceptEncoding) ?? ""
+            let others = coordinator.storage.variants(for: plan.key).filter { $0.response.variantKey != variantKey }
+            if let declaredLength, declaredLength > plan.settings.maxObjectSize {
+                notStored = .tooLarge
+            } else if others.count >= plan.settings.maxVariants {
+                notStored = .tooManyVariants
+            } else {
+                let response = StoredResponse(
+                    key: plan.key, variantKey: variantKey, varyFieldNames: varyFieldNames, url: plan.url, host: plan.host,
+                    status: Int(head.status.code), fields: storagePlan.storedFields(from: fields), requestTime: requestTime,
+                    responseTime: now, tags: Invalidation.tags(head.headers), bodyLength: declaredLength ?? 0)
+                storing = response
+                storeFill = coordinator.storage.beginFill(response)
+                timeToLive = storagePlan.lifetime.seconds - response.cached.age.currentAge(now: now)
+            }
+        }
+        if let notStored {
+            coordinator.stats.countNotStored(notStored)
+            if UncacheableMemory.isAboutTheResponse(notStored) { coordinator.uncacheable.remember(plan.key, reason: notStored, now: now) }
+        } else {
+            coordinator.uncacheable.forget(plan.key)
+        }
+        let response = FillResponse(status: head.status, headers: head.headers, outcome: .fetched(notStored: notStored),
+                                    stored: nil, reason: plan.reason, timeToLive: timeToLive)
+        let (leaderPaced, unregister) = lock.withLock { () -> (EventLoopFuture<Void>?, Bool) in
+            phase = .streaming(response, variantKey: variantKey, varyFieldNames: varyFieldNames)
+            joinable = notStored == nil
+            var paced: EventLoopFuture<Void>?
+            subscriptions.removeAll { subscription in
+                if subscription.isLeader || (notStored == nil && matches(subscription, variantKey: variantKey, varyFieldNames: varyFieldNames)) {
+                    let future = deliver(to: subscription) { $0.fillStarted(response) }
+                    if subscription.isLeader { paced = future }
+                    return false
+                }
+                let reason = notStored ?? .varyMismatch
+                subscription.subscriber.eventLoop.execute { subscription.subscriber.fillDeclined(reason) }
+                return true
+            }
+            return (paced, !joinable)
+        }
+        if unregister { coordinator.remove(self) }
+        if notStored != nil, leaderPaced == nil {
+            // Not stored and nobody listening: reading the body would serve no one.
+            call?.cancel()
+            finish()
+        }
+        return leaderPaced ?? eventLoop.makeSucceededVoidFuture()
+    }
+
+    func originBodyPartReceived(_ part: ByteBuffer) -> EventLoopFuture<Void> {
+        receivedBytes += part.readableBytes
+        if let fill = storeFill, receivedBytes > plan.settings.maxObjectSize || !fill.append(part) {
+            fill.abandon()
+            storeFill = nil
+            coordinator.stats.countNotStored(.tooLarge)
+            coordinator.uncacheable.remember(plan.key, reason: .tooLarge, now: coordinator.clock.now())
+            lock.withLock { joinable = false; parts = [] }
+            coordinator.remove(self)
+        }
+        let paced: EventLoopFuture<Void>? = lock.withLock {
+            if joinable { parts.append(part) }
+            var paced: EventLoopFuture<Void>?
+            for subscription in subscriptions {
+                let future = deliver(to: subscription) { $0.fillBodyPart(part) }
+                if subscription.isLeader { paced = future }
+            }
+            return paced
+        }
+        return paced ?? eventLoop.makeSucceededVoidFuture()
+    }
+
+    func originResponseCompleted() {
+        if let fill = storeFill {
+            storeFill = nil
+            // RFC 9111 §3.3: only a body that arrived whole is stored.
+            if let reason = Storability.completedBody(receivedLength: receivedBytes, contentLength: declaredLength,
+                                                      ended: true, settings: plan.settings) {
+                fill.abandon()
+                coordinator.stats.countNotStored(reason)
+            } else if fill.commit() {
+                coordinator.stats.stored.add(1, ordering: .relaxed)
+            }
+        }
+        broadcastEnd { $0.fillCompleted() }
+    }
+
+    func originFailed(_ failure: OriginFailure, origin: OriginServer, headDelivered: Bool) {
+        storeFill?.abandon()
+        storeFill = nil
+        let now = coordinator.clock.now()
+        if !headDelivered, let validating = plan.validating,
+           case .allowed(let staleness) = Reuse.staleIfError(cached: validating.response.cached, request: plan.requestHeaders,
+                                                            settings: plan.settings, now: now) {
+            serveStale(validating, staleness: staleness, originStatus: nil)
+            return
+        }
+        coordinator.logger.warning("fill failed", metadata: ["key": "\(plan.key)", "origin": "\(origin)", "reason": "\(failure)"])
+        broadcastEnd { $0.fillFailed(failure) }
+    }
+
+    // MARK: answers made of the stored response
+
+    private func revalidated(_ validating: StoredEntry, notModified: HTTPHeaders, now: Timestamp) -> EventLoopFuture<Void> {
+        // RFC 9111 §4.3.4: the 304 updates the stored response it identifies.
+        guard !Validation.responsesToUpdate(notModified: notModified, stored: [validating.response.cached]).isEmpty else {
+            broadcastEnd { $0.fillFailed(.invalidResponse("304 Not Modified for a representation not stored")) }
+            return eventLoop.makeSucceededVoidFuture()
+        }
+        var updated = validating.response
+        updated.fields = Validation.updatedFields(stored: validating.response.fields, update: HeaderFields(notModified),
+                                                  responseTime: now, targeting: plan.settings.targeting)
+        updated.requestTime = requestTime
+        updated.responseTime = now
+        updated.softPurgedAt = nil
+        coordinator.storage.update(updated)
+        let lifetime = Freshness.lifetime(status: updated.status, response: updated.fields,
+                                          directives: ResponseDirectives(updated.fields, targeting: plan.settings.targeting),
+                                          responseTime: now, settings: plan.settings).seconds
+        let response = FillResponse(
+            status: HTTPResponseStatus(statusCode: updated.status), headers: HTTPHeaders(updated.fields), outcome: .revalidated,
+            stored: updated, reason: plan.reason, timeToLive: lifetime - updated.cached.age.currentAge(now: now))
+        deliverWhole(response, body: validating.body, variantKey: updated.variantKey, varyFieldNames: updated.varyFieldNames)
+        return eventLoop.makeSucceededVoidFuture()
+    }
+
+    private func serveStale(_ validating: StoredEntry, staleness: Double, originStatus: Int?) {
+        let stored = validating.response
+        let response = FillResponse(
+            status: HTTPResponseStatus(statusCode: stored.status), headers: HTTPHeaders(stored.fields),
+            outcome: .staleIfError(staleness: staleness, originStatus: originStatus), stored: stored, reason: plan.reason,
+            timeToLive: -staleness)
+        deliverWhole(response, body: validating.body, variantKey: stored.variantKey, varyFieldNames: stored.varyFieldNames)
+    }
+
+    private func deliverWhole(_ response: FillResponse, body: ByteBuffer, variantKey: String, varyFieldNames: [String]) {
+        lock.withLock {
+            phase = .finished
+            joinable = false
+            for subscription in subscriptions {
+                let subscriber = subscription.subscriber
+                guard matches(subscription, variantKey: variantKey, varyFieldNames: varyFieldNames) else {
+                    subscriber.eventLoop.execute { subscriber.fillDeclined(.varyMismatch) }
+                    continue
+                }
+                subscriber.eventLoop.execute {
+                    _ = subscriber.fillStarted(response)
+                    if body.readableBytes > 0 { _ = subscriber.fillBodyPart(body) }
+                    subscriber.fillCompleted()
+                }
+            }
+            subscriptions = []
+        }
+        // The rest of the origin's answer (a 304 has no body) is read and ignored, which keeps
+        // the origin connection reusable.
+        coordinator.remove(self)
+    }
+
+    private func broadcastEnd(_ event: @escaping @Sendable (any FillSubscriber) -> Void) {
+        lock.withLock {
+            phase = .finished
+            joinable = false
+            parts = []
+            for subscription in subscriptions {
+                let subscriber = subscription.subscriber
+                subscriber.eventLoop.execute { event(subscriber) }
+            }
+            subscriptions = []
+        }
+        coordinator.remove(self)
+    }
+
+    private func finish() {
+        lock.withLock { phase = .finished; joinable = false; parts = []; subscriptions = [] }
+        coordinator.remove(self)
+    }
+
+    /// Enqueues an event on the subscriber's loop; returns a future completing with the future
+    /// the subscriber returns (used to pace the origin by the leader).
+    private func deliver(to subscription: Subscription, _ event: @escaping @Sendable (any FillSubscriber) -> EventLoopFuture<Void>) -> EventLoopFuture<Void> {
+        let subscriber = subscription.subscriber
+        guard subscription.isLeader else {
+            subscriber.eventLoop.execute { _ = event(subscriber) }
+            return eventLoop.makeSucceededVoidFuture()
+        }
+        let promise = eventLoop.makePromise(of: Void.self)
+        subscriber.eventLoop.execute { event(subscriber).cascade(to: promise) }
+        return promise.futureResult
+    }
+}

@@ -1,0 +1,110 @@
+// One origin fetch per key at a time. A request for a key already being filled waits on that
+// fill (bounded waiters per key); the first request leads a new one. Fills unregister themselves
+// when they finish or stop taking waiters. Background revalidations (stale-while-revalidate) are
+// fills with no subscriber, at most one per key.
+import CachePolicy
+import CacheStore
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import OriginClient
+
+public final class FillCoordinator: Sendable {
+    public enum Role {
+        /// Start the fill: build the origin request and call `start`.
+        case leader
+        /// Waiting on another request's fill; events arrive through the subscriber.
+        case follower
+    }
+
+    let origin: OriginClient
+    let storage: any CacheStorage
+    let stats: Stats
+    let uncacheable: UncacheableMemory
+    let clock: any CacheClock
+    let logger: Logger
+    let maximumWaiters: Int
+    private let fills = NIOLockedValueBox<[String: Fill]>([:])
+
+    init(origin: OriginClient, storage: any CacheStorage, stats: Stats, uncacheable: UncacheableMemory,
+         clock: any CacheClock, maximumWaiters: Int, logger: Logger) {
+        self.origin = origin
+        self.storage = storage
+        self.stats = stats
+        self.uncacheable = uncacheable
+        self.clock = clock
+        self.maximumWaiters = maximumWaiters
+        self.logger = logger
+    }
+
+    /// Joins the fill for `plan.key`, or starts one led by `subscriber` on its loop.
+    /// The returned handle is what the subscriber detaches from and (as leader) starts.
+    public func join(_ plan: FillPlan, subscriber: any FillSubscriber) -> (FillHandle, Role) {
+        fills.withLockedValue { fills in
+            if let fill = fills[plan.key] {
+                if fill.join(subscriber, requestHeaders: plan.requestHeaders, maximumWaiters: maximumWaiters) {
+                    stats.collapsedWaits.add(1, ordering: .relaxed)
+                    return (FillHandle(fill: fill), .follower)
+                }
+                // The fill takes no more waiters: fetch alone, outside the coordinator.
+                let alone = Fill(plan: plan, eventLoop: subscriber.eventLoop, coordinator: self, registered: false)
+                alone.attachLeader(subscriber, requestHeaders: plan.requestHeaders)
+                return (FillHandle(fill: alone), .leader)
+            }
+            let fill = Fill(plan: plan, eventLoop: subscriber.eventLoop, coordinator: self, registered: true)
+            fill.attachLeader(subscriber, requestHeaders: plan.requestHeaders)
+            fills[plan.key] = fill
+            return (FillHandle(fill: fill), .leader)
+        }
+    }
+
+    /// A fill led by `subscriber` that no one else may join (after a wait was declined).
+    public func alone(_ plan: FillPlan, subscriber: any FillSubscriber) -> FillHandle {
+        let fill = Fill(plan: plan, eventLoop: subscriber.eventLoop, coordinator: self, registered: false)
+        fill.attachLeader(subscriber, requestHeaders: plan.requestHeaders)
+        return FillHandle(fill: fill)
+    }
+
+    /// Starts a background revalidation for a stale answer unless the key is already being
+    /// filled. Returns whether one was started.
+    @discardableResult
+    public func revalidateInBackground(_ plan: FillPlan, request: OriginRequest, on eventLoop: any EventLoop) -> Bool {
+        let fill: Fill? = fills.withLockedValue { fills in
+            guard fills[plan.key] == nil else { return nil }
+            let fill = Fill(plan: plan, eventLoop: eventLoop, coordinator: self, registered: true)
+            fills[plan.key] = fill
+            return fill
+        }
+        guard let fill else { return false }
+        stats.backgroundRevalidations.add(1, ordering: .relaxed)
+        fill.start(request)
+        return true
+    }
+
+    /// Keys being filled right now.
+    public var activeFills: Int { fills.withLockedValue { $0.count } }
+
+    func remove(_ fill: Fill) {
+        guard fill.registered else { return }
+        fills.withLockedValue { fills in
+            if fills[fill.plan.key] === fill { fills[fill.plan.key] = nil }
+        }
+    }
+}
+
+/// What a subscriber holds of the fill it leads or waits on.
+public struct FillHandle: Sendable {
+    let fill: Fill
+
+    /// Starts the origin call (leaders only).
+    public func start(_ request: OriginRequest) {
+        fill.start(request)
+    }
+
+    public func detach(_ subscriber: any FillSubscriber) {
+        fill.detach(subscriber)
+    }
+
+    public var plan: FillPlan { fill.plan }
+}

@@ -1,0 +1,44 @@
+// How a request receives the response of a fill it leads or waits on. Every call happens on the
+// subscriber's own event loop, in order: started, body parts, then completed or failed — or,
+// instead of all that, declined (this fill cannot answer it: fetch alone).
+import CachePolicy
+import CacheStore
+import NIOCore
+import NIOHTTP1
+import OriginClient
+
+public protocol FillSubscriber: AnyObject, Sendable {
+    var eventLoop: any EventLoop { get }
+    /// The response head. For the subscriber leading the fill, the returned future paces the
+    /// origin: the next part is not read before it completes.
+    func fillStarted(_ response: FillResponse) -> EventLoopFuture<Void>
+    func fillBodyPart(_ part: ByteBuffer) -> EventLoopFuture<Void>
+    func fillCompleted()
+    func fillFailed(_ failure: OriginFailure)
+    /// The fill's response cannot answer this request (it varies differently, or turned out not
+    /// storable, or the wait timed out): fetch on your own.
+    func fillDeclined(_ reason: NotCachedReason)
+}
+
+/// The head of what a fill delivers, and how it was obtained.
+public struct FillResponse: Sendable {
+    public enum Outcome: Sendable, Equatable {
+        /// A full response from the origin; stored unless `notStored` says why not.
+        case fetched(notStored: NotCachedReason?)
+        /// The origin answered 304: the stored body with the merged head (RFC 9111 §4.3.4).
+        case revalidated
+        /// The origin failed; a stale stored response is served instead (RFC 5861 §4).
+        case staleIfError(staleness: Double, originStatus: Int?)
+    }
+
+    public var status: HTTPResponseStatus
+    /// The response fields, before the front adds Age, Via and Cache-Status.
+    public var headers: HTTPHeaders
+    public var outcome: Outcome
+    /// The stored response served, for revalidated and stale-if-error answers (its age).
+    public var stored: StoredResponse?
+    /// The fill's reason for going to the origin.
+    public var reason: NotCachedReason
+    /// Remaining freshness of what was stored or merged, for Cache-Status `ttl`.
+    public var timeToLive: Double?
+}

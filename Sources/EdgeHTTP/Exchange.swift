@@ -1,0 +1,190 @@
+// One request and what became of it. It receives the origin's answer either from its own origin
+// call (a pass) or from the fill of its key (as the leader or a waiter), and hands each event to
+// the connection's handler, which writes only while this exchange is the current one.
+// Confined to the connection's event loop.
+import CachePolicy
+import CacheStore
+import EdgeCache
+import NIOCore
+import NIOHTTP1
+import OriginClient
+
+final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendable {
+    let head: HTTPRequestHead
+    let client: String?
+    let started = NIODeadline.now()
+    let eventLoop: any EventLoop
+    private weak var handler: ProxyHandler?
+
+    var request: CacheRequest?
+    var call: OriginCall?
+    var pump: RequestBodyPump?
+    var requestEnded = true
+    var requestBodyBytes = 0
+    var invalidates = false
+    var closeAfterResponse = false
+    var responseStatus: UInt?
+    var responseHeaders: HTTPHeaders?
+    var responseBytes = 0
+    var origin: OriginServer?
+    var failureNote: String?
+    var cacheStatus: CacheStatus?
+
+    // The fill path.
+    private var plan: FillPlan?
+    private var fill: FillHandle?
+    private var waiting = false
+    private var waitTimer: Scheduled<Void>?
+    private var fillStarted = false
+    private var suppressBody = false
+    private var bodyFromCache = false
+
+    init(head: HTTPRequestHead, client: String?, eventLoop: any EventLoop, handler: ProxyHandler) {
+        self.head = head
+        self.client = client
+        self.eventLoop = eventLoop
+        self.handler = handler
+    }
+
+    /// The client is gone or the request was abandoned: stop everything this exchange started.
+    func stop() {
+        call?.cancel()
+        pump?.fail(ChannelError.eof)
+        waitTimer?.cancel()
+        fill?.detach(self)
+        fill = nil
+    }
+
+    // MARK: the pass path
+
+    func originResponseHeadReceived(_ head: HTTPResponseHead, from origin: OriginServer) -> EventLoopFuture<Void> {
+        guard let handler else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        return handler.responseHeadReceived(head, from: origin, exchange: self)
+    }
+
+    func originBodyPartReceived(_ part: ByteBuffer) -> EventLoopFuture<Void> {
+        guard let handler else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        return handler.responseBodyPartReceived(part, fromCache: false, exchange: self)
+    }
+
+    func originResponseCompleted() {
+        handler?.responseCompleted(exchange: self)
+    }
+
+    func originFailed(_ failure: OriginFailure, origin: OriginServer, headDelivered: Bool) {
+        handler?.originFailed(failure, origin: origin, exchange: self)
+    }
+
+    // MARK: the fill path
+
+    /// Leads or waits on the fill of `plan.key`.
+    func joinFill(_ plan: FillPlan) {
+        guard let handler else { return }
+        self.plan = plan
+        let (fill, role) = handler.engine.fills.join(plan, subscriber: self)
+        self.fill = fill
+        switch role {
+        case .leader:
+            fill.start(handler.fillRequest(plan, for: self))
+        case .follower:
+            waiting = true
+            waitTimer = eventLoop.assumeIsolated().scheduleTask(in: handler.engine.configuration.collapseTimeout) { [weak self] () -> Void in
+                self?.waitTimedOut()
+            }
+        }
+    }
+
+    private func waitTimedOut() {
+        guard !fillStarted, let fill, let plan else { return }
+        fill.detach(self)
+        fetchAlone(plan)
+    }
+
+    private func fetchAlone(_ plan: FillPlan) {
+        guard let handler, handler.isCurrent(self) != nil else { return }
+        handler.engine.stats.collapseAbandoned.add(1, ordering: .relaxed)
+        waiting = false
+        let fill = handler.engine.fills.alone(plan, subscriber: self)
+        self.fill = fill
+        fill.start(handler.fillRequest(plan, for: self))
+    }
+
+    func fillDeclined(_ reason: NotCachedReason) {
+        guard !fillStarted, let plan else { return }
+        waitTimer?.cancel()
+        fill = nil
+        fetchAlone(plan)
+    }
+
+    func fillStarted(_ response: FillResponse) -> EventLoopFuture<Void> {
+        guard let handler, let context = handler.isCurrent(self), !fillStarted else {
+            return eventLoop.makeSucceededVoidFuture()
+        }
+        fillStarted = true
+        waitTimer?.cancel()
+        let engine = handler.engine
+        let name = engine.configuration.cacheName
+        let code = Int(response.status.code)
+        var headers: HTTPHeaders
+        switch response.outcome {
+        case .fetched(let notStored):
+            var status = CacheStatus.forwarded(
+                cacheName: name, response.reason.forwardReason, status: response.reason == .noStoredResponse ? nil : code,
+                stored: notStored == nil, collapsed: waiting, timeToLive: notStored == nil ? response.timeToLive : nil,
+                detail: notStored ?? (response.reason == .noStoredResponse ? nil : response.reason))
+            if response.reason == .noStoredResponse, notStored == nil { status.detail = nil }
+            cacheStatus = status
+            headers = response.headers
+            headers.removeHopByHopFields()
+        case .revalidated:
+            engine.stats.hitsRevalidated.add(1, ordering: .relaxed)
+            cacheStatus = .forwarded(cacheName: name, response.reason.forwardReason, status: 304, collapsed: waiting,
+                                     timeToLive: response.timeToLive)
+            headers = storedHeaders(response)
+            bodyFromCache = true
+        case .staleIfError(let staleness, let originStatus):
+            engine.stats.hitsStaleIfError.add(1, ordering: .relaxed)
+            var status = CacheStatus.forwarded(cacheName: name, .stale, status: originStatus, collapsed: waiting, timeToLive: -staleness)
+            status.detail = "stale-if-error"
+            cacheStatus = status
+            headers = storedHeaders(response)
+            bodyFromCache = true
+        }
+        var status = response.status
+        // RFC 9111 §4.3.2: the client's own validators are answered here, never forwarded.
+        if (200..<300).contains(code),
+           ConditionalRequest.evaluate(method: head.method.rawValue, request: head.headers, storedStatus: code,
+                                       stored: headers, storedResponseTime: engine.configuration.clock.now()) == .notModified {
+            status = .notModified
+            headers = HTTPHeaders(ConditionalRequest.notModifiedFields(stored: headers))
+            suppressBody = true
+        }
+        if head.method == .HEAD { suppressBody = true }
+        handler.writeHead(status: status, headers: &headers, for: self, context: context)
+        context.flush()
+        return eventLoop.makeSucceededVoidFuture()
+    }
+
+    private func storedHeaders(_ response: FillResponse) -> HTTPHeaders {
+        guard let handler, let stored = response.stored else { return response.headers }
+        var headers = handler.storedHeaders(stored, bodyLength: stored.bodyLength, notModified: false)
+        let age = stored.cached.age.currentAge(now: handler.engine.configuration.clock.now())
+        headers.replaceOrAdd(name: "age", value: ResponseAge.fieldValue(currentAge: age))
+        return headers
+    }
+
+    func fillBodyPart(_ part: ByteBuffer) -> EventLoopFuture<Void> {
+        guard let handler, !suppressBody else { return eventLoop.makeSucceededVoidFuture() }
+        return handler.responseBodyPartReceived(part, fromCache: bodyFromCache, exchange: self)
+    }
+
+    func fillCompleted() {
+        fill = nil
+        handler?.responseCompleted(exchange: self)
+    }
+
+    func fillFailed(_ failure: OriginFailure) {
+        fill = nil
+        handler?.originFailed(failure, origin: nil, exchange: self)
+    }
+}
