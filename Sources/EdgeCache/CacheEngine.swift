@@ -142,7 +142,6 @@ public final class CacheEngine: Sendable {
         }
         let key = PrimaryKey.make(methodClass: .retrieval, scheme: request.scheme, host: request.host,
                                   pathAndQuery: request.target, settings: settings)
-        stats.lookups.add(1, ordering: .relaxed)
         let variants = storage.variants(for: key)
         let matching = variants.first { entry in
             Variants.secondaryKey(vary: entry.response.varyFieldNames, request: request.headers,
@@ -153,17 +152,20 @@ public final class CacheEngine: Sendable {
                             validating: nil, requestHeaders: request.headers, isHead: request.isHead)
         let onlyIfCached = Reuse.requiresOnlyIfCached(request.headers)
         guard let entry = matching else {
+            if let remembered = uncacheable.reason(for: key, now: now) {
+                // Known not to be storable: not a lookup, a bypass (docs/CACHING.md).
+                stats.countBypass(.uncacheableRemembered)
+                return .pass(.uncacheableRemembered, invalidates: false, remembered: remembered)
+            }
+            stats.lookups.add(1, ordering: .relaxed)
             if onlyIfCached {
                 stats.countMiss(.onlyIfCachedMiss)
                 return .onlyIfCachedMiss
             }
-            if let remembered = uncacheable.reason(for: key, now: now) {
-                stats.countBypass(.uncacheableRemembered)
-                return .pass(.uncacheableRemembered, invalidates: false, remembered: remembered)
-            }
             stats.countMiss(plan.reason)
             return .fill(plan)
         }
+        stats.lookups.add(1, ordering: .relaxed)
         switch Reuse.verdict(cached: entry.response.cached, request: request.headers, settings: settings, now: now) {
         case .fresh(let currentAge, let timeToLive):
             stats.hitsFresh.add(1, ordering: .relaxed)

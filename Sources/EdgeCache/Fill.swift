@@ -237,8 +237,12 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     }
 
     func originFailed(_ failure: OriginFailure, origin: OriginServer, headDelivered: Bool) {
-        storeFill?.abandon()
-        storeFill = nil
+        if let fill = storeFill {
+            // RFC 9111 §3.3: a body that did not arrive whole is never stored.
+            fill.abandon()
+            storeFill = nil
+            coordinator.stats.countNotStored(.bodyIncomplete)
+        }
         let now = coordinator.clock.now()
         if !headDelivered, let validating = plan.validating,
            case .allowed(let staleness) = Reuse.staleIfError(cached: validating.response.cached, request: plan.requestHeaders,

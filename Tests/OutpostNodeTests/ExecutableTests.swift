@@ -15,19 +15,21 @@ struct RunResult {
     var errors: String
 }
 
-/// The `outpost` binary of this build.
-func outpostBinary() throws -> URL {
+/// A binary of this build (`outpost`, `outpostctl`), found next to the test bundle.
+func builtBinary(_ name: String = "outpost") throws -> URL {
     let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     for candidate in [folder, folder.deletingLastPathComponent(), folder.deletingLastPathComponent().deletingLastPathComponent()] {
-        let url = candidate.appendingPathComponent("outpost")
+        let url = candidate.appendingPathComponent(name)
         if FileManager.default.isExecutableFile(atPath: url.path) { return url }
     }
-    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: folder.appendingPathComponent("outpost").path])
+    throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: folder.appendingPathComponent(name).path])
 }
 
-func run(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> RunResult {
+func outpostBinary() throws -> URL { try builtBinary("outpost") }
+
+func run(_ arguments: [String], binary: String = "outpost", timeout: Duration = .seconds(60)) async throws -> RunResult {
     let process = Process()
-    process.executableURL = try outpostBinary()
+    process.executableURL = try builtBinary(binary)
     process.arguments = arguments
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output
@@ -108,5 +110,25 @@ struct ExecutableTests {
             #expect(process.terminationReason == .exit)
             #expect(process.terminationStatus == 0)
         }
+    }
+
+    @Test("outpostctl check explains a miss, then a hit; an unreachable node exits 3")
+    func outpostctlCheck() async throws {
+        try await withOrigin({ _ in .ok("page", headers: [("Cache-Control", "max-age=60")]) }) { origin in
+            try await withNode(origins: [origin]) { node in
+                let url = "http://127.0.0.1:\(node.port)/page"
+                let miss = try await run(["check", url], binary: "outpostctl")
+                #expect(miss.status == 0, "\(miss.errors)")
+                #expect(miss.output.contains("forwarded (uri-miss), now stored"))
+                let hit = try await run(["check", url, "--json"], binary: "outpostctl")
+                #expect(hit.status == 0)
+                #expect(hit.output.contains("\"verdict\" : \"hit, fresh for"))
+                #expect(hit.output.contains("\"bodyBytes\" : 4"))
+            }
+        }
+        let unreachable = try await run(["check", "http://127.0.0.1:9/x", "--timeout", "2"], binary: "outpostctl")
+        #expect(unreachable.status == 3)
+        let usage = try await run(["check", "not-a-url"], binary: "outpostctl")
+        #expect(usage.status == 2)
     }
 }

@@ -29,9 +29,10 @@ func withNode(
     await node.shutdown(gracePeriod: .seconds(1))
 }
 
+/// Runs `body` against a fresh scripted origin, and shuts the origin down whatever happens.
 func withOrigin(
     _ script: @escaping @Sendable (RecordedRequest) -> OriginReply,
-    _ body: (ScriptedOrigin) async throws -> Void
+    run body: (ScriptedOrigin) async throws -> Void
 ) async throws {
     let origin = try await ScriptedOrigin.start(script)
     do {

@@ -198,17 +198,3 @@ struct ScriptedOriginTests {
     }
 }
 
-/// Runs `body` against a fresh origin, and shuts the origin down afterwards whatever happens.
-private func withOrigin(
-    _ script: @escaping @Sendable (RecordedRequest) -> OriginReply,
-    run body: (ScriptedOrigin) async throws -> Void
-) async throws {
-    let origin = try await ScriptedOrigin.start(script)
-    do {
-        try await body(origin)
-    } catch {
-        try await origin.shutdown()
-        throw error
-    }
-    try await origin.shutdown()
-}

@@ -1,0 +1,66 @@
+// The fill of one key seen from several clients at once: it outlives the client that started
+// it, and a body cut short reaches no waiter as if complete.
+import EdgeCache
+import NIOCore
+import OutpostNode
+import OutpostTesting
+import Testing
+
+@Suite("Fills shared by several clients", .timeLimit(.minutes(1)))
+struct FillTests {
+    @Test("the fetch goes on when its first client leaves: a waiter still gets the whole body, and it is stored")
+    func leaderLeaves() async throws {
+        let parts = [Array("first half ".utf8), Array("second half".utf8)]
+        try await withOrigin({ _ in
+            OriginReply(headers: [("Cache-Control", "max-age=60")], body: .chunked(parts, interval: .milliseconds(600)))
+        }) { origin in
+            try await withNode(origins: [origin]) { node in
+                // The first client reads the head and leaves while the body is still coming.
+                try await WireConnection.with(port: node.port) { connection in
+                    try await connection.send("GET /leave HTTP/1.1\r\nHost: a\r\n\r\n")
+                    _ = try await connection.readResponse(toHead: true)
+                }
+                let waiter = try await send("GET /leave HTTP/1.1\r\nHost: a\r\n\r\n", to: node)
+                #expect(waiter.bodyText == "first half second half")
+                #expect(waiter.cacheStatus.contains("collapsed"))
+                try await waitUntil { node.engine.stats.snapshot.stored == 1 }
+                let hit = try await send("GET /leave HTTP/1.1\r\nHost: a\r\n\r\n", to: node)
+                #expect(hit.cacheStatus.hasPrefix("Outpost; hit"))
+                #expect(hit.bodyText == "first half second half")
+                #expect(origin.requestCount == 1)
+            }
+        }
+    }
+
+    @Test("a fill cut short ends every waiter's connection before a complete body, and stores nothing")
+    func truncatedWithWaiters() async throws {
+        try await withOrigin({ _ in
+            // Three chunks 400 ms apart, cut in the middle of the second: every client joins the
+            // fill during the first pause.
+            let chunk = Array(repeating: UInt8(ascii: "x"), count: 10_000)
+            return OriginReply(headers: [("Cache-Control", "max-age=60")], body: .chunked([chunk, chunk, chunk], interval: .milliseconds(400)),
+                               behaviour: .shortBody(sendBytes: 15_000))
+        }) { origin in
+            try await withNode(origins: [origin]) { node in
+                try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for _ in 0..<5 {
+                        group.addTask {
+                            do {
+                                _ = try await send("GET /short HTTP/1.1\r\nHost: a\r\n\r\n", to: node)
+                                return false  // a complete response would be wrong
+                            } catch is WireError {
+                                return true
+                            }
+                        }
+                    }
+                    for try await endedAbnormally in group { #expect(endedAbnormally) }
+                }
+                let stats = node.engine.stats.snapshot
+                #expect(stats.stored == 0)
+                #expect(origin.requestCount == 1)
+                #expect(stats.collapsedWaits == 4)
+                #expect(stats.notStoredByReason[.bodyIncomplete] == 1)
+            }
+        }
+    }
+}
