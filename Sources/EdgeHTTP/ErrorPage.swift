@@ -26,14 +26,13 @@ enum ErrorPage {
     }
 
     static func response(
-        status: HTTPResponseStatus, closing: Bool, version: HTTPVersion = .http1_1, viaName: String? = nil
+        status: HTTPResponseStatus, closing: Bool, version: HTTPVersion = .http1_1
     ) -> Response {
         let text = "\(status.code) \(status.reasonPhrase): \(sentence(for: status))\n"
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
         headers.add(name: "content-length", value: String(text.utf8.count))
         headers.add(name: "cache-control", value: "no-store")
-        if let viaName { headers.add(name: "via", value: "1.1 \(viaName)") }
         if closing { headers.add(name: "connection", value: "close") }
         return Response(
             head: HTTPResponseHead(version: version, status: status, headers: headers),

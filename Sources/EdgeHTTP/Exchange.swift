@@ -128,12 +128,12 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
         var headers: HTTPHeaders
         switch response.outcome {
         case .fetched(let notStored):
-            var status = CacheStatus.forwarded(
+            // A plain miss says only `fwd=uri-miss`; a revalidation also says what the origin
+            // answered, and the reason it was forwarded or not stored goes in `detail`.
+            cacheStatus = .forwarded(
                 cacheName: name, response.reason.forwardReason, status: response.reason == .noStoredResponse ? nil : code,
                 stored: notStored == nil, collapsed: waiting, timeToLive: notStored == nil ? response.timeToLive : nil,
                 detail: notStored ?? (response.reason == .noStoredResponse ? nil : response.reason))
-            if response.reason == .noStoredResponse, notStored == nil { status.detail = nil }
-            cacheStatus = status
             headers = response.headers
             headers.removeHopByHopFields()
         case .revalidated:

@@ -42,11 +42,4 @@ extension ForwardingPolicy {
         }
         headers.add(name: "via", value: "\(version.major).\(version.minor) \(viaName)")
     }
-
-    /// Headers to send to the client for an origin response.
-    func clientResponseHeaders(for head: HTTPResponseHead) -> HTTPHeaders {
-        var headers = head.headers
-        rewriteResponseHeaders(&headers, receivedVersion: head.version)
-        return headers
-    }
 }

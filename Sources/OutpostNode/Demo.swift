@@ -45,12 +45,6 @@ public struct DemoReport: Sendable {
         return Double(sorted[index]) / 1000
     }
 
-    /// Responses whose Cache-Status says `hit`, over all responses; nil when no response carried one.
-    public var hitRatio: Double? {
-        let total = cacheOutcomes.values.reduce(0, +)
-        guard total > 0 else { return nil }
-        return Double(cacheOutcomes["hit", default: 0]) / Double(total)
-    }
 
     public var text: String {
         var lines: [String] = []
@@ -134,7 +128,6 @@ public enum Demo {
             if let status = response.headers["cache-status"].first {
                 let fields = status.split(separator: ";").map { String($0).trimmed(of: " ") }
                 let outcome = fields.dropFirst().first { $0 == "hit" || $0.hasPrefix("fwd=") } ?? "other"
-                // RFC 9211 §2: the last member is this node's.
                 report.cacheOutcomes[outcome, default: 0] += 1
             }
         } catch {

@@ -89,7 +89,7 @@ struct CachingTests {
     func collapsing() async throws {
         let first = Array(repeating: UInt8(ascii: "a"), count: 1000), second = Array(repeating: UInt8(ascii: "b"), count: 1000)
         try await withOrigin({ _ in
-            OriginReply(headers: [("Cache-Control", "max-age=60")], body: .chunked([first, second], interval: .seconds(1)))
+            OriginReply(headers: [("Cache-Control", "max-age=60")], body: .chunked([first, second], interval: .seconds(2)))
         }) { origin in
             try await withNode(origins: [origin], configure: configure) { node in
                 let started = ContinuousClock.now
@@ -113,8 +113,9 @@ struct CachingTests {
                 let expected = Array("3e8\r\n".utf8) + first + Array("\r\n3e8\r\n".utf8) + second + Array("\r\n0\r\n\r\n".utf8)
                 #expect(results.allSatisfy { $0.1 == expected })
                 #expect(results.filter { $0.2.contains("collapsed") }.count == 99)
-                // The head and first chunk reach every waiter while the origin is still sending.
-                #expect(results.allSatisfy { $0.0 < .milliseconds(900) })
+                // The head and first chunk reach every waiter while the origin is still sending
+                // (it sends the second chunk 2 s after the first).
+                #expect(results.allSatisfy { $0.0 < .milliseconds(1800) })
                 #expect(node.engine.stats.snapshot.collapsedWaits == 99)
             }
         }
@@ -265,7 +266,7 @@ struct CachingTests {
             // The revalidation is slow, so the stale requests below all arrive while it runs.
             let number = version.next()
             return OriginReply(headers: [("Cache-Control", "max-age=1, stale-while-revalidate=60")],
-                               body: .bytes(Array("v\(number)".utf8)), behaviour: number == 1 ? .normal : .delayHead(.milliseconds(500)))
+                               body: .bytes(Array("v\(number)".utf8)), behaviour: number == 1 ? .normal : .delayHead(.seconds(2)))
         }) { origin in
             try await withNode(origins: [origin], configure: configure) { node in
                 _ = try await request("/swr", to: node)
