@@ -52,6 +52,7 @@ struct ExecutableTests {
         ["serve", "--origin", "http://127.0.0.1:1", "--listen", "nowhere"],
         ["serve", "--origin", "gopher://x"],
         ["serve", "--no-such-flag"],
+        ["serve", "--origin", "http://127.0.0.1:1", "--policy", "/nonexistent/rules.yaml"],
         ["serve"],
     ])
     func badValue(_ arguments: [String]) async throws {

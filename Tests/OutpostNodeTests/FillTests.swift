@@ -63,4 +63,26 @@ struct FillTests {
             }
         }
     }
+
+    @Test("a waiter whose fill gives no head within the collapse timeout fetches on its own")
+    func waitTimesOut() async throws {
+        let calls = LockedCounter()
+        try await withOrigin({ _ in
+            let number = calls.next()
+            return OriginReply(headers: [("Cache-Control", "max-age=60")], body: .bytes(Array("answer \(number)".utf8)),
+                               behaviour: number == 1 ? .delayHead(.seconds(3)) : .normal)
+        }) { origin in
+            try await withNode(origins: [origin], configure: { $0.cache.collapseTimeout = .milliseconds(300) }) { node in
+                async let slow = send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n", to: node)
+                try await waitUntil { origin.requestCount == 1 }
+                let started = ContinuousClock.now
+                let waiter = try await send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n", to: node)
+                #expect(waiter.bodyText == "answer 2")
+                #expect(ContinuousClock.now - started < .seconds(2))
+                #expect(node.engine.stats.snapshot.collapseAbandoned == 1)
+                #expect(try await slow.bodyText == "answer 1")
+                #expect(origin.requestCount == 2)
+            }
+        }
+    }
 }

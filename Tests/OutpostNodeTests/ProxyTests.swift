@@ -241,4 +241,29 @@ struct ProxyTests {
             }
         }
     }
+
+    @Test("at the connection limit, a further client waits in the backlog until a connection closes")
+    func connectionLimit() async throws {
+        try await withOrigin(Self.echo) { origin in
+            try await withNode(origins: [origin], configure: { $0.edge.maximumConnections = 1 }) { node in
+                try await WireConnection.with(port: node.port) { first in
+                    try await first.send("GET /one HTTP/1.1\r\nHost: a\r\n\r\n")
+                    #expect(try await first.readResponse().status == 200)
+                    // The second client connects (the kernel accepts into the backlog) but is not
+                    // served while the first connection stays open.
+                    let second = Task {
+                        try await WireConnection.with(port: node.port) { connection in
+                            try await connection.send("GET /two HTTP/1.1\r\nHost: a\r\n\r\n")
+                            return try await connection.readResponse().bodyText
+                        }
+                    }
+                    try await Task.sleep(for: .milliseconds(300))
+                    #expect(origin.requestCount == 1)
+                    try await first.send("GET /close HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                    _ = try await first.readResponse()
+                    #expect(try await second.value == "GET /two []")
+                }
+            }
+        }
+    }
 }
