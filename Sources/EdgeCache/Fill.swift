@@ -129,11 +129,11 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     func originResponseHeadReceived(_ head: HTTPResponseHead, from origin: OriginServer) -> EventLoopFuture<Void> {
         let now = coordinator.clock.now()
         if let validating = plan.validating {
-            if head.status == .notModified { return revalidated(validating, notModified: head.headers, now: now) }
+            if head.status == .notModified { return revalidated(validating, notModified: head.headers, origin: origin, now: now) }
             if Reuse.isOriginError(status: Int(head.status.code)),
                case .allowed(let staleness) = Reuse.staleIfError(cached: validating.response.cached, request: plan.requestHeaders,
                                                                 settings: plan.settings, now: now) {
-                serveStale(validating, staleness: staleness, originStatus: Int(head.status.code))
+                serveStale(validating, staleness: staleness, originStatus: Int(head.status.code), origin: origin)
                 return eventLoop.makeSucceededVoidFuture()
             }
         }
@@ -173,7 +173,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             coordinator.uncacheable.forget(plan.key)
         }
         let response = FillResponse(status: head.status, headers: head.headers, outcome: .fetched(notStored: notStored),
-                                    stored: nil, reason: plan.reason, timeToLive: timeToLive)
+                                    stored: nil, reason: plan.reason, timeToLive: timeToLive, origin: origin)
         let (leaderPaced, unregister) = lock.withLock { () -> (EventLoopFuture<Void>?, Bool) in
             phase = .streaming(response, variantKey: variantKey, varyFieldNames: varyFieldNames)
             joinable = notStored == nil
@@ -247,7 +247,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         if !headDelivered, let validating = plan.validating,
            case .allowed(let staleness) = Reuse.staleIfError(cached: validating.response.cached, request: plan.requestHeaders,
                                                             settings: plan.settings, now: now) {
-            serveStale(validating, staleness: staleness, originStatus: nil)
+            serveStale(validating, staleness: staleness, originStatus: nil, origin: nil)
             return
         }
         coordinator.logger.warning("fill failed", metadata: ["key": "\(plan.key)", "origin": "\(origin)", "reason": "\(failure)"])
@@ -256,7 +256,8 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
 
     // MARK: answers made of the stored response
 
-    private func revalidated(_ validating: StoredEntry, notModified: HTTPHeaders, now: Timestamp) -> EventLoopFuture<Void> {
+    private func revalidated(_ validating: StoredEntry, notModified: HTTPHeaders, origin: OriginServer,
+                             now: Timestamp) -> EventLoopFuture<Void> {
         // RFC 9111 §4.3.4: the 304 updates the stored response it identifies.
         guard !Validation.responsesToUpdate(notModified: notModified, stored: [validating.response.cached]).isEmpty else {
             broadcastEnd { $0.fillFailed(.invalidResponse("304 Not Modified for a representation not stored")) }
@@ -274,17 +275,17 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                                           responseTime: now, settings: plan.settings).seconds
         let response = FillResponse(
             status: HTTPResponseStatus(statusCode: updated.status), headers: HTTPHeaders(updated.fields), outcome: .revalidated,
-            stored: updated, reason: plan.reason, timeToLive: lifetime - updated.cached.age.currentAge(now: now))
+            stored: updated, reason: plan.reason, timeToLive: lifetime - updated.cached.age.currentAge(now: now), origin: origin)
         deliverWhole(response, body: validating.body, variantKey: updated.variantKey, varyFieldNames: updated.varyFieldNames)
         return eventLoop.makeSucceededVoidFuture()
     }
 
-    private func serveStale(_ validating: StoredEntry, staleness: Double, originStatus: Int?) {
+    private func serveStale(_ validating: StoredEntry, staleness: Double, originStatus: Int?, origin: OriginServer?) {
         let stored = validating.response
         let response = FillResponse(
             status: HTTPResponseStatus(statusCode: stored.status), headers: HTTPHeaders(stored.fields),
             outcome: .staleIfError(staleness: staleness, originStatus: originStatus), stored: stored, reason: plan.reason,
-            timeToLive: -staleness)
+            timeToLive: -staleness, origin: origin)
         deliverWhole(response, body: validating.body, variantKey: stored.variantKey, varyFieldNames: stored.varyFieldNames)
     }
 

@@ -41,4 +41,6 @@ public struct FillResponse: Sendable {
     public var reason: NotCachedReason
     /// Remaining freshness of what was stored or merged, for Cache-Status `ttl`.
     public var timeToLive: Double?
+    /// The origin that answered (nil when it failed and a stale response was served).
+    public var origin: OriginServer?
 }

@@ -122,6 +122,7 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
         }
         fillStarted = true
         waitTimer?.cancel()
+        origin = response.origin
         let engine = handler.engine
         let name = engine.configuration.cacheName
         let code = Int(response.status.code)
