@@ -77,13 +77,37 @@ public enum StaleIfErrorVerdict: Hashable, Sendable {
     case forbidden(NotCachedReason)
 }
 
+/// What a stored response says about its own reuse, derived once when it is stored or updated
+/// rather than on every request: its effective directives (§5.2.2, RFC 9213), its freshness
+/// lifetime under the rules (§4.2.1), and its age inputs (§4.2.3). Valid for as long as the
+/// stored fields and the rule settings it was derived with stay the same.
+public struct ReuseFacts: Hashable, Sendable {
+    public var directives: ResponseDirectives
+    public var lifetime: Double
+    public var age: ResponseAge
+
+    public init<Fields: HTTPFieldReading>(cached: CachedResponse<Fields>, settings: RuleSettings) {
+        directives = ResponseDirectives(cached.fields, targeting: settings.targeting)
+        lifetime = Freshness.lifetime(status: cached.status, response: cached.fields, directives: directives,
+                                      responseTime: cached.responseTime, settings: settings).seconds
+        age = cached.age
+    }
+}
+
 /// Reuse decisions.
 public enum Reuse {
     /// The verdict for serving `cached` to a request with these fields at `now`.
     public static func verdict<Fields: HTTPFieldReading>(cached: CachedResponse<Fields>, request: some HTTPFieldReading,
                                                          settings: RuleSettings, now: Timestamp) -> ReuseVerdict {
+        verdict(cached: cached, facts: ReuseFacts(cached: cached, settings: settings), request: request, settings: settings, now: now)
+    }
+
+    /// The same, with the stored response's facts derived beforehand (the hit path).
+    public static func verdict<Fields: HTTPFieldReading>(cached: CachedResponse<Fields>, facts: ReuseFacts,
+                                                         request: some HTTPFieldReading,
+                                                         settings: RuleSettings, now: Timestamp) -> ReuseVerdict {
         let requestControl = CacheControl(request)
-        let directives = ResponseDirectives(cached.fields, targeting: settings.targeting)
+        let directives = facts.directives
         // §5.2.1.4: "The no-cache request directive indicates that the client prefers a stored
         // response not be used to satisfy the request without successful validation".
         if requestControl.contains("no-cache")
@@ -94,9 +118,8 @@ public enum Reuse {
         // forwarding it for validation and receiving a successful response".
         if directives.control.noCache == .unqualified { return .mustRevalidate(.responseNoCache) }
 
-        let lifetime = Freshness.lifetime(status: cached.status, response: cached.fields, directives: directives,
-                                          responseTime: cached.responseTime, settings: settings).seconds
-        let currentAge = cached.age.currentAge(now: now)
+        let lifetime = facts.lifetime
+        let currentAge = facts.age.currentAge(now: now)
         let staleness = self.staleness(lifetime: lifetime, currentAge: currentAge, softPurgedAt: cached.softPurgedAt, now: now)
 
         // §5.2.1.1: "the client prefers a response whose age is less than or equal to the

@@ -29,6 +29,9 @@ public struct StoredResponse: Sendable, Hashable {
     /// Surrogate-Key / Cache-Tag / Cache-Groups values, for purging by tag.
     public var tags: [String]
     public var bodyLength: Int
+    /// The policy's facts about this response, derived when it was stored or updated so a hit
+    /// does not parse its fields again. Derived, never persisted: recomputed when absent.
+    public var reuseFacts: ReuseFacts?
 
     public init(
         key: String, variantKey: String, varyFieldNames: [String], url: String, host: String, status: Int,
@@ -59,6 +62,7 @@ public struct StoredResponse: Sendable, Hashable {
         var cost = 256 + key.utf8.count + variantKey.utf8.count + url.utf8.count + host.utf8.count
         for field in fields.fields { cost += field.name.utf8.count + field.value.utf8.count + 32 }
         for tag in tags { cost += tag.utf8.count + 16 }
+        if reuseFacts != nil { cost += 256 }  // the parsed directives kept beside the fields
         return cost
     }
 }

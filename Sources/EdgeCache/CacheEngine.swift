@@ -166,7 +166,9 @@ public final class CacheEngine: Sendable {
             return .fill(plan)
         }
         stats.lookups.add(1, ordering: .relaxed)
-        switch Reuse.verdict(cached: entry.response.cached, request: request.headers, settings: settings, now: now) {
+        let cached = entry.response.cached
+        let facts = entry.response.reuseFacts ?? ReuseFacts(cached: cached, settings: settings)
+        switch Reuse.verdict(cached: cached, facts: facts, request: request.headers, settings: settings, now: now) {
         case .fresh(let currentAge, let timeToLive):
             stats.hitsFresh.add(1, ordering: .relaxed)
             let answer = StoredAnswer(entry: entry, currentAge: currentAge,

@@ -157,10 +157,11 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             } else if others.count >= plan.settings.maxVariants {
                 notStored = .tooManyVariants
             } else {
-                let response = StoredResponse(
+                var response = StoredResponse(
                     key: plan.key, variantKey: variantKey, varyFieldNames: varyFieldNames, url: plan.url, host: plan.host,
                     status: Int(head.status.code), fields: storagePlan.storedFields(from: fields), requestTime: requestTime,
                     responseTime: now, tags: Invalidation.tags(head.headers), bodyLength: declaredLength ?? 0)
+                response.reuseFacts = ReuseFacts(cached: response.cached, settings: plan.settings)
                 storing = response
                 storeFill = coordinator.storage.beginFill(response)
                 timeToLive = storagePlan.lifetime.seconds - response.cached.age.currentAge(now: now)
@@ -269,6 +270,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         updated.requestTime = requestTime
         updated.responseTime = now
         updated.softPurgedAt = nil
+        updated.reuseFacts = ReuseFacts(cached: updated.cached, settings: plan.settings)
         coordinator.storage.update(updated)
         let lifetime = Freshness.lifetime(status: updated.status, response: updated.fields,
                                           directives: ResponseDirectives(updated.fields, targeting: plan.settings.targeting),

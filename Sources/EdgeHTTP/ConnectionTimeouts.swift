@@ -3,7 +3,10 @@
 // - header read: once the first byte of a request arrives, its head must be complete within
 //   `headerReadTimeout` or the client gets 408 and the connection closes (slowloris defence).
 // The proxy handler reports when a head was decoded and when a response finished.
-// Invariant: at most one of the two timers is armed; neither while a request is being served.
+//
+// Cost: events only record when the current phase began; one check per connection, repeating
+// every quarter of the shorter timeout, compares that with the clock. So a busy keep-alive
+// connection schedules nothing per request, and a timeout is enforced at most a quarter late.
 import NIOCore
 
 final class ConnectionTimeouts: ChannelInboundHandler, RemovableChannelHandler {
@@ -11,86 +14,88 @@ final class ConnectionTimeouts: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundOut = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private enum State {
-        case idle(Scheduled<Void>?)
-        case readingHead(Scheduled<Void>?)
-        case serving
-        case closed
-    }
+    private enum Phase { case idle, readingHead, serving, closed }
 
     private let keepAliveTimeout: TimeAmount
     private let headerReadTimeout: TimeAmount
-    private var state: State = .idle(nil)
+    private let checkInterval: TimeAmount
+    private var phase = Phase.idle
+    private var phaseStarted = NIODeadline.uptimeNanoseconds(0)
+    private var check: Scheduled<Void>?
     private var context: ChannelHandlerContext?
 
     init(keepAliveTimeout: TimeAmount, headerReadTimeout: TimeAmount) {
         self.keepAliveTimeout = keepAliveTimeout
         self.headerReadTimeout = headerReadTimeout
+        self.checkInterval = max(.milliseconds(10), .nanoseconds(min(keepAliveTimeout, headerReadTimeout).nanoseconds / 4))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { becomeIdle() }
+        if context.channel.isActive { start() }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        becomeIdle()
+        start()
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        cancelTimer()
-        state = .closed
+        check?.cancel()
+        check = nil
+        phase = .closed
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .idle = state {
-            cancelTimer()
-            let timer = context.eventLoop.assumeIsolated().scheduleTask(in: headerReadTimeout) { [weak self] () -> Void in
-                self?.headerReadTimedOut()
-            }
-            state = .readingHead(timer)
-        }
+        if phase == .idle { enter(.readingHead) }
         context.fireChannelRead(data)
     }
 
     /// The decoder produced a complete request head.
     func requestHeadReceived() {
-        guard case .closed = state else {
-            cancelTimer()
-            state = .serving
-            return
-        }
+        if phase != .closed { enter(.serving) }
     }
 
     /// The response to the current request has been written; the connection stays open.
     func responseCompleted() {
-        guard case .serving = state else { return }
-        becomeIdle()
+        if phase == .serving { enter(.idle) }
     }
 
-    private func becomeIdle() {
-        guard let context else { return }
-        cancelTimer()
-        let timer = context.eventLoop.assumeIsolated().scheduleTask(in: keepAliveTimeout) { [weak self] in
-            guard let self, case .idle = self.state else { return }
-            self.state = .closed
-            self.context?.close(promise: nil)
+    private func enter(_ next: Phase) {
+        phase = next
+        // The loop's clock (an EmbeddedEventLoop's moves only when tests advance it).
+        phaseStarted = context?.eventLoop.now ?? .now()
+    }
+
+    private func start() {
+        guard check == nil, let context else { return }
+        enter(.idle)
+        scheduleCheck(on: context.eventLoop)
+    }
+
+    private func scheduleCheck(on loop: any EventLoop) {
+        check = loop.assumeIsolated().scheduleTask(in: checkInterval) { [weak self] () -> Void in
+            self?.checkNow()
         }
-        state = .idle(timer)
     }
 
-    private func cancelTimer() {
-        switch state {
-        case .idle(let timer), .readingHead(let timer): timer?.cancel()
-        case .serving, .closed: break
+    private func checkNow() {
+        guard let context, phase != .closed else { return }
+        let elapsed = context.eventLoop.now - phaseStarted
+        switch phase {
+        case .idle where elapsed >= keepAliveTimeout:
+            phase = .closed
+            context.close(promise: nil)
+        case .readingHead where elapsed >= headerReadTimeout:
+            headerReadTimedOut(context: context)
+        default:
+            scheduleCheck(on: context.eventLoop)
         }
     }
 
-    private func headerReadTimedOut() {
-        guard case .readingHead = state, let context else { return }
-        state = .closed
+    private func headerReadTimedOut(context: ChannelHandlerContext) {
+        phase = .closed
         // Written as raw bytes: the request was never decoded, so the HTTP encoder has nothing to pair.
         let body = "408 Request Timeout: the request head did not arrive in time.\n"
         var buffer = context.channel.allocator.buffer(capacity: 160)

@@ -73,7 +73,9 @@ public final class EdgeServer: Sendable {
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(timeouts)
         try sync.configureHTTPServerPipeline(
-            withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: true,
+            // No outbound header validation: response fields come from parsed origin messages or
+            // from values checked at start-up (via-name, server-header), never from raw input.
+            withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
         try sync.addHandler(ProtocolErrorResponder(logger: logger))
         try sync.addHandler(ProxyHandler(

@@ -59,6 +59,10 @@ public enum NodeSettings {
             c.edge.forwarding.viaName = v
         },
         .init(name: "server-header", help: "Server header sent to clients; \"origin\" keeps the origin's, \"\" removes it (default Outpost).", repeatable: false) { c, v throws(SettingValueError) in
+            // Sent verbatim on every response: printable ASCII only (RFC 9110 §5.5).
+            guard v.utf8.allSatisfy({ $0 >= 32 && $0 < 127 }) else {
+                throw SettingValueError(message: "\"\(v)\" must be printable ASCII")
+            }
             c.edge.forwarding.serverHeader = v == "origin" ? nil : v
         },
         .init(name: "policy", help: "Cache rules file (default: the embedded cache-policy/default.yaml).", repeatable: false) { c, v throws(SettingValueError) in
