@@ -60,6 +60,9 @@ public enum CacheDecision: Sendable {
     case fill(FillPlan)
     /// Forward without the cache; `invalidates` for unsafe methods (RFC 9111 §4.4).
     case pass(NotCachedReason, invalidates: Bool, remembered: NotCachedReason?)
+    /// Nothing usable in memory: read the key's variants from the disk tier (off the event
+    /// loop), `promote` them, and decide again with `diskConsulted: true`.
+    case consultDisk(key: String)
 }
 
 /// A stored response chosen to answer a request.
@@ -113,23 +116,27 @@ public final class CacheEngine: Sendable {
     public let stats: Stats
     public let uncacheable: UncacheableMemory
     public let fills: FillCoordinator
+    /// The disk tier behind the memory tier, if the node has one.
+    public let disk: DiskAccess?
     let logger: Logger
 
-    public init(configuration: CacheConfiguration, storage: any CacheStorage, origin: OriginClient, logger: Logger) {
+    public init(configuration: CacheConfiguration, storage: any CacheStorage, disk: DiskAccess? = nil, origin: OriginClient,
+                logger: Logger) {
         self.configuration = configuration
         self.storage = storage
+        self.disk = disk
         self.logger = logger
         let stats = Stats()
         self.stats = stats
         let uncacheable = UncacheableMemory(duration: configuration.uncacheableMemorySeconds)
         self.uncacheable = uncacheable
-        self.fills = FillCoordinator(origin: origin, storage: storage, stats: stats, uncacheable: uncacheable,
+        self.fills = FillCoordinator(origin: origin, storage: storage, disk: disk, stats: stats, uncacheable: uncacheable,
                                      clock: configuration.clock, maximumWaiters: configuration.maximumWaitersPerKey, logger: logger)
     }
 
     /// The first phase of a request's cache transaction.
-    public func decide(_ request: CacheRequest, now: Timestamp) -> CacheDecision {
-        stats.requests.add(1, ordering: .relaxed)
+    public func decide(_ request: CacheRequest, now: Timestamp, diskConsulted: Bool = false) -> CacheDecision {
+        if !diskConsulted { stats.requests.add(1, ordering: .relaxed) }
         let method = request.method.rawValue
         let settings = configuration.rules.settings(host: PrimaryKey.hostWithoutPort(request.host), path: String(request.path))
         guard MethodClass(method: method) != nil, !request.hasBody else {
@@ -157,6 +164,7 @@ public final class CacheEngine: Sendable {
                 stats.countBypass(.uncacheableRemembered)
                 return .pass(.uncacheableRemembered, invalidates: false, remembered: remembered)
             }
+            if disk != nil, !diskConsulted { return .consultDisk(key: key) }
             stats.lookups.add(1, ordering: .relaxed)
             if onlyIfCached {
                 stats.countMiss(.onlyIfCachedMiss)
@@ -213,10 +221,31 @@ public final class CacheEngine: Sendable {
                                                         path: String(invalid.pathAndQuery.prefix { $0 != "?" }))
             let key = PrimaryKey.make(methodClass: .retrieval, scheme: invalid.scheme, host: invalid.authority,
                                       pathAndQuery: invalid.pathAndQuery, settings: settings)
+            disk?.remove(key: key)
             let removed = storage.remove(key: key)
             if removed > 0 {
                 stats.invalidations.add(removed, ordering: .relaxed)
                 logger.debug("invalidated", metadata: ["key": "\(key)", "by": "\(request.method.rawValue) \(request.target)"])
+            }
+        }
+    }
+
+    /// Puts variants read from disk into the memory tier, so this request and the next are
+    /// answered from memory.
+    public func promote(_ entries: [StoredEntry]) {
+        for var entry in entries {
+            if entry.response.reuseFacts == nil {
+                // Derived facts are not persisted: derive them again under this node's rules.
+                let path = entry.response.url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+                    .dropFirst(3).first.map { "/" + $0.prefix { $0 != "?" } } ?? "/"
+                let settings = configuration.rules.settings(host: PrimaryKey.hostWithoutPort(entry.response.host), path: path)
+                entry.response.reuseFacts = ReuseFacts(cached: entry.response.cached, settings: settings)
+            }
+            let fill = storage.beginFill(entry.response)
+            if fill.append(entry.body), fill.commit() {
+                stats.diskPromotions.add(1, ordering: .relaxed)
+            } else {
+                fill.abandon()
             }
         }
     }

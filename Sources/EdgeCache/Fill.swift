@@ -232,6 +232,10 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                 coordinator.stats.countNotStored(reason)
             } else if fill.commit() {
                 coordinator.stats.stored.add(1, ordering: .relaxed)
+                if let disk = coordinator.disk, let storing,
+                   let entry = coordinator.storage.variants(for: plan.key).first(where: { $0.response.variantKey == storing.variantKey }) {
+                    disk.store(entry)
+                }
             }
         }
         broadcastEnd { $0.fillCompleted() }
@@ -272,6 +276,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         updated.softPurgedAt = nil
         updated.reuseFacts = ReuseFacts(cached: updated.cached, settings: plan.settings)
         coordinator.storage.update(updated)
+        coordinator.disk?.update(updated)
         let lifetime = Freshness.lifetime(status: updated.status, response: updated.fields,
                                           directives: ResponseDirectives(updated.fields, targeting: plan.settings.targeting),
                                           responseTime: now, settings: plan.settings).seconds

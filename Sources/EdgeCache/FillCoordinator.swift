@@ -20,6 +20,7 @@ public final class FillCoordinator: Sendable {
 
     let origin: OriginClient
     let storage: any CacheStorage
+    let disk: DiskAccess?
     let stats: Stats
     let uncacheable: UncacheableMemory
     let clock: any CacheClock
@@ -27,10 +28,11 @@ public final class FillCoordinator: Sendable {
     let maximumWaiters: Int
     private let fills = NIOLockedValueBox<[String: Fill]>([:])
 
-    init(origin: OriginClient, storage: any CacheStorage, stats: Stats, uncacheable: UncacheableMemory,
+    init(origin: OriginClient, storage: any CacheStorage, disk: DiskAccess?, stats: Stats, uncacheable: UncacheableMemory,
          clock: any CacheClock, maximumWaiters: Int, logger: Logger) {
         self.origin = origin
         self.storage = storage
+        self.disk = disk
         self.stats = stats
         self.uncacheable = uncacheable
         self.clock = clock

@@ -40,6 +40,8 @@ public final class Stats: Sendable {
     public let originFetches = Synchronization.Atomic<Int>(0)
     /// Background revalidations started for stale-while-revalidate.
     public let backgroundRevalidations = Synchronization.Atomic<Int>(0)
+    /// Stored responses read from the disk tier into memory on a memory miss.
+    public let diskPromotions = Synchronization.Atomic<Int>(0)
     /// Stored responses removed because an unsafe request invalidated them (RFC 9111 §4.4).
     public let invalidations = Synchronization.Atomic<Int>(0)
     /// Body bytes sent to clients from the store.
@@ -63,7 +65,8 @@ public final class Stats: Sendable {
             missesByReason: missesByReason.values, bypassesByReason: bypassesByReason.values,
             notStoredByReason: notStoredByReason.values, stored: load(stored), collapsedWaits: load(collapsedWaits),
             collapseAbandoned: load(collapseAbandoned), originFetches: load(originFetches),
-            backgroundRevalidations: load(backgroundRevalidations), invalidations: load(invalidations),
+            backgroundRevalidations: load(backgroundRevalidations), diskPromotions: load(diskPromotions),
+            invalidations: load(invalidations),
             bytesFromCache: load(bytesFromCache), bytesFromOrigin: load(bytesFromOrigin))
     }
 }
@@ -71,7 +74,7 @@ public final class Stats: Sendable {
 public struct StatsSnapshot: Sendable, Hashable {
     public var requests, lookups, hitsFresh, hitsStale, hitsStaleIfError, hitsRevalidated: Int
     public var missesByReason, bypassesByReason, notStoredByReason: [NotCachedReason: Int]
-    public var stored, collapsedWaits, collapseAbandoned, originFetches, backgroundRevalidations, invalidations: Int
+    public var stored, collapsedWaits, collapseAbandoned, originFetches, backgroundRevalidations, diskPromotions, invalidations: Int
     public var bytesFromCache, bytesFromOrigin: Int
 
     public var servedFromCache: Int { hitsFresh + hitsStale + hitsStaleIfError + hitsRevalidated }

@@ -82,26 +82,44 @@ final class ProxyHandler: ChannelDuplexHandler {
         case .accept(let bodyLength, let hasBody, let expectsContinue):
             exchange.requestEnded = false
             let request = CacheRequest(method: head.method, target: head.uri, headers: head.headers, hasBody: hasBody)
-            switch engine.decide(request, now: engine.configuration.clock.now()) {
-            case .serveStored(let answer):
-                serve(answer, notModified: false, exchange: exchange, context: context)
-            case .notModified(let answer):
-                serve(answer, notModified: true, exchange: exchange, context: context)
-            case .onlyIfCachedMiss:
-                exchange.cacheStatus = .forwarded(cacheName: engine.configuration.cacheName, because: .onlyIfCachedMiss)
-                writeErrorPage(.gatewayTimeout, for: exchange, closing: !head.isKeepAlive, context: context)
-            case .fill(let plan):
-                state = .forwarding(exchange)
-                exchange.request = request
-                exchange.joinFill(plan)
-            case .pass(let reason, let invalidates, let remembered):
-                exchange.request = request
-                exchange.invalidates = invalidates
-                var status = CacheStatus.forwarded(cacheName: engine.configuration.cacheName, because: reason)
-                if let remembered { status.detail = remembered.detail }
-                exchange.cacheStatus = status
-                pass(exchange, bodyLength: bodyLength, hasBody: hasBody, expectsContinue: expectsContinue, context: context)
+            act(on: request, exchange: exchange, bodyLength: bodyLength, hasBody: hasBody, expectsContinue: expectsContinue,
+                diskConsulted: false, context: context)
+        }
+    }
+
+    /// Carries out the engine's decision for an accepted request.
+    private func act(on request: CacheRequest, exchange: Exchange, bodyLength: Int?, hasBody: Bool, expectsContinue: Bool,
+                     diskConsulted: Bool, context: ChannelHandlerContext) {
+        let head = exchange.head
+        switch engine.decide(request, now: engine.configuration.clock.now(), diskConsulted: diskConsulted) {
+        case .consultDisk(let key):
+            // The disk is read off the event loop; the decision is made again when it answers.
+            state = .forwarding(exchange)
+            guard let disk = engine.disk else { return }
+            disk.variants(for: key, on: context.eventLoop).assumeIsolated().whenComplete { [self] result in
+                guard let context = isCurrent(exchange) else { return }
+                if case .success(let entries) = result { engine.promote(entries) }
+                act(on: request, exchange: exchange, bodyLength: bodyLength, hasBody: hasBody,
+                    expectsContinue: expectsContinue, diskConsulted: true, context: context)
             }
+        case .serveStored(let answer):
+            serve(answer, notModified: false, exchange: exchange, context: context)
+        case .notModified(let answer):
+            serve(answer, notModified: true, exchange: exchange, context: context)
+        case .onlyIfCachedMiss:
+            exchange.cacheStatus = .forwarded(cacheName: engine.configuration.cacheName, because: .onlyIfCachedMiss)
+            writeErrorPage(.gatewayTimeout, for: exchange, closing: !head.isKeepAlive, context: context)
+        case .fill(let plan):
+            state = .forwarding(exchange)
+            exchange.request = request
+            exchange.joinFill(plan)
+        case .pass(let reason, let invalidates, let remembered):
+            exchange.request = request
+            exchange.invalidates = invalidates
+            var status = CacheStatus.forwarded(cacheName: engine.configuration.cacheName, because: reason)
+            if let remembered { status.detail = remembered.detail }
+            exchange.cacheStatus = status
+            pass(exchange, bodyLength: bodyLength, hasBody: hasBody, expectsContinue: expectsContinue, context: context)
         }
     }
 
