@@ -80,6 +80,7 @@ public enum Demo {
         configuration.listen = HostAndPort(host: "127.0.0.1", port: 0)
         configuration.origins = [try .init(url: origin.url)]
         configuration.threads = 1
+        configuration.diskSize = 0  // the demo leaves nothing behind
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .warning)
         let node = try await Node.start(configuration, logger: quiet)

@@ -37,7 +37,15 @@ public final class Node: Sendable {
             origins: configuration.origins, configuration: configuration.originClient,
             eventLoopGroup: group, logger: logger)
         let memory = MemoryTier(capacityBytes: configuration.memorySize)
-        let engine = CacheEngine(configuration: configuration.cache, storage: memory, origin: origin, logger: logger)
+        let disk: DiskAccess?
+        do {
+            disk = try openDisk(configuration, logger: logger)
+        } catch {
+            try? await origin.shutdown()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        let engine = CacheEngine(configuration: configuration.cache, storage: memory, disk: disk, origin: origin, logger: logger)
         let server: EdgeServer
         do {
             server = try await EdgeServer.start(
@@ -45,6 +53,7 @@ public final class Node: Sendable {
                 configuration: configuration.edge, origin: origin, engine: engine, group: group, logger: logger,
                 accessLogger: accessLogger ?? logger)
         } catch {
+            await disk?.shutdown()
             try? await origin.shutdown()
             try? await group.shutdownGracefully()
             throw ConfigurationError(setting: "--listen", message: "cannot listen on \(configuration.listen): \(error)")
@@ -58,9 +67,27 @@ public final class Node: Sendable {
         let grace = gracePeriod ?? configuration.shutdownGracePeriod
         logger.notice("outpost stopping", metadata: ["grace": "\(DurationText.format(grace))"])
         let clean = await server.shutdown(gracePeriod: grace)
+        // Every acknowledged store reaches the disk before the process goes.
+        await engine.disk?.shutdown()
         try? await origin.shutdown()
         try? await group.shutdownGracefully()
         logger.notice("outpost stopped", metadata: ["clean": "\(clean)"])
+    }
+}
+
+/// Opens the disk tier in the cache directory (reconciling it with its files), unless
+/// `--disk-size 0` turns it off.
+private func openDisk(_ configuration: NodeConfiguration, logger: Logger) throws -> DiskAccess? {
+    guard configuration.diskSize > 0 else { return nil }
+    do {
+        let tier = try DiskTier(directory: configuration.cacheDirectory, capacityBytes: configuration.diskSize, logger: logger)
+        logger.notice("disk tier open", metadata: [
+            "cache-dir": "\(configuration.cacheDirectory)", "objects": "\(tier.usage.objects)",
+            "bytes": "\(tier.usage.bytes)", "reconciliation": "\(tier.reconciliation)",
+        ])
+        return DiskAccess(storage: tier, logger: logger)
+    } catch {
+        throw ConfigurationError(setting: "--cache-dir", message: "cannot open the cache in \(configuration.cacheDirectory): \(error)")
     }
 }
 

@@ -2,6 +2,7 @@
 // builders, and a seeded random generator so randomised tests replay the same way every run.
 import CachePolicy
 import CacheStore
+import Foundation
 import NIOCore
 import Testing
 
@@ -12,11 +13,20 @@ struct StorageUnderTest: Sendable, CustomTestStringConvertible {
 
     var testDescription: String { name }
 
-    /// Every tier that must honour the `CacheStorage` contract. Add the disk tier here.
+    /// Every tier that must honour the `CacheStorage` contract.
     static let all: [StorageUnderTest] = [
         StorageUnderTest(name: "memory tier") { MemoryTier(capacityBytes: 1 << 20, shardCount: 4) },
         StorageUnderTest(name: "memory tier, one shard") { MemoryTier(capacityBytes: 1 << 20, shardCount: 1) },
+        // Each case gets a directory of its own, so cases run in parallel without sharing files.
+        StorageUnderTest(name: "disk tier") { try! DiskTier(directory: makeTemporaryDirectory(), capacityBytes: 1 << 20) },
     ]
+}
+
+/// A new, empty directory under the system's temporary directory.
+func makeTemporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "outpost-disk-tier-tests/" + UUID().uuidString
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
 }
 
 let sampleTime = Timestamp(seconds: 1_700_000_000)

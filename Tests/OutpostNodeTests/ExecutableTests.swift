@@ -85,7 +85,7 @@ struct ExecutableTests {
         try await withOrigin({ _ in OriginReply(body: .bytes(Array("finished".utf8)), behaviour: .delayHead(.seconds(1))) }) { origin in
             let process = Process()
             process.executableURL = try outpostBinary()
-            process.arguments = ["serve", "--listen", "127.0.0.1:0", "--origin", origin.url, "--threads", "1"]
+            process.arguments = ["serve", "--listen", "127.0.0.1:0", "--origin", origin.url, "--threads", "1", "--disk-size", "0"]
             let output = Pipe()
             process.standardOutput = output
             try process.run()

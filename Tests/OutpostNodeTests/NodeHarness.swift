@@ -16,6 +16,7 @@ func withNode(
     configuration.listen = HostAndPort(host: "127.0.0.1", port: 0)
     configuration.origins = try origins.map { try OriginServer(url: $0.url) }
     configuration.threads = 1
+    configuration.diskSize = 0  // memory only unless a test gives the node a cache directory
     configure(&configuration)
     var logger = Logger(label: "test.node")
     logger.logLevel = .critical

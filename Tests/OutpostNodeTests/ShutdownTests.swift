@@ -14,6 +14,7 @@ struct ShutdownTests {
             configuration.listen = HostAndPort(host: "127.0.0.1", port: 0)
             configuration.origins = [try .init(url: origin.url)]
             configuration.threads = 1
+            configuration.diskSize = 0
             let node = try await Node.start(configuration, logger: .init(label: "test"))
             let port = node.port
             async let response = WireConnection.with(port: port) { connection in

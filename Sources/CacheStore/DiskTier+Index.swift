@@ -1,0 +1,168 @@
+// DiskTier.Index: the SQLite index of the disk tier — its schema, the ordered migrations that
+// build it, and opening it (moving a corrupt file aside). Opening and migrating block on SQLite.
+//
+// The schema version lives in `PRAGMA user_version`. Migration N takes an index from version
+// N - 1 to N inside one transaction that also sets user_version, so a crash leaves the old or the
+// new schema, never half of one.
+//
+// Invariants:
+// - `objects` holds one row per stored variant, unique on (key, variant_key); its `body_path`
+//   names a complete body file of `body_length` bytes whose CRC-32 is `checksum`.
+// - `totals` holds exactly one row, kept equal to the count and byte sum of `objects` by the
+//   triggers, so the tier's usage is one indexed read.
+// - An index whose user_version is newer than `Index.schemaVersion` is never opened for writing.
+import Foundation
+import GRDB
+import Logging
+
+/// Why a disk tier could not be opened.
+public enum DiskTierError: Error, CustomStringConvertible, Equatable {
+    /// The index was written by a newer build; opening it could destroy what that build stored.
+    case indexTooNew(path: String, found: Int, supported: Int)
+
+    public var description: String {
+        switch self {
+        case .indexTooNew(let path, let found, let supported):
+            "\(path) has schema version \(found), newer than version \(supported), the newest this build knows; "
+                + "refusing to open it (use a newer build, or another directory)"
+        }
+    }
+}
+
+extension DiskTier {
+    enum Index {
+        /// The schema version this build writes: the number of migrations.
+        static var schemaVersion: Int { migrations.count }
+
+        /// Migration `index + 1` takes the schema from version `index` to `index + 1`.
+        static let migrations: [String] = [
+            // 1: objects, tags, totals.
+            """
+            CREATE TABLE objects (
+                id INTEGER PRIMARY KEY,
+                key TEXT NOT NULL,
+                variant_key TEXT NOT NULL,
+                url TEXT NOT NULL,
+                host TEXT NOT NULL,
+                status INTEGER NOT NULL,
+                head BLOB NOT NULL,
+                etag TEXT,
+                last_modified TEXT,
+                body_length INTEGER NOT NULL,
+                checksum INTEGER NOT NULL,
+                body_path TEXT NOT NULL,
+                stored_at REAL NOT NULL,
+                response_time REAL NOT NULL,
+                fresh_until REAL,
+                soft_purged_at REAL,
+                hits INTEGER NOT NULL DEFAULT 0,
+                last_access REAL NOT NULL,
+                UNIQUE (key, variant_key)
+            );
+            CREATE INDEX objects_url ON objects (url);
+            CREATE INDEX objects_host ON objects (host);
+            CREATE INDEX objects_last_access ON objects (last_access);
+            CREATE TABLE tags (
+                object_id INTEGER NOT NULL REFERENCES objects (id) ON DELETE CASCADE,
+                tag TEXT NOT NULL
+            );
+            CREATE INDEX tags_tag ON tags (tag);
+            CREATE INDEX tags_object_id ON tags (object_id);
+            CREATE TABLE totals (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                objects INTEGER NOT NULL,
+                bytes INTEGER NOT NULL
+            );
+            INSERT INTO totals (id, objects, bytes) VALUES (1, 0, 0);
+            CREATE TRIGGER objects_inserted AFTER INSERT ON objects BEGIN
+                UPDATE totals SET objects = objects + 1, bytes = bytes + NEW.body_length WHERE id = 1;
+            END;
+            CREATE TRIGGER objects_deleted AFTER DELETE ON objects BEGIN
+                UPDATE totals SET objects = objects - 1, bytes = bytes - OLD.body_length WHERE id = 1;
+            END;
+            """
+        ]
+
+        /// Opens (creating if needed) and migrates the index at `path`. A file SQLite reports as
+        /// not a database or malformed is moved aside with its -wal and -shm, and an empty index
+        /// takes its place; the returned string is then where it went.
+        static func open(path: String, logger: Logger?) throws -> (DatabasePool, movedAside: String?) {
+            do {
+                return (try openAndMigrate(path: path), nil)
+            } catch let error as DatabaseError where isCorruption(error) {
+                let aside = path + ".corrupt-" + String(Int(Date().timeIntervalSince1970 * 1000))
+                logger?.critical(
+                    "disk cache index is corrupt; moving it aside and starting empty",
+                    metadata: ["index": "\(path)", "moved-to": "\(aside)", "error": "\(error)"])
+                for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+                    try FileManager.default.moveItem(atPath: path + suffix, toPath: aside + suffix)
+                }
+                return (try openAndMigrate(path: path), aside)
+            }
+        }
+
+        static func isCorruption(_ error: DatabaseError) -> Bool {
+            let primary = error.resultCode.primaryResultCode
+            return primary == .SQLITE_CORRUPT || primary == .SQLITE_NOTADB
+        }
+
+        private static func openAndMigrate(path: String) throws -> DatabasePool {
+            var configuration = Configuration()
+            configuration.label = "outpost.disk-index"
+            // WAL with synchronous=FULL: a committed transaction survives power loss, which is
+            // what `commit()` promises its caller.
+            configuration.prepareDatabase { database in
+                try database.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            do {
+                try migrate(pool, path: path)
+                // Touch every page of the objects table and its indexes once, so a damaged file
+                // is found now rather than on some later request.
+                try pool.read { database in
+                    let result = try String.fetchOne(database, sql: "PRAGMA quick_check") ?? "no answer"
+                    guard result == "ok" else {
+                        throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "quick_check: \(result)")
+                    }
+                }
+                return pool
+            } catch {
+                try? pool.close()
+                throw error
+            }
+        }
+
+        private static func migrate(_ pool: DatabasePool, path: String) throws {
+            try pool.writeWithoutTransaction { database in
+                try database.inTransaction(.exclusive) {
+                    let found = try Int.fetchOne(database, sql: "PRAGMA user_version") ?? 0
+                    guard found <= schemaVersion else {
+                        throw DiskTierError.indexTooNew(path: path, found: found, supported: schemaVersion)
+                    }
+                    for version in 1...schemaVersion where version > found {
+                        try database.execute(sql: migrations[version - 1])
+                        try database.execute(sql: "PRAGMA user_version = \(version)")
+                    }
+                    return .commit
+                }
+            }
+        }
+    }
+
+    /// The columns `variants(for:)` needs from one `objects` row.
+    struct ObjectRow: Sendable {
+        var id: Int64
+        var head: Data
+        var bodyLength: Int
+        var checksum: UInt32
+        var bodyPath: String
+
+        static func fetch(_ database: Database, sql: String, arguments: StatementArguments) throws -> [ObjectRow] {
+            try Row.fetchAll(database, sql: sql, arguments: arguments).map { row in
+                ObjectRow(
+                    id: row["id"], head: row["head"], bodyLength: row["body_length"],
+                    checksum: UInt32(truncatingIfNeeded: row["checksum"] as Int64), bodyPath: row["body_path"])
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+// DiskTier's write side for fills: the group commit that writes the rows of committed fills,
+// and eviction. Blocks on SQLite and file I/O.
+//
+// Group commit: a committing fill queues its row and waits. If no batch is being written, the
+// fill becomes the leader: it takes everything queued (up to `CommitQueue.batchLimit` rows) and
+// writes it in one transaction, then wakes the others. Fills arriving meanwhile queue up for the
+// next batch. So one fill alone pays one transaction, and under load many fills share one
+// fsync, without a timer adding latency.
+//
+// Invariants:
+// - `commit()` returns true only after the transaction holding its row has committed
+//   (synchronous=FULL: durable), and false only when its row is not in the index and its body
+//   file has been deleted.
+// - After each batch, the body bytes in the index are at most `capacityBytes`: the least
+//   recently used rows (by `last_access`, oldest id first on ties) are deleted in the same
+//   transaction, and their files once it has committed.
+// - Replaced and evicted body files are deleted only after the transaction that dropped their
+//   rows has committed; a crash in between leaves orphans, which start-up removes.
+import Foundation
+import GRDB
+
+extension DiskTier {
+    /// The index row of one committed fill, its body already in place.
+    struct CommittedBody: Sendable {
+        var response: StoredResponse
+        var id: Int64
+        var relativePath: String
+        var checksum: UInt32
+        var storedAt: Double
+    }
+
+    /// The queue of rows waiting to be written, and the leader election of the group commit.
+    ///
+    /// `@unchecked Sendable`: `pending` and `flushing` are read and written only while
+    /// `condition` is locked; an item's `outcome` is set under the lock by the leader and read
+    /// under the lock by the item's own waiter.
+    final class CommitQueue: @unchecked Sendable {
+        static let batchLimit = 256
+
+        private final class Item {
+            let body: CommittedBody
+            var outcome: Bool?
+            init(_ body: CommittedBody) { self.body = body }
+        }
+
+        private let condition = NSCondition()
+        private var pending: [Item] = []
+        private var flushing = false
+
+        /// Queues `body` and returns once a batch holding it has been written by `write`, which
+        /// answers one outcome per row, in order. `write` runs on the calling thread of whichever
+        /// waiter leads, without the lock held.
+        func submit(_ body: CommittedBody, write: ([CommittedBody]) -> [Bool]) -> Bool {
+            let item = Item(body)
+            condition.lock()
+            defer { condition.unlock() }
+            pending.append(item)
+            while item.outcome == nil {
+                if flushing {
+                    condition.wait()
+                    continue
+                }
+                flushing = true
+                let batch = Array(pending.prefix(Self.batchLimit))
+                pending.removeFirst(batch.count)
+                condition.unlock()
+                let outcomes = write(batch.map(\.body))
+                condition.lock()
+                precondition(outcomes.count == batch.count, "one outcome per row")
+                for (member, outcome) in zip(batch, outcomes) { member.outcome = outcome }
+                flushing = false
+                condition.broadcast()
+            }
+            return item.outcome!
+        }
+    }
+
+    /// Writes one batch of rows, evicts down to capacity, then deletes the files no row names
+    /// any more. On failure no row of the batch is stored and their body files are deleted.
+    func writeBatch(_ batch: [CommittedBody]) -> [Bool] {
+        let touches = state.withLockedValue { state in
+            defer { state.touches = [:] }
+            return state.touches
+        }
+        let capacity = capacityBytes
+        do {
+            let (replaced, evicted) = try pool.write { database in
+                try Self.apply(touches, in: database)
+                var replaced: [String] = []
+                for body in batch { replaced += try Self.insert(body, in: database) }
+                let evicted = try Self.evict(downTo: capacity, in: database)
+                return (replaced, evicted)
+            }
+            for path in replaced + evicted { bodies.remove(path) }
+            state.withLockedValue { $0.evictions += evicted.count }
+            return Array(repeating: true, count: batch.count)
+        } catch {
+            for body in batch { bodies.remove(body.relativePath) }
+            recordWriteFailure(error, count: batch.count)
+            return Array(repeating: false, count: batch.count)
+        }
+    }
+
+    /// Inserts the row of `body`, replacing the variant with the same key and variant key;
+    /// returns the body paths of the rows it replaced.
+    static func insert(_ body: CommittedBody, in database: Database) throws -> [String] {
+        let response = body.response
+        let identity: StatementArguments = [response.key, response.variantKey]
+        let replaced = try String.fetchAll(
+            database, sql: "SELECT body_path FROM objects WHERE key = ? AND variant_key = ?", arguments: identity)
+        if !replaced.isEmpty {
+            try database.execute(sql: "DELETE FROM objects WHERE key = ? AND variant_key = ?", arguments: identity)
+        }
+        try database.execute(
+            sql: """
+                INSERT INTO objects (id, key, variant_key, url, host, status, head, etag, last_modified, body_length,
+                    checksum, body_path, stored_at, response_time, soft_purged_at, last_access)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                body.id, response.key, response.variantKey, response.url, response.host, response.status,
+                try response.encodedHead(), response.entityTag, response.lastModified, response.bodyLength,
+                Int64(body.checksum), body.relativePath, body.storedAt, response.responseTime.seconds,
+                response.softPurgedAt?.seconds, body.storedAt,
+            ])
+        try replaceTags(of: body.id, with: response.tags, in: database)
+        return replaced
+    }
+
+    static func replaceTags(of id: Int64, with tags: [String], in database: Database) throws {
+        try database.execute(sql: "DELETE FROM tags WHERE object_id = ?", arguments: [id])
+        for tag in Set(tags) {
+            try database.execute(sql: "INSERT INTO tags (object_id, tag) VALUES (?, ?)", arguments: [id, tag])
+        }
+    }
+
+    /// Writes the uses recorded by `variants(for:)` into `hits` and `last_access`.
+    static func apply(_ touches: [Int64: Touch], in database: Database) throws {
+        for (id, touch) in touches {
+            try database.execute(
+                sql: "UPDATE objects SET hits = hits + ?, last_access = MAX(last_access, ?) WHERE id = ?",
+                arguments: [touch.hits, touch.lastAccess, id])
+        }
+    }
+
+    /// Deletes least recently used rows until the body bytes are at most `capacity`; returns
+    /// the body paths of the rows deleted.
+    static func evict(downTo capacity: Int, in database: Database) throws -> [String] {
+        var victims: [String] = []
+        while var bytes = try Int.fetchOne(database, sql: "SELECT bytes FROM totals WHERE id = 1"), bytes > capacity {
+            let candidates = try Row.fetchAll(
+                database, sql: "SELECT id, body_path, body_length FROM objects ORDER BY last_access, id LIMIT 64")
+            guard !candidates.isEmpty else { break }
+            for candidate in candidates where bytes > capacity {
+                try database.execute(sql: "DELETE FROM objects WHERE id = ?", arguments: [candidate["id"] as Int64])
+                victims.append(candidate["body_path"])
+                bytes -= candidate["body_length"] as Int
+            }
+        }
+        return victims
+    }
+}

@@ -1,0 +1,286 @@
+// DiskTier: the persistent cache tier — body files under fan-out directories and a SQLite index
+// (GRDB, WAL) of what they hold. See DiskTier+Index.swift for the schema, DiskTier+Bodies.swift
+// for the file layout, DiskTier+Writer.swift for commits and eviction, DiskTier+Reconciliation
+// for start-up.
+//
+// EVERY METHOD BLOCKS on SQLite and file I/O, including `variants(for:)` and the fill's
+// `append`/`commit`. Callers run them on a thread pool (e.g. NIOThreadPool), never on an event
+// loop.
+//
+// Invariants:
+// - A variant is visible only once its body file is complete (fsynced, renamed into place) and
+//   its row is committed; a body whose length or CRC-32 does not match its row is never
+//   returned — its row and file are deleted and it is counted in `corruptBodiesDetected`.
+// - The bodies counted in the index never exceed `capacityBytes` once a commit returns
+//   (least recently used rows are evicted first). SQLite's own files are not counted.
+// - One process owns a directory at a time: body ids are allocated in memory from the largest
+//   id found at start-up.
+import CachePolicy
+import Foundation
+import GRDB
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A byte-bounded, least-recently-used cache on disk that survives restarts.
+public final class DiskTier: CacheStorage {
+    public let directory: String
+    /// The bound on the body bytes held.
+    public let capacityBytes: Int
+    /// What start-up found and repaired.
+    public let reconciliation: ReconciliationReport
+
+    let pool: DatabasePool
+    let bodies: BodyFiles
+    let logger: Logger?
+    let state: NIOLockedValueBox<State>
+    let commits = CommitQueue()
+
+    /// Mutable bookkeeping, changed only under the `state` lock and never across I/O.
+    struct State: Sendable {
+        var nextID: Int64
+        var corruptBodiesDetected = 0
+        var writeFailures = 0
+        var evictions = 0
+        /// Conditions already logged, so a full disk is reported once, not once per fill.
+        var loggedConditions: Set<String> = []
+        /// Uses not yet written to the index; the next write transaction applies them.
+        var touches: [Int64: Touch] = [:]
+    }
+
+    struct Touch: Sendable {
+        var hits: Int
+        var lastAccess: Double
+    }
+
+    /// Opens (or creates) the tier in `directory`: `index.sqlite` and `bodies/`. Reconciles the
+    /// index with the files before returning (see `ReconciliationReport`). A corrupt index is
+    /// moved aside and the tier starts empty. Throws `DiskTierError.indexTooNew` for an index
+    /// written by a newer schema, and file-system errors (e.g. the directory cannot be created).
+    public init(directory: String, capacityBytes: Int, logger: Logger? = nil) throws {
+        precondition(capacityBytes >= 0, "a negative capacity")
+        self.directory = directory
+        self.capacityBytes = capacityBytes
+        self.logger = logger
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        bodies = BodyFiles(directory: directory)
+        try bodies.createDirectories()
+        let (pool, movedAside) = try Index.open(path: directory + "/index.sqlite", logger: logger)
+        self.pool = pool
+        var report = try Self.reconcile(pool: pool, bodies: bodies, capacityBytes: capacityBytes)
+        report.indexMovedAside = movedAside
+        reconciliation = report
+        let largestID = try pool.read { try Int64.fetchOne($0, sql: "SELECT MAX(id) FROM objects") } ?? 0
+        state = NIOLockedValueBox(State(nextID: largestID + 1, evictions: report.evictedOverCapacity))
+        if report.changedAnything {
+            logger?.notice("disk cache reconciled at start-up", metadata: report.metadata)
+        }
+    }
+
+    deinit {
+        let touches = state.withLockedValue { $0.touches }
+        if !touches.isEmpty { try? pool.write { try Self.apply(touches, in: $0) } }
+    }
+
+    /// The schema version (`PRAGMA user_version`) of the index this build writes.
+    public static var indexSchemaVersion: Int { Index.schemaVersion }
+
+    /// Bodies found damaged or missing (and so removed) since the tier was opened.
+    public var corruptBodiesDetected: Int { state.withLockedValue { $0.corruptBodiesDetected } }
+    /// Fills lost to I/O errors (disk full, …) since the tier was opened.
+    public var writeFailures: Int { state.withLockedValue { $0.writeFailures } }
+
+    /// Every stored variant of `key`, most recently stored first, each body verified against its
+    /// length and checksum. Counts as a use (recorded in memory, written with the next write).
+    public func variants(for key: String) -> [StoredEntry] {
+        let rows: [ObjectRow]
+        do {
+            rows = try pool.read { database in
+                try ObjectRow.fetch(
+                    database,
+                    sql: "SELECT id, head, body_length, checksum, body_path FROM objects WHERE key = ? ORDER BY id DESC",
+                    arguments: [key])
+            }
+        } catch {
+            logOnce(condition: "read", "disk cache index read failed", error: error)
+            return []
+        }
+        var found: [StoredEntry] = []
+        for row in rows {
+            let response: StoredResponse
+            do {
+                response = try StoredResponse.decodeHead(row.head)
+            } catch let error as StoredResponse.HeadDecodingError {
+                // Written by a newer build: not ours to serve, nor to delete.
+                logOnce(condition: "head version", "disk cache entry has a newer head format; skipped", error: error)
+                continue
+            } catch {
+                discardCorrupt(row, reason: "unreadable head")
+                continue
+            }
+            guard let body = bodies.read(row.bodyPath, expectedLength: row.bodyLength) else {
+                discardCorrupt(row, reason: "body file missing or of the wrong length")
+                continue
+            }
+            guard CRC32.checksum(body) == row.checksum else {
+                discardCorrupt(row, reason: "body checksum mismatch")
+                continue
+            }
+            found.append(StoredEntry(response: response, body: body))
+        }
+        let now = Date().timeIntervalSince1970
+        state.withLockedValue { state in
+            for row in rows {
+                let hits = state.touches[row.id]?.hits ?? 0
+                state.touches[row.id] = Touch(hits: hits + 1, lastAccess: now)
+            }
+        }
+        return found
+    }
+
+    /// Starts a fill; its body goes to a temporary file (see `DiskTier.Fill`).
+    public func beginFill(_ response: StoredResponse) -> any CacheFill {
+        Fill(response: response, tier: self)
+    }
+
+    /// Replaces the metadata of a stored variant, keeping its body (`bodyLength` is set to the
+    /// stored body's length). Counts as a use. Returns false when the variant is absent.
+    @discardableResult
+    public func update(_ response: StoredResponse) -> Bool {
+        let now = Date().timeIntervalSince1970
+        do {
+            return try pool.write { database in
+                let sql = "SELECT id, body_length FROM objects WHERE key = ? AND variant_key = ?"
+                guard let row = try Row.fetchOne(database, sql: sql, arguments: [response.key, response.variantKey])
+                else { return false }
+                let id: Int64 = row["id"]
+                var updated = response
+                updated.bodyLength = row["body_length"]
+                try database.execute(
+                    sql: """
+                        UPDATE objects SET url = ?, host = ?, status = ?, head = ?, etag = ?, last_modified = ?,
+                            response_time = ?, soft_purged_at = ?, last_access = ? WHERE id = ?
+                        """,
+                    arguments: [
+                        updated.url, updated.host, updated.status, try updated.encodedHead(), updated.entityTag,
+                        updated.lastModified, updated.responseTime.seconds, updated.softPurgedAt?.seconds, now, id,
+                    ])
+                try Self.replaceTags(of: id, with: updated.tags, in: database)
+                return true
+            }
+        } catch {
+            recordWriteFailure(error, count: 0)
+            return false
+        }
+    }
+
+    /// Records when a stored variant stops being fresh, in the `fresh_until` column, so listing
+    /// and purging can select fresh or stale entries in SQL; nil clears it. The tier itself
+    /// never reads it (freshness is the policy's verdict). Returns false when the variant is
+    /// absent.
+    @discardableResult
+    public func recordFreshUntil(_ time: Timestamp?, key: String, variantKey: String) -> Bool {
+        do {
+            return try pool.write { database in
+                try database.execute(
+                    sql: "UPDATE objects SET fresh_until = ? WHERE key = ? AND variant_key = ?",
+                    arguments: [time?.seconds, key, variantKey])
+                return database.changesCount > 0
+            }
+        } catch {
+            recordWriteFailure(error, count: 0)
+            return false
+        }
+    }
+
+    /// Removes every variant of `key`, rows first, then their files; returns how many went.
+    @discardableResult
+    public func remove(key: String) -> Int {
+        deleteRows(where: "key = ?", arguments: [key])
+    }
+
+    /// Removes every entry; returns how many went. Does not count as evictions.
+    @discardableResult
+    public func removeAll() -> Int {
+        deleteRows(where: "1", arguments: [])
+    }
+
+    /// Objects and body bytes in the index, and evictions since the tier was opened. `bytes`
+    /// counts bodies only (what `capacityBytes` bounds), not metadata as the memory tier does.
+    public var usage: StorageUsage {
+        let evictions = state.withLockedValue { $0.evictions }
+        let totals = try? pool.read { database in
+            try Row.fetchOne(database, sql: "SELECT objects, bytes FROM totals WHERE id = 1")
+                .map { (objects: $0["objects"] as Int, bytes: $0["bytes"] as Int) }
+        }
+        return StorageUsage(objects: totals?.objects ?? 0, bytes: totals?.bytes ?? 0, evictions: evictions)
+    }
+
+    /// The metadata of every stored variant, for listing, most recently stored first. Bodies are
+    /// not read or verified; does not count as a use.
+    public func entries() -> [StoredResponse] {
+        let heads = (try? pool.read { try Data.fetchAll($0, sql: "SELECT head FROM objects ORDER BY id DESC") }) ?? []
+        return heads.compactMap { try? StoredResponse.decodeHead($0) }
+    }
+
+    /// Deletes the rows matching `condition` and then their body files; returns how many went.
+    private func deleteRows(where condition: String, arguments: StatementArguments) -> Int {
+        do {
+            let paths = try pool.write { database in
+                let paths = try String.fetchAll(
+                    database, sql: "SELECT body_path FROM objects WHERE \(condition)", arguments: arguments)
+                try database.execute(sql: "DELETE FROM objects WHERE \(condition)", arguments: arguments)
+                return paths
+            }
+            for path in paths { bodies.remove(path) }
+            return paths.count
+        } catch {
+            recordWriteFailure(error, count: 0)
+            return 0
+        }
+    }
+
+    /// Drops a row whose body cannot be served, unless a writer already replaced or removed it
+    /// (then the mismatch was a race, not damage). Rare, so it writes synchronously.
+    private func discardCorrupt(_ row: ObjectRow, reason: String) {
+        let deleted = try? pool.write { database in
+            try database.execute(
+                sql: "DELETE FROM objects WHERE id = ? AND body_path = ?", arguments: [row.id, row.bodyPath])
+            return database.changesCount > 0
+        }
+        guard deleted == true else { return }
+        bodies.remove(row.bodyPath)
+        state.withLockedValue { $0.corruptBodiesDetected += 1 }
+        logger?.error(
+            "disk cache body is damaged; removed it instead of serving it",
+            metadata: ["reason": "\(reason)", "object": "\(row.id)", "path": "\(bodies.absolutePath(row.bodyPath))"])
+    }
+}
+
+extension DiskTier {
+    /// Counts a write failure (`count` fills lost) and logs it the first time its condition shows.
+    func recordWriteFailure(_ error: any Error, count: Int = 1) {
+        state.withLockedValue { $0.writeFailures += count }
+        logOnce(condition: Self.condition(of: error), "disk cache write failed", error: error)
+    }
+
+    func logOnce(condition: String, _ message: Logger.Message, error: any Error) {
+        let isNew = state.withLockedValue { $0.loggedConditions.insert(condition).inserted }
+        if isNew { logger?.error(message, metadata: ["error": "\(error)", "condition": "\(condition)"]) }
+    }
+
+    /// A name for the kind of failure: the same disk-full error on every fill is one condition.
+    static func condition(of error: any Error) -> String {
+        switch error {
+        case let error as FileError: "\(error.operation) errno \(error.code)"
+        case let error as DatabaseError: "sqlite \(error.resultCode.rawValue)"
+        default: String(describing: type(of: error))
+        }
+    }
+}
+
+extension StoredResponse {
+    /// The validators the index keeps in columns of their own, for listing and conditional use.
+    var entityTag: String? { fields.fieldValues("etag").first }
+    var lastModified: String? { fields.fieldValues("last-modified").first }
+}

@@ -1,0 +1,98 @@
+// The disk tier seen from outside: a restart keeps the cache, a damaged body is refetched rather
+// than served, and the directory stays within --disk-size.
+import EdgeCache
+import Foundation
+import NIOCore
+import OutpostNode
+import OutpostTesting
+import Testing
+
+@Suite("Disk tier through the node", .timeLimit(.minutes(1)))
+struct RestartTests {
+    func cacheDirectory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("outpost-cache-\(UUID().uuidString)").path
+    }
+
+    func onDisk(_ directory: String) -> (configure: (inout NodeConfiguration) -> Void, directory: String) {
+        ({ configuration in
+            configuration.cacheDirectory = directory
+            configuration.diskSize = 64 << 20
+        }, directory)
+    }
+
+    /// Every stored body file under the cache directory.
+    func bodyFiles(_ directory: String) -> [String] {
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        var files: [String] = []
+        while let path = enumerator?.nextObject() as? String {
+            if path.hasSuffix(".body") { files.append("\(directory)/\(path)") }
+        }
+        return files
+    }
+
+    @Test("fill 200 objects, stop, start again on the same directory: every next request is a hit, the origin sees nothing new")
+    func restartKeepsTheCache() async throws {
+        let directory = cacheDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withOrigin({ request in .ok("body of \(request.target)", headers: [("Cache-Control", "max-age=3600")]) }) { origin in
+            try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
+                for index in 0..<200 { _ = try await request("/object/\(index)", to: node) }
+                #expect(node.engine.stats.snapshot.stored == 200)
+            }
+            #expect(origin.requestCount == 200)
+            try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
+                for index in 0..<200 {
+                    let response = try await request("/object/\(index)", to: node)
+                    #expect(response.cacheStatus.hasPrefix("Outpost; hit"), "object \(index): \(response.cacheStatus)")
+                    #expect(response.bodyText == "body of /object/\(index)")
+                }
+                #expect(node.engine.stats.snapshot.diskPromotions == 200)
+            }
+            #expect(origin.requestCount == 200)
+        }
+    }
+
+    @Test("a flipped byte in a stored body file: that object is refetched, never served")
+    func corruptBody() async throws {
+        let directory = cacheDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withOrigin({ _ in .ok("the true body", headers: [("Cache-Control", "max-age=3600")]) }) { origin in
+            try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
+                _ = try await request("/fragile", to: node)
+            }
+            let files = bodyFiles(directory)
+            #expect(files.count == 1)
+            let file = try #require(files.first)
+            let handle = try #require(FileHandle(forUpdatingAtPath: file))
+            try handle.seek(toOffset: 2)
+            try handle.write(contentsOf: Data([UInt8(ascii: "X")]))
+            try handle.close()
+            try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
+                let response = try await request("/fragile", to: node)
+                #expect(response.bodyText == "the true body")
+                #expect(response.cacheStatus.hasPrefix("Outpost; fwd=uri-miss"))
+            }
+            #expect(origin.requestCount == 2)
+        }
+    }
+
+    @Test("with a small --disk-size, filling several times as much keeps the body files within the bound (± one object)")
+    func diskBound() async throws {
+        let directory = cacheDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let body = String(repeating: "b", count: 10_000)
+        try await withOrigin({ _ in .ok(body, headers: [("Cache-Control", "max-age=3600")]) }) { origin in
+            try await withNode(origins: [origin], configure: { configuration in
+                configuration.cacheDirectory = directory
+                configuration.diskSize = 200_000
+            }) { node in
+                for index in 0..<100 { _ = try await request("/big/\(index)", to: node) }
+            }
+            let bytes = try bodyFiles(directory).reduce(0) { total, path in
+                total + ((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
+            }
+            #expect(bytes > 0)
+            #expect(bytes <= 200_000 + 10_000)
+        }
+    }
+}
