@@ -27,6 +27,29 @@ func builtBinary(_ name: String = "outpost") throws -> URL {
 
 func outpostBinary() throws -> URL { try builtBinary("outpost") }
 
+/// Starts `outpost serve --listen 127.0.0.1:0 --threads 1` plus `arguments`; returns the running
+/// process and the port its start-up line reports.
+func startServing(_ arguments: [String]) throws -> (Process, Int) {
+    let process = Process()
+    process.executableURL = try outpostBinary()
+    process.arguments = ["serve", "--listen", "127.0.0.1:0", "--threads", "1"] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    var text = ""
+    let deadline = ContinuousClock.now + .seconds(20)
+    while !text.contains(" port=") && ContinuousClock.now < deadline && process.isRunning {
+        text += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+    }
+    guard let port = text.split(separator: " ").first(where: { $0.hasPrefix("port=") }).flatMap({ Int($0.dropFirst(5)) }) else {
+        if process.isRunning { process.terminate() }
+        throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "outpost did not report a port: \(text)"])
+    }
+    // Keep draining the output so the node never blocks on a full pipe.
+    output.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
+    return (process, port)
+}
+
 func run(_ arguments: [String], binary: String = "outpost", timeout: Duration = .seconds(60)) async throws -> RunResult {
     let process = Process()
     process.executableURL = try builtBinary(binary)
@@ -83,20 +106,9 @@ struct ExecutableTests {
     @Test("SIGTERM during a slow in-flight request: the request completes and the process exits 0")
     func sigterm() async throws {
         try await withOrigin({ _ in OriginReply(body: .bytes(Array("finished".utf8)), behaviour: .delayHead(.seconds(1))) }) { origin in
-            let process = Process()
-            process.executableURL = try outpostBinary()
-            process.arguments = ["serve", "--listen", "127.0.0.1:0", "--origin", origin.url, "--threads", "1", "--disk-size", "0"]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
+            let (process, port) = try startServing(["--origin", origin.url, "--disk-size", "0"])
             defer { if process.isRunning { process.terminate() } }
-            // The start-up line carries the bound port.
-            var text = ""
             let deadline = ContinuousClock.now + .seconds(20)
-            while !text.contains(" port=") && ContinuousClock.now < deadline {
-                text += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
-            }
-            let port = try #require(text.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst(5)) })
             async let response = WireConnection.with(port: port) { connection in
                 try await connection.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
                 return try await connection.readResponse()

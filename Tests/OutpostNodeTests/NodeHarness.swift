@@ -47,7 +47,11 @@ func withOrigin(
 
 /// One request on a fresh connection; returns the response as seen on the wire.
 func send(_ raw: String, to node: Node, headOnly: Bool = false) async throws -> WireResponse {
-    try await WireConnection.with(port: node.port) { connection in
+    try await send(raw, to: node.port, headOnly: headOnly)
+}
+
+func send(_ raw: String, to port: Int, headOnly: Bool = false) async throws -> WireResponse {
+    try await WireConnection.with(port: port) { connection in
         try await connection.send(raw)
         return try await connection.readResponse(toHead: headOnly)
     }
@@ -57,6 +61,16 @@ func send(_ raw: String, to node: Node, headOnly: Bool = false) async throws -> 
 func request(_ target: String, _ method: String = "GET", headers: [String] = [], to node: Node) async throws -> WireResponse {
     let extra = headers.map { "\($0)\r\n" }.joined()
     return try await send("\(method) \(target) HTTP/1.1\r\nHost: site.example\r\n\(extra)\r\n", to: node, headOnly: method == "HEAD")
+}
+
+/// Every stored body file under a cache directory.
+func bodyFiles(_ directory: String) -> [String] {
+    let enumerator = FileManager.default.enumerator(atPath: directory)
+    var files: [String] = []
+    while let path = enumerator?.nextObject() as? String {
+        if path.hasSuffix(".body") && !path.contains("/tmp/") { files.append("\(directory)/\(path)") }
+    }
+    return files
 }
 
 extension WireResponse {
