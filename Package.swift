@@ -102,6 +102,7 @@ let package = Package(
         .executableTarget(
             name: "outpostctl",
             dependencies: [
+                "CacheStore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

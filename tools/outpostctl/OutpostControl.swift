@@ -1,7 +1,8 @@
 // outpostctl: the operator's command line for Outpost nodes.
 // `check` asks a node for a URL and explains the cache's answer from its Cache-Status
-// (RFC 9211). Exit codes scripts can rely on: 0 answered, 1 answered with an error status,
-// 2 usage, 3 node unreachable.
+// (RFC 9211); `ls`, `inspect` and `stats` read a cache directory's index (Offline.swift).
+// Exit codes scripts can rely on: 0 ok, 1 not found or an error status, 2 usage,
+// 3 node unreachable or index unreadable.
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
@@ -13,7 +14,7 @@ struct OutpostControl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outpostctl",
         abstract: "Inspect Outpost nodes.",
-        subcommands: [Check.self])
+        subcommands: [Check.self, List.self, Inspect.self, Statistics.self])
 
     static func main() async {
         do {
