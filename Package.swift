@@ -141,7 +141,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OutpostNodeTests",
-            dependencies: ["OutpostNode", "OutpostTesting"]
+            dependencies: ["OutpostNode", "OutpostTesting", "CacheStore", "EdgeCache", "PolicyFile"]
         ),
     ]
 )

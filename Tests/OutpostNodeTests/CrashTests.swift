@@ -1,6 +1,7 @@
 // A node killed with SIGKILL in the middle of many fills, restarted on the same cache directory:
 // no request may then get a body that differs from the origin's (RFC 9111 §3.3 — what was cut
 // short is never stored, and the disk tier's reconciliation drops what was half-written).
+import CacheStore
 import Foundation
 import OutpostTesting
 import Testing
@@ -15,6 +16,14 @@ struct CrashTests {
 
     /// The byte object `index` is made of, so a body from the wrong object or a torn one shows.
     static func pattern(_ index: Int) -> UInt8 { UInt8(index % 251) }
+
+    /// Whether every object the index lists has its whole, unaltered body (what `outpostctl
+    /// inspect` reports), read-only while the node may be running.
+    func intactBodies(_ directory: String) throws -> Bool {
+        let reader = try IndexReader(directory: directory)
+        let listed = try reader.list(limit: 10_000, now: Date().timeIntervalSince1970)
+        return try listed.allSatisfy { entry in try reader.entries(url: entry.url).allSatisfy { $0.bodyIntact == true } }
+    }
 
     @Test("SIGKILL during 200 concurrent fills of 1 MiB objects, restart: every body matches the origin's")
     func killDuringFills() async throws {
@@ -41,6 +50,8 @@ struct CrashTests {
             first.waitUntilExit()
             await fills.value
             #expect(first.terminationReason == .uncaughtSignal)
+            // What the index lists after the crash has an intact body, every one.
+            #expect(try intactBodies(directory) == true)
 
             let (second, secondPort) = try startServing(arguments)
             defer { second.terminate(); second.waitUntilExit() }
@@ -54,6 +65,7 @@ struct CrashTests {
             }
             // Some objects were stored before the kill and survive it; the rest were refetched.
             #expect(hits > 0)
+            #expect(try intactBodies(directory) == true)
         }
     }
 }

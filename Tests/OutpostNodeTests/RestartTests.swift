@@ -20,26 +20,26 @@ struct RestartTests {
         }, directory)
     }
 
-    @Test("fill 200 objects, stop, start again on the same directory: every next request is a hit, the origin sees nothing new")
+    @Test("fill 1,000 objects, stop, start again on the same directory: every next request is a hit, the origin sees nothing new")
     func restartKeepsTheCache() async throws {
         let directory = cacheDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await withOrigin({ request in .ok("body of \(request.target)", headers: [("Cache-Control", "max-age=3600")]) }) { origin in
             try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
-                for index in 0..<200 { _ = try await request("/object/\(index)", to: node) }
+                for index in 0..<1000 { _ = try await request("/object/\(index)", to: node) }
                 // A client has the whole body (Content-Length) a moment before the fill commits.
-                try await waitUntil { node.engine.stats.snapshot.stored == 200 }
+                try await waitUntil { node.engine.stats.snapshot.stored == 1000 }
             }
-            #expect(origin.requestCount == 200)
+            #expect(origin.requestCount == 1000)
             try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
-                for index in 0..<200 {
+                for index in 0..<1000 {
                     let response = try await request("/object/\(index)", to: node)
                     #expect(response.cacheStatus.hasPrefix("Outpost; hit"), "object \(index): \(response.cacheStatus)")
                     #expect(response.bodyText == "body of /object/\(index)")
                 }
-                #expect(node.engine.stats.snapshot.diskPromotions == 200)
+                #expect(node.engine.stats.snapshot.diskPromotions == 1000)
             }
-            #expect(origin.requestCount == 200)
+            #expect(origin.requestCount == 1000)
         }
     }
 
