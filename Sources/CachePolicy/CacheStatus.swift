@@ -84,7 +84,13 @@ public struct CacheStatus: Hashable, Sendable, CustomStringConvertible {
 
     /// The rendered member, e.g. `Outpost; fwd=stale; fwd-status=304`.
     public var description: String {
-        var text = Self.tokenOrString(cacheName)
+        Self.tokenOrString(cacheName) + parameters
+    }
+
+    /// The member's parameters without the cache name, e.g. `; fwd=stale; fwd-status=304`
+    /// (what an access log records next to a request).
+    public var parameters: String {
+        var text = ""
         if hit { text += "; hit" }
         if let forward, !hit {
             text += "; fwd=\(forward.rawValue)"

@@ -84,9 +84,6 @@ public final class FillCoordinator: Sendable {
         return true
     }
 
-    /// Keys being filled right now.
-    public var activeFills: Int { fills.withLockedValue { $0.count } }
-
     func remove(_ fill: Fill) {
         guard fill.registered else { return }
         fills.withLockedValue { fills in
@@ -107,6 +104,4 @@ public struct FillHandle: Sendable {
     public func detach(_ subscriber: any FillSubscriber) {
         fill.detach(subscriber)
     }
-
-    public var plan: FillPlan { fill.plan }
 }

@@ -16,11 +16,7 @@ public struct AccessLog: Sendable {
         var line = "\(exchange.client ?? "-") \"\(head.method.rawValue) \(head.uri) HTTP/\(head.version.major).\(head.version.minor)\""
         line += " \(exchange.responseStatus.map(String.init) ?? "-") \(exchange.responseBytes)"
         // The Cache-Status member without the cache's name: "hit; ttl=…", "fwd=uri-miss; stored".
-        let cache = exchange.cacheStatus.map { status in
-            let text = status.description
-            guard let separator = text.firstIndex(of: ";") else { return text }
-            return String(text[text.index(after: separator)...].drop { $0 == " " })
-        }
+        let cache = exchange.cacheStatus.map { String($0.parameters.dropFirst(2)) }
         line += " \(Self.milliseconds(elapsed))ms cache=\"\(cache ?? "-")\" origin=\(exchange.origin?.description ?? "-")"
         if let note = exchange.failureNote { line += " error=\"\(note)\"" }
         logger.info("\(line)")

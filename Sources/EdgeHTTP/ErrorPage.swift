@@ -25,9 +25,8 @@ enum ErrorPage {
         }
     }
 
-    static func response(
-        status: HTTPResponseStatus, closing: Bool, version: HTTPVersion = .http1_1
-    ) -> Response {
+    /// The head's version is a placeholder: the writer sends the request's own version.
+    static func response(status: HTTPResponseStatus, closing: Bool) -> Response {
         let text = "\(status.code) \(status.reasonPhrase): \(sentence(for: status))\n"
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
@@ -35,7 +34,7 @@ enum ErrorPage {
         headers.add(name: "cache-control", value: "no-store")
         if closing { headers.add(name: "connection", value: "close") }
         return Response(
-            head: HTTPResponseHead(version: version, status: status, headers: headers),
+            head: HTTPResponseHead(version: .http1_1, status: status, headers: headers),
             body: ByteBuffer(string: text))
     }
 }

@@ -39,4 +39,12 @@ struct CacheStatusTests {
         #expect(NotCachedReason.partialContent.forwardReason == .partial)
         #expect(NotCachedReason.stale.forwardReason == .stale)
     }
+
+    @Test("§2 the parameters alone (for logs) are the member without the cache name")
+    func parametersWithoutName() {
+        let status = CacheStatus.forwarded(.stale, status: 304, timeToLive: 60)
+        #expect(status.parameters == "; fwd=stale; fwd-status=304; ttl=60")
+        #expect(status.description == "Outpost" + status.parameters)
+        #expect(CacheStatus.hit(timeToLive: 5).parameters == "; hit; ttl=5")
+    }
 }

@@ -35,10 +35,10 @@ struct FillTests {
     @Test("a fill cut short ends every waiter's connection before a complete body, and stores nothing")
     func truncatedWithWaiters() async throws {
         try await withOrigin({ _ in
-            // Three chunks 400 ms apart, cut in the middle of the second: every client joins the
-            // fill during the first pause.
+            // Three chunks 2 s apart, cut in the middle of the second: every client joins the fill
+            // during the first pause, even on a loaded machine.
             let chunk = Array(repeating: UInt8(ascii: "x"), count: 10_000)
-            return OriginReply(headers: [("Cache-Control", "max-age=60")], body: .chunked([chunk, chunk, chunk], interval: .milliseconds(400)),
+            return OriginReply(headers: [("Cache-Control", "max-age=60")], body: .chunked([chunk, chunk, chunk], interval: .seconds(2)),
                                behaviour: .shortBody(sendBytes: 15_000))
         }) { origin in
             try await withNode(origins: [origin]) { node in
