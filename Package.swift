@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // RFC 9111 and friends as pure value types: no dependencies, no I/O, `now` passed in.
@@ -60,6 +62,25 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The admin API's JSON, shared by the node and outpostctl.
+        .target(name: "AdminProtocol", dependencies: ["CacheStore"]),
+        // The admin listener: purge, stats, metrics, entries, health, status page.
+        .target(
+            name: "AdminHTTP",
+            dependencies: [
+                "AdminProtocol",
+                "CachePolicy",
+                "CacheStore",
+                "EdgeCache",
+                "OriginClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .target(
             name: "EdgeHTTP",
             dependencies: [
@@ -82,6 +103,8 @@ let package = Package(
                 "EdgeCache",
                 "PolicyFile",
                 "EdgeHTTP",
+                "AdminHTTP",
+                "AdminProtocol",
                 "OriginClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -103,6 +126,7 @@ let package = Package(
             name: "outpostctl",
             dependencies: [
                 "CacheStore",
+                "AdminProtocol",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

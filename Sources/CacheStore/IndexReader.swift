@@ -7,7 +7,7 @@ import Foundation
 import GRDB
 import NIOCore
 
-public struct IndexEntry: Sendable, Encodable {
+public struct IndexEntry: Sendable, Codable {
     public var url: String
     public var host: String
     public var status: Int
@@ -25,19 +25,22 @@ public struct IndexEntry: Sendable, Encodable {
     public var headers: [[String]]
     /// Whether the body file exists with the recorded length and checksum (set by `entries(url:)`).
     public var bodyIntact: Bool?
-    var bodyPath: String
-    var checksum: UInt32
+    /// Where the node holds it (set by the admin API; nil when read from a directory offline).
+    public var inMemory: Bool?
+    public var onDisk: Bool?
+    var bodyPath: String = ""
+    var checksum: UInt32 = 0
 
     enum CodingKeys: String, CodingKey {
         case url, host, status, variantKey, bodyLength, storedAt, freshUntil, staleUsableUntil, softPurgedAt, hits,
-             lastAccess, tags, contentType, headers, bodyIntact
+             lastAccess, tags, contentType, headers, bodyIntact, inMemory, onDisk
     }
 
     public func isFresh(now: Double) -> Bool { freshUntil > now }
 }
 
-public struct IndexStatistics: Sendable, Encodable {
-    public struct Group: Sendable, Encodable {
+public struct IndexStatistics: Sendable, Codable {
+    public struct Group: Sendable, Codable {
         public var name: String
         public var objects: Int
         public var bytes: Int
@@ -168,5 +171,19 @@ public final class IndexReader {
         let path = bodies + "/" + entry.bodyPath
         guard let data = FileManager.default.contents(atPath: path), data.count == entry.bodyLength else { return false }
         return CRC32.checksum(ByteBuffer(bytes: data)) == entry.checksum
+    }
+}
+
+extension IndexEntry {
+    /// The listing view of a response held in memory: freshness under `settings` (the node's
+    /// own rules for its URL), `hits` and `lastAccess` as the tier counted them.
+    public init(response: StoredResponse, hits: Int, lastAccess: Double, settings: RuleSettings) {
+        let expiry = Reuse.expiry(cached: response.cached, settings: settings)
+        self.init(
+            url: response.url, host: response.host, status: response.status, variantKey: response.variantKey,
+            bodyLength: response.bodyLength, storedAt: response.responseTime.seconds, freshUntil: expiry.freshUntil.seconds,
+            staleUsableUntil: expiry.staleUsableUntil.seconds, softPurgedAt: response.softPurgedAt?.seconds, hits: hits,
+            lastAccess: lastAccess, tags: response.tags, contentType: response.fields.combinedValue("Content-Type"),
+            headers: response.fields.fields.map { [$0.name, $0.value] }, bodyIntact: nil)
     }
 }
