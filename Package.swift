@@ -165,7 +165,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OutpostNodeTests",
-            dependencies: ["OutpostNode", "OutpostTesting", "CacheStore", "EdgeCache", "PolicyFile"]
+            dependencies: ["OutpostNode", "OutpostTesting", "CacheStore", "EdgeCache", "PolicyFile", "AdminProtocol", "AdminHTTP"]
         ),
     ]
 )

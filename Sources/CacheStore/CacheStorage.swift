@@ -18,6 +18,9 @@ public protocol CacheStorage: Sendable {
     /// Removes every variant of `key`; returns how many went.
     @discardableResult
     func remove(key: String) -> Int
+    /// Applies `action` to every stored variant `selection` matches; returns them.
+    @discardableResult
+    func purge(_ selection: PurgeSelection, action: PurgeAction) -> [PurgedVariant]
     /// Objects and bytes held, evictions so far.
     var usage: StorageUsage { get }
 }

@@ -156,12 +156,15 @@ extension DiskTier {
         var bodyLength: Int
         var checksum: UInt32
         var bodyPath: String
+        /// The `soft_purged_at` column, which a bulk soft purge sets without rewriting the head.
+        var softPurgedAt: Double?
 
         static func fetch(_ database: Database, sql: String, arguments: StatementArguments) throws -> [ObjectRow] {
             try Row.fetchAll(database, sql: sql, arguments: arguments).map { row in
                 ObjectRow(
                     id: row["id"], head: row["head"], bodyLength: row["body_length"],
-                    checksum: UInt32(truncatingIfNeeded: row["checksum"] as Int64), bodyPath: row["body_path"])
+                    checksum: UInt32(truncatingIfNeeded: row["checksum"] as Int64), bodyPath: row["body_path"],
+                    softPurgedAt: row["soft_purged_at"])
             }
         }
     }

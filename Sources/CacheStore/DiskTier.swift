@@ -98,7 +98,7 @@ public final class DiskTier: CacheStorage {
             rows = try pool.read { database in
                 try ObjectRow.fetch(
                     database,
-                    sql: "SELECT id, head, body_length, checksum, body_path FROM objects WHERE key = ? ORDER BY id DESC",
+                    sql: "SELECT id, head, body_length, checksum, body_path, soft_purged_at FROM objects WHERE key = ? ORDER BY id DESC",
                     arguments: [key])
             }
         } catch {
@@ -107,9 +107,11 @@ public final class DiskTier: CacheStorage {
         }
         var found: [StoredEntry] = []
         for row in rows {
-            let response: StoredResponse
+            var response: StoredResponse
             do {
                 response = try StoredResponse.decodeHead(row.head)
+                // The column is authoritative: a bulk soft purge sets it without rewriting heads.
+                response.softPurgedAt = row.softPurgedAt.map { Timestamp(seconds: $0) }
             } catch let error as StoredResponse.HeadDecodingError {
                 // Written by a newer build: not ours to serve, nor to delete.
                 logOnce(condition: "head version", "disk cache entry has a newer head format; skipped", error: error)

@@ -155,7 +155,8 @@ public final class IndexReader {
 
     private static func entry(_ row: Row, database: Database) throws -> IndexEntry {
         let id: Int64 = row["id"]
-        let response = try StoredResponse.decodeHead(row["head"])
+        var response = try StoredResponse.decodeHead(row["head"])
+        response.softPurgedAt = (row["soft_purged_at"] as Double?).map { Timestamp(seconds: $0) }
         let expiry = Reuse.expiry(cached: response.cached, settings: RuleSettings())
         let tags = try String.fetchAll(database, sql: "SELECT tag FROM tags WHERE object_id = ?", arguments: [id])
         return IndexEntry(

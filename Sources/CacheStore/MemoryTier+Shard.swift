@@ -24,6 +24,8 @@ extension MemoryTier {
     struct Node: Sendable {
         var entry: StoredEntry
         var cost: Int
+        /// Lookups of its key since it was stored (for the hottest keys in /stats).
+        var hits = 0
     }
 
     struct Shard: Sendable {
@@ -61,6 +63,7 @@ extension MemoryTier {
             for variantKey in variantKeys.reversed() {
                 if let slot = slotsByVariant[VariantIdentity(key: key, variantKey: variantKey)] {
                     recency.touch(slot)
+                    nodes[slot]?.hits += 1
                 }
             }
             return result
@@ -105,9 +108,41 @@ extension MemoryTier {
                 discard(slot)
                 return false
             }
-            nodes[slot] = Node(entry: entry, cost: cost)
+            nodes[slot] = Node(entry: entry, cost: cost, hits: node.hits)
             evict(recency.admit(slot, cost: cost))
             return true
+        }
+
+        /// Applies `action` to every variant `selection` matches; returns them.
+        mutating func purge(_ selection: PurgeSelection, action: PurgeAction) -> [PurgedVariant] {
+            var selected: [(slot: LeastRecentlyUsed.Slot, variant: PurgedVariant)] = []
+            if case .key(let key) = selection {
+                for variantKey in variantKeysByKey[key] ?? [] {
+                    guard let slot = slotsByVariant[VariantIdentity(key: key, variantKey: variantKey)], let node = nodes[slot]
+                    else { continue }
+                    selected.append((slot, PurgedVariant(key: key, variantKey: variantKey, bodyLength: node.entry.body.readableBytes)))
+                }
+            } else {
+                for (slot, node) in nodes.enumerated() {
+                    guard let node, selection.matches(node.entry.response) else { continue }
+                    let response = node.entry.response
+                    selected.append((slot, PurgedVariant(key: response.key, variantKey: response.variantKey,
+                                                         bodyLength: node.entry.body.readableBytes)))
+                }
+            }
+            switch action {
+            case .count:
+                break
+            case .remove:
+                for (slot, _) in selected {
+                    recency.remove(slot)
+                    discard(slot)
+                }
+            case .markStale(let instant):
+                // The cost does not change: softPurgedAt is a fixed-size field.
+                for (slot, _) in selected { nodes[slot]?.entry.response.softPurgedAt = instant }
+            }
+            return selected.map(\.variant)
         }
 
         /// Removes every variant of `key`; returns how many went.
@@ -136,6 +171,23 @@ extension MemoryTier {
         /// The metadata of every stored variant, in slot order.
         func responses() -> [StoredResponse] {
             nodes.compactMap { $0?.entry.response }
+        }
+
+        /// The `limit` variants with the most hits, most first.
+        func hottest(_ limit: Int) -> [(response: StoredResponse, hits: Int)] {
+            var best: [(slot: Int, hits: Int)] = []
+            for (slot, node) in nodes.enumerated() {
+                guard let node, best.count < limit || node.hits > best[best.count - 1].hits else { continue }
+                let position = best.firstIndex { $0.hits < node.hits } ?? best.count
+                best.insert((slot, node.hits), at: position)
+                if best.count > limit { best.removeLast() }
+            }
+            return best.compactMap { pick in nodes[pick.slot].map { ($0.entry.response, pick.hits) } }
+        }
+
+        /// Every stored variant's metadata with its hits since stored, in slot order.
+        func responsesWithHits() -> [(response: StoredResponse, hits: Int)] {
+            nodes.compactMap { node in node.map { ($0.entry.response, $0.hits) } }
         }
 
         private mutating func allocateSlot(for node: Node) -> LeastRecentlyUsed.Slot {

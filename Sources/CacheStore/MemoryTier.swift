@@ -84,6 +84,28 @@ public final class MemoryTier: CacheStorage {
         shards.flatMap { shard in shard.withLockedValue { $0.responses() } }
     }
 
+    /// The same, with each variant's lookups since it was stored.
+    public func entriesWithHits() -> [(response: StoredResponse, hits: Int)] {
+        shards.flatMap { shard in shard.withLockedValue { $0.responsesWithHits() } }
+    }
+
+    /// The `limit` variants with the most lookups since stored, most first. Each shard picks its
+    /// own under its lock; only those are copied.
+    public func hottest(_ limit: Int) -> [(response: StoredResponse, hits: Int)] {
+        let candidates = shards.flatMap { shard in shard.withLockedValue { $0.hottest(limit) } }
+        return Array(candidates.sorted { $0.hits > $1.hits }.prefix(limit))
+    }
+
+    /// Applies `action` to every variant `selection` matches, shard by shard (each under its own
+    /// lock, briefly); returns them. A key's variants all live in one shard.
+    @discardableResult
+    public func purge(_ selection: PurgeSelection, action: PurgeAction) -> [PurgedVariant] {
+        if case .key(let key) = selection {
+            return shard(for: key).withLockedValue { $0.purge(selection, action: action) }
+        }
+        return shards.flatMap { shard in shard.withLockedValue { $0.purge(selection, action: action) } }
+    }
+
     private func shard(for key: String) -> NIOLockedValueBox<Shard> {
         shards[Self.shardIndex(for: key, shardCount: shards.count)]
     }

@@ -114,6 +114,8 @@ public final class CacheEngine: Sendable {
     public let configuration: CacheConfiguration
     public let storage: any CacheStorage
     public let stats: Stats
+    /// Requests, hits and bytes per host.
+    public let hosts = HostTraffic()
     public let uncacheable: UncacheableMemory
     public let fills: FillCoordinator
     /// The disk tier behind the memory tier, if the node has one.
@@ -228,6 +230,34 @@ public final class CacheEngine: Sendable {
                 logger.debug("invalidated", metadata: ["key": "\(key)", "by": "\(request.method.rawValue) \(request.target)"])
             }
         }
+        // RFC 9875 §3: the groups, within the target's origin only.
+        for group in effect.groups {
+            let selection = PurgeSelection.group(group, origin: target.origin)
+            disk?.purgeLater(selection)
+            let removed = storage.purge(selection, action: .remove).count
+            if removed > 0 {
+                stats.invalidations.add(removed, ordering: .relaxed)
+                logger.debug("invalidated group", metadata: ["group": "\(group)", "by": "\(request.method.rawValue) \(request.target)"])
+            }
+        }
+    }
+
+    /// The primary key of an absolute http(s) URL under this node's rules; nil when `url` is not one.
+    public func key(forURL url: String) -> String? {
+        guard let target = Invalidation.resolve(url, against: RequestTarget(scheme: "http", authority: "invalid", pathAndQuery: "/")),
+              url.lowercased().hasPrefix(target.scheme + "://")
+        else { return nil }
+        let settings = configuration.rules.settings(host: PrimaryKey.hostWithoutPort(target.authority),
+                                                    path: String(target.pathAndQuery.prefix { $0 != "?" }))
+        return PrimaryKey.make(methodClass: .retrieval, scheme: target.scheme, host: target.authority,
+                               pathAndQuery: target.pathAndQuery, settings: settings)
+    }
+
+    /// The rules' settings for a stored URL (for listing its freshness under this node's rules).
+    public func settings(forURL url: String) -> RuleSettings {
+        let path = PurgeSelection.path(of: url).prefix { $0 != "?" }
+        let host = url.range(of: "://").map { url[$0.upperBound...].prefix { $0 != "/" && $0 != "?" } } ?? ""
+        return configuration.rules.settings(host: PrimaryKey.hostWithoutPort(String(host)), path: String(path))
     }
 
     /// Puts variants read from disk into the memory tier, so this request and the next are

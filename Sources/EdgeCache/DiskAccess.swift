@@ -46,6 +46,21 @@ public final class DiskAccess: Sendable {
         writer.async { storage.remove(key: key) }
     }
 
+    /// Applies a purge after every write queued before it (so a store acknowledged earlier cannot
+    /// survive it), and returns what it selected once the index has committed.
+    public func purge(_ selection: PurgeSelection, action: PurgeAction) async -> [PurgedVariant] {
+        let storage = self.storage
+        return await withCheckedContinuation { continuation in
+            writer.async { continuation.resume(returning: storage.purge(selection, action: action)) }
+        }
+    }
+
+    /// The same in the background, for invalidations that need no receipt.
+    public func purgeLater(_ selection: PurgeSelection) {
+        let storage = self.storage
+        writer.async { storage.purge(selection, action: .remove) }
+    }
+
     /// Waits for the queued writes (at shutdown, so a restart finds what was acknowledged).
     public func drain() {
         writer.sync {}

@@ -44,6 +44,10 @@ public final class Stats: Sendable {
     public let diskPromotions = Synchronization.Atomic<Int>(0)
     /// Stored responses removed because an unsafe request invalidated them (RFC 9111 §4.4).
     public let invalidations = Synchronization.Atomic<Int>(0)
+    /// Purges an operator asked for (dry runs excluded).
+    public let purges = Synchronization.Atomic<Int>(0)
+    /// Stored variants removed or marked stale by purges and group invalidations.
+    public let purgedVariants = Synchronization.Atomic<Int>(0)
     /// Body bytes sent to clients from the store.
     public let bytesFromCache = Synchronization.Atomic<Int>(0)
     /// Body bytes sent to clients as they came from an origin.
@@ -66,7 +70,7 @@ public final class Stats: Sendable {
             notStoredByReason: notStoredByReason.values, stored: load(stored), collapsedWaits: load(collapsedWaits),
             collapseAbandoned: load(collapseAbandoned), originFetches: load(originFetches),
             backgroundRevalidations: load(backgroundRevalidations), diskPromotions: load(diskPromotions),
-            invalidations: load(invalidations),
+            invalidations: load(invalidations), purges: load(purges), purgedVariants: load(purgedVariants),
             bytesFromCache: load(bytesFromCache), bytesFromOrigin: load(bytesFromOrigin))
     }
 }
@@ -75,6 +79,7 @@ public struct StatsSnapshot: Sendable, Hashable {
     public var requests, lookups, hitsFresh, hitsStale, hitsStaleIfError, hitsRevalidated: Int
     public var missesByReason, bypassesByReason, notStoredByReason: [NotCachedReason: Int]
     public var stored, collapsedWaits, collapseAbandoned, originFetches, backgroundRevalidations, diskPromotions, invalidations: Int
+    public var purges, purgedVariants: Int
     public var bytesFromCache, bytesFromOrigin: Int
 
     public var servedFromCache: Int { hitsFresh + hitsStale + hitsStaleIfError + hitsRevalidated }

@@ -13,6 +13,7 @@ enum ErrorPage {
     static func sentence(for status: HTTPResponseStatus) -> String {
         switch status.code {
         case 400: return "the request is malformed."
+        case 405: return "this method is not accepted here."
         case 408: return "the request did not arrive in time."
         case 413: return "the request body is too large."
         case 414: return "the request target is too long."
@@ -33,6 +34,8 @@ enum ErrorPage {
         headers.add(name: "content-length", value: String(text.utf8.count))
         headers.add(name: "cache-control", value: "no-store")
         if closing { headers.add(name: "connection", value: "close") }
+        // RFC 9110 §15.5.6: a 405 lists the methods that are accepted.
+        if status == .methodNotAllowed { headers.add(name: "allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS") }
         return Response(
             head: HTTPResponseHead(version: .http1_1, status: status, headers: headers),
             body: ByteBuffer(string: text))

@@ -38,6 +38,8 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     private var fillStarted = false
     private var suppressBody = false
     private var bodyFromCache = false
+    /// Whether the response came from the store (a hit, or a stored body revalidated with 304).
+    var servedFromCache: Bool { cacheStatus?.hit == true || bodyFromCache }
 
     init(head: HTTPRequestHead, client: String?, eventLoop: any EventLoop, handler: ProxyHandler) {
         self.head = head

@@ -176,7 +176,7 @@ final class ProxyHandler: ChannelDuplexHandler {
             exchange.stop()
             exchange.failureNote = exchange.failureNote ?? "client closed the connection"
             if exchange.responseStatus == nil { exchange.responseStatus = 499 }
-            accessLog.record(exchange)
+            recordFinished(exchange)
         }
         state = .closed
         context.fireChannelInactive()
@@ -188,7 +188,7 @@ final class ProxyHandler: ChannelDuplexHandler {
             exchange.stop()
             exchange.failureNote = "client error: \(error)"
             if exchange.responseStatus == nil { exchange.responseStatus = 400 }
-            accessLog.record(exchange)
+            recordFinished(exchange)
         }
         state = .discarding
         if !(error is HTTPParserError) { context.close(promise: nil) }
@@ -309,7 +309,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     private func finishResponse(_ exchange: Exchange, closing: Bool, context: ChannelHandlerContext) {
-        accessLog.record(exchange)
+        recordFinished(exchange)
         if closing {
             exchange.pump?.fail(ChannelError.outputClosed)
             state = .closed
@@ -333,7 +333,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         ])
         if exchange.responseStatus != nil {
             // The client already has a head: only an abrupt close says the body is incomplete.
-            accessLog.record(exchange)
+            recordFinished(exchange)
             state = .closed
             exchange.pump?.fail(ChannelError.outputClosed)
             context.close(promise: nil)
@@ -346,6 +346,15 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     // MARK: helpers
 
+    /// The access log line and the per-host figures of a finished (or failed) exchange.
+    private func recordFinished(_ exchange: Exchange) {
+        accessLog.record(exchange)
+        let status = exchange.cacheStatus
+        let lookup = status.map { $0.hit || ($0.forward != .bypass && $0.forward != .method) } ?? false
+        engine.hosts.record(host: exchange.head.headers.first(name: "host") ?? "", lookup: lookup,
+                            servedFromCache: exchange.servedFromCache, bytes: exchange.responseBytes)
+    }
+
     /// Gives up on the current exchange (a client-side limit broke) and answers `status` if no
     /// response has started; the connection closes either way.
     private func abandon(_ exchange: Exchange, answering status: HTTPResponseStatus, context: ChannelHandlerContext) {
@@ -354,7 +363,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         if exchange.responseStatus == nil {
             writeErrorPage(status, for: exchange, closing: true, context: context)
         } else {
-            accessLog.record(exchange)
+            recordFinished(exchange)
             context.close(promise: nil)
         }
     }

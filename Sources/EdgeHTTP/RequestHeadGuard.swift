@@ -22,6 +22,10 @@ public struct RequestHeadGuard: Sendable {
     }
 
     public func check(_ head: HTTPRequestHead) -> RequestHeadVerdict {
+        // Purging is for the admin listener only: no client can purge through the public one.
+        if head.method == .PURGE {
+            return .reject(.methodNotAllowed, reason: "PURGE is accepted only on the admin listener")
+        }
         if head.uri.utf8.count > maximumRequestTargetLength {
             return .reject(.uriTooLong, reason: "request target longer than \(maximumRequestTargetLength) bytes")
         }

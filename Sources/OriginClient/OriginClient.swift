@@ -24,6 +24,13 @@ public struct OriginClientConfiguration: Sendable {
     public init() {}
 }
 
+/// One origin's health as the admin API shows it.
+public struct OriginHealthReport: Sendable {
+    public var origin: OriginServer
+    public var healthy: Bool
+    public var consecutiveFailures: Int
+}
+
 public final class OriginClient: Sendable {
     public let origins: [OriginServer]
     private let health: NIOLockedValueBox<OriginHealth>
@@ -60,6 +67,16 @@ public final class OriginClient: Sendable {
     /// Whether at least one origin is currently taken to be up.
     public func anyOriginUp(now: NIODeadline = .now()) -> Bool {
         health.withLockedValue { state in state.entries.indices.contains { state.isUp($0, now: now) } }
+    }
+
+    /// Each origin's passive health, in configuration order.
+    public func healthReport(now: NIODeadline = .now()) -> [OriginHealthReport] {
+        health.withLockedValue { state in
+            state.entries.indices.map { index in
+                OriginHealthReport(origin: origins[index], healthy: state.isUp(index, now: now),
+                                   consecutiveFailures: state.entries[index].consecutiveFailures)
+            }
+        }
     }
 
     /// Starts a call on `eventLoop`; `handler` is called on that loop only.

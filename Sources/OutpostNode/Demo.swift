@@ -81,6 +81,7 @@ public enum Demo {
         configuration.origins = [try .init(url: origin.url)]
         configuration.threads = 1
         configuration.diskSize = 0  // the demo leaves nothing behind
+        configuration.adminListen = nil
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .warning)
         let node = try await Node.start(configuration, logger: quiet)

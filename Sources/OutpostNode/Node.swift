@@ -1,7 +1,9 @@
 // A running node: its event loops, its origin client and its public listener, started from one
 // NodeConfiguration and stopped gracefully. Used by `outpost serve`, `outpost demo` and tests.
+import AdminHTTP
 import CacheStore
 import EdgeCache
+import Foundation
 import EdgeHTTP
 import Logging
 import NIOCore
@@ -14,18 +16,29 @@ public final class Node: Sendable {
     public let origin: OriginClient
     public let engine: CacheEngine
     private let server: EdgeServer
+    private let admin: AdminParts?
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
 
     /// The bound public port (useful when listening on port 0).
     public var port: Int { server.port }
+    /// The bound admin port, when the admin listener is on.
+    public var adminPort: Int? { admin?.server.port }
 
-    private init(configuration: NodeConfiguration, origin: OriginClient, engine: CacheEngine, server: EdgeServer,
+    /// The admin listener and what it runs on.
+    struct AdminParts: Sendable {
+        var server: AdminServer
+        var traffic: TrafficRecorder
+        var pool: NIOThreadPool
+    }
+
+    private init(configuration: NodeConfiguration, origin: OriginClient, engine: CacheEngine, server: EdgeServer, admin: AdminParts?,
                  group: MultiThreadedEventLoopGroup, logger: Logger) {
         self.configuration = configuration
         self.origin = origin
         self.engine = engine
         self.server = server
+        self.admin = admin
         self.group = group
         self.logger = logger
     }
@@ -37,14 +50,20 @@ public final class Node: Sendable {
             origins: configuration.origins, configuration: configuration.originClient,
             eventLoopGroup: group, logger: logger)
         let memory = MemoryTier(capacityBytes: configuration.memorySize)
-        let disk: DiskAccess?
+        let tier: DiskTier?
+        let token: String?
         do {
-            disk = try openDisk(configuration, logger: logger)
+            // The token first: a refused admin configuration should not have opened anything.
+            token = try configuration.adminListen.map {
+                try AdminToken.resolve(configuration, listen: $0, environment: ProcessInfo.processInfo.environment, logger: logger)
+            }
+            tier = try openDisk(configuration, logger: logger)
         } catch {
             try? await origin.shutdown()
             try? await group.shutdownGracefully()
             throw error
         }
+        let disk = tier.map { DiskAccess(storage: $0, logger: logger) }
         let engine = CacheEngine(configuration: configuration.cache, storage: memory, disk: disk, origin: origin, logger: logger)
         let server: EdgeServer
         do {
@@ -58,17 +77,44 @@ public final class Node: Sendable {
             try? await group.shutdownGracefully()
             throw ConfigurationError(setting: "--listen", message: "cannot listen on \(configuration.listen): \(error)")
         }
-        logger.notice("outpost started", metadata: ["port": "\(server.port)", "config": "\(configuration.summary)"])
-        return Node(configuration: configuration, origin: origin, engine: engine, server: server, group: group, logger: logger)
+        var admin: AdminParts?
+        if let listen = configuration.adminListen, let token {
+            let sources = AdminSources(engine: engine, memory: memory, disk: tier, origin: origin, isListening: { true })
+            let traffic = TrafficRecorder(stats: engine.stats)
+            let pool = NIOThreadPool(numberOfThreads: 1)
+            pool.start()
+            let router = AdminRouter(sources: sources, token: token, traffic: traffic, pool: pool, logger: logger)
+            do {
+                let adminServer = try await AdminServer.start(host: listen.host, port: listen.port, router: router, group: group, logger: logger)
+                traffic.start(on: group.next())
+                admin = AdminParts(server: adminServer, traffic: traffic, pool: pool)
+            } catch {
+                _ = await server.shutdown(gracePeriod: .zero)
+                try? await pool.shutdownGracefully()
+                await disk?.shutdown()
+                try? await origin.shutdown()
+                try? await group.shutdownGracefully()
+                throw ConfigurationError(setting: "--admin-listen", message: "cannot listen on \(listen): \(error)")
+            }
+        }
+        logger.notice("outpost started", metadata: [
+            "port": "\(server.port)", "admin-port": "\(admin.map { String($0.server.port) } ?? "off")", "config": "\(configuration.summary)",
+        ])
+        return Node(configuration: configuration, origin: origin, engine: engine, server: server, admin: admin, group: group, logger: logger)
     }
 
     /// Stops accepting, lets in-flight requests finish within the grace period, releases all.
     public func shutdown(gracePeriod: TimeAmount? = nil) async {
         let grace = gracePeriod ?? configuration.shutdownGracePeriod
         logger.notice("outpost stopping", metadata: ["grace": "\(DurationText.format(grace))"])
+        if let admin {
+            admin.traffic.stop()
+            await admin.server.shutdown()
+        }
         let clean = await server.shutdown(gracePeriod: grace)
         // Every acknowledged store reaches the disk before the process goes.
         await engine.disk?.shutdown()
+        try? await admin?.pool.shutdownGracefully()
         try? await origin.shutdown()
         try? await group.shutdownGracefully()
         logger.notice("outpost stopped", metadata: ["clean": "\(clean)"])
@@ -77,7 +123,7 @@ public final class Node: Sendable {
 
 /// Opens the disk tier in the cache directory (reconciling it with its files), unless
 /// `--disk-size 0` turns it off.
-private func openDisk(_ configuration: NodeConfiguration, logger: Logger) throws -> DiskAccess? {
+private func openDisk(_ configuration: NodeConfiguration, logger: Logger) throws -> DiskTier? {
     guard configuration.diskSize > 0 else { return nil }
     do {
         let tier = try DiskTier(directory: configuration.cacheDirectory, capacityBytes: configuration.diskSize, logger: logger)
@@ -85,7 +131,7 @@ private func openDisk(_ configuration: NodeConfiguration, logger: Logger) throws
             "cache-dir": "\(configuration.cacheDirectory)", "objects": "\(tier.usage.objects)",
             "bytes": "\(tier.usage.bytes)", "reconciliation": "\(tier.reconciliation)",
         ])
-        return DiskAccess(storage: tier, logger: logger)
+        return tier
     } catch {
         throw ConfigurationError(setting: "--cache-dir", message: "cannot open the cache in \(configuration.cacheDirectory): \(error)")
     }

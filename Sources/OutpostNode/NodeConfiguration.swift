@@ -19,7 +19,11 @@ public struct HostAndPort: Sendable, Equatable, CustomStringConvertible {
 public struct NodeConfiguration: Sendable {
     public var listen = HostAndPort(host: "127.0.0.1", port: 8080)
     public var origins: [OriginServer] = []
-    public var adminListen = HostAndPort(host: "127.0.0.1", port: 8081)
+    /// The admin listener; nil turns it off (`--admin-listen off`).
+    public var adminListen: HostAndPort? = HostAndPort(host: "127.0.0.1", port: 8081)
+    /// The admin token given with --admin-token (or the config file); never logged. When nil,
+    /// OUTPOST_ADMIN_TOKEN is used, else a token file in the cache directory (loopback only).
+    public var adminToken: String?
     public var cacheDirectory = "./outpost-cache"
     public var memorySize = 256 * 1024 * 1024
     public var diskSize = 2 * 1024 * 1024 * 1024
@@ -52,7 +56,8 @@ public struct NodeConfiguration: Sendable {
         let forwarding = edge.forwarding
         return [
             "listen=\(listen)", "origins=\(origins.map(\.description).joined(separator: ","))",
-            "admin-listen=\(adminListen)", "cache-dir=\(cacheDirectory)",
+            "admin-listen=\(adminListen.map(\.description) ?? "off")",
+            "admin-token=\(adminToken == nil ? "(environment or token file)" : "(given)")", "cache-dir=\(cacheDirectory)",
             "memory-size=\(ByteSize.format(memorySize))", "disk-size=\(ByteSize.format(diskSize))",
             "log-level=\(logLevel)", "threads=\(threads)",
             "connect-timeout=\(DurationText.format(originClient.connectTimeout))",

@@ -24,7 +24,15 @@ public enum NodeSettings {
         .init(name: "origin", help: "Origin URL, http:// or https:// (repeat for several; round robin).", repeatable: true) { c, v throws(SettingValueError) in
             do { c.origins.append(try OriginServer(url: v)) } catch { throw SettingValueError(message: "\(error)") }
         },
-        .init(name: "admin-listen", help: "Admin listener, HOST:PORT (default 127.0.0.1:8081).", repeatable: false) { c, v throws(SettingValueError) in c.adminListen = try hostAndPort(v) },
+        .init(name: "admin-listen", help: "Admin listener, HOST:PORT or off (default 127.0.0.1:8081).", repeatable: false) { c, v throws(SettingValueError) in
+            c.adminListen = v == "off" ? nil : try hostAndPort(v)
+        },
+        .init(name: "admin-token", help: "Admin API bearer token (default: $OUTPOST_ADMIN_TOKEN, else a generated token file in the cache directory).", repeatable: false) { c, v throws(SettingValueError) in
+            guard v.utf8.count >= 16, v.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
+                throw SettingValueError(message: "the token must be at least 16 visible ASCII characters, without spaces")
+            }
+            c.adminToken = v
+        },
         .init(name: "cache-dir", help: "Cache directory (default ./outpost-cache).", repeatable: false) { c, v throws(SettingValueError) in
             guard !v.isEmpty else { throw SettingValueError(message: "the directory name is empty") }
             c.cacheDirectory = v

@@ -24,6 +24,8 @@ struct Serve: AsyncParsableCommand {
     var origin: [String] = []
     @Option(name: .customLong("admin-listen"), help: help("admin-listen"))
     var adminListen: String?
+    @Option(name: .customLong("admin-token"), help: help("admin-token"))
+    var adminToken: String?
     @Option(name: .customLong("cache-dir"), help: help("cache-dir"))
     var cacheDir: String?
     @Option(name: .customLong("memory-size"), help: help("memory-size"))
@@ -78,6 +80,7 @@ struct Serve: AsyncParsableCommand {
         let singles: [(String, String?)] = [
             ("listen", listen),
             ("admin-listen", adminListen),
+            ("admin-token", adminToken),
             ("cache-dir", cacheDir),
             ("memory-size", memorySize),
             ("disk-size", diskSize),

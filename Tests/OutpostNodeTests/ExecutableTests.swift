@@ -32,7 +32,8 @@ func outpostBinary() throws -> URL { try builtBinary("outpost") }
 func startServing(_ arguments: [String]) throws -> (Process, Int) {
     let process = Process()
     process.executableURL = try outpostBinary()
-    process.arguments = ["serve", "--listen", "127.0.0.1:0", "--threads", "1"] + arguments
+    process.arguments = ["serve", "--listen", "127.0.0.1:0", "--threads", "1", "--admin-listen", "127.0.0.1:0",
+                         "--admin-token", adminToken] + arguments
     let output = Pipe()
     process.standardOutput = output
     try process.run()

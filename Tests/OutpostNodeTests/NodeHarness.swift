@@ -17,6 +17,8 @@ func withNode(
     configuration.origins = try origins.map { try OriginServer(url: $0.url) }
     configuration.threads = 1
     configuration.diskSize = 0  // memory only unless a test gives the node a cache directory
+    configuration.adminListen = HostAndPort(host: "127.0.0.1", port: 0)
+    configuration.adminToken = adminToken
     configure(&configuration)
     var logger = Logger(label: "test.node")
     logger.logLevel = .critical
@@ -29,6 +31,9 @@ func withNode(
     }
     await node.shutdown(gracePeriod: .seconds(1))
 }
+
+/// The admin token every test node is started with.
+let adminToken = "test-admin-token-0123456789"
 
 /// Runs `body` against a fresh scripted origin, and shuts the origin down whatever happens.
 func withOrigin(

@@ -1,0 +1,39 @@
+// An operator's purge across the tiers: applied to the disk index and to memory before it
+// returns, so a purge that was acknowledged cannot come back after a restart.
+//
+// Order matters: memory, then disk (after every queued disk write), then memory again. A request
+// that misses memory in between may read the variant from disk and promote it back; the second
+// memory pass removes such a promotion. Counted once per variant across the passes and tiers.
+import CacheStore
+
+/// What a purge selected in each tier.
+public struct PurgeOutcome: Sendable {
+    public var memory: [PurgedVariant]
+    /// Nil when the node has no disk tier.
+    public var disk: [PurgedVariant]?
+
+    /// Each variant once, whichever tiers held it.
+    public var variants: [PurgedVariant] {
+        var seen: [String: PurgedVariant] = [:]
+        for variant in memory + (disk ?? []) { seen[variant.key + "\u{0}" + variant.variantKey] = variant }
+        return Array(seen.values)
+    }
+}
+
+extension CacheEngine {
+    public func purge(_ selection: PurgeSelection, action: PurgeAction) async -> PurgeOutcome {
+        var memory = storage.purge(selection, action: action)
+        let disk = await self.disk?.purge(selection, action: action)
+        if action != .count {
+            let again = storage.purge(selection, action: action)
+            let known = Set(memory.map { $0.key + "\u{0}" + $0.variantKey })
+            memory += again.filter { !known.contains($0.key + "\u{0}" + $0.variantKey) }
+        }
+        let outcome = PurgeOutcome(memory: memory, disk: disk)
+        if action != .count {
+            stats.purges.add(1, ordering: .relaxed)
+            stats.purgedVariants.add(outcome.variants.count, ordering: .relaxed)
+        }
+        return outcome
+    }
+}
