@@ -1,8 +1,11 @@
 // outpostctl: the operator's command line for Outpost nodes.
 // `check` asks a node for a URL and explains the cache's answer from its Cache-Status
-// (RFC 9211); `ls`, `inspect` and `stats` read a cache directory's index (Offline.swift).
+// (RFC 9211); `stats`, `top`, `purge`, `ls` and `inspect` ask the node's admin API
+// (AdminClient.swift) — or, for ls / inspect / stats with --cache-dir, read a cache directory's
+// index (Offline.swift); `warm` fills the cache through the public listener (Warm.swift).
 // Exit codes scripts can rely on: 0 ok, 1 not found or an error status, 2 usage,
-// 3 node unreachable or index unreadable.
+// 3 node unreachable, token refused, or index unreadable.
+import AdminProtocol
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
@@ -13,8 +16,13 @@ import NIOHTTP1
 struct OutpostControl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outpostctl",
-        abstract: "Inspect Outpost nodes.",
-        subcommands: [Check.self, List.self, Inspect.self, Statistics.self])
+        abstract: "Inspect and operate Outpost nodes.",
+        discussion: """
+            Commands that ask the admin API take --admin URL (default \(AdminOptions.defaultAddress)) and \
+            --token T (default: $\(AdminAPI.tokenEnvironmentVariable)).
+            Exit codes: 0 ok, 1 not found or failed, 2 usage, 3 unreachable, token refused or index unreadable.
+            """,
+        subcommands: [Check.self, Statistics.self, Top.self, Purge.self, List.self, Inspect.self, Warm.self])
 
     static func main() async {
         do {
