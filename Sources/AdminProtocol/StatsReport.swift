@@ -86,7 +86,7 @@ public struct StatsReport: Codable, Sendable {
         }
     }
 
-    /// Figures over one span of time ending now (or, in `history`, ending at `end`).
+    /// Figures over one span of time ending now (or, in `history`, ending at the minute `name` gives).
     public struct Window: Codable, Sendable, Equatable {
         /// "1m", "5m", "1h"; in `history`, the minute's end as seconds since the Unix epoch.
         public var name: String
