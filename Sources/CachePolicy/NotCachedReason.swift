@@ -46,6 +46,9 @@ public enum NotCachedReason: String, Sendable, CaseIterable, Hashable, Codable {
     case setCookie
     /// The body did not arrive whole (RFC 9111 §3.3): never stored or served as complete.
     case bodyIncomplete
+    /// An operator purge that selects this response arrived while it was being fetched: what was
+    /// fetched is as old as what was purged, so it is delivered but not stored.
+    case purgedWhileFilling
     /// The body is larger than the rule's maximum object size.
     case tooLarge
     /// Storing this variant would exceed the rule's maximum number of variants per key.
@@ -87,6 +90,7 @@ public enum NotCachedReason: String, Sendable, CaseIterable, Hashable, Codable {
         case .varyStar: "vary-star"
         case .setCookie: "set-cookie"
         case .bodyIncomplete: "incomplete-body"
+        case .purgedWhileFilling: "purged-while-filling"
         case .tooLarge: "too-large"
         case .tooManyVariants: "too-many-variants"
         case .requestNoCache: "request-no-cache"
@@ -111,7 +115,7 @@ public enum NotCachedReason: String, Sendable, CaseIterable, Hashable, Codable {
         case .responseNoCache, .stale, .mustRevalidate, .softPurged: .stale
         case .requestNoStore, .responseNoStore, .responsePrivate, .authorizationWithoutPermission,
              .statusNotCacheable, .mustUnderstandUnknownStatus, .noFreshnessInformation, .varyStar,
-             .setCookie, .bodyIncomplete, .tooLarge, .tooManyVariants:
+             .setCookie, .bodyIncomplete, .purgedWhileFilling, .tooLarge, .tooManyVariants:
             .miss
         }
     }

@@ -54,6 +54,8 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     private var receivedBytes = 0
     private var declaredLength: Int?
     private var requestTime = Timestamp(seconds: 0)
+    /// The purge generation when the origin request started (see PurgeFence).
+    private var purgeGeneration = 0
 
     init(plan: FillPlan, eventLoop: any EventLoop, coordinator: FillCoordinator, registered: Bool) {
         self.plan = plan
@@ -121,6 +123,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     func start(_ request: OriginRequest) {
         eventLoop.execute { [self] in
             requestTime = coordinator.clock.now()
+            purgeGeneration = coordinator.purgeFence.current
             coordinator.stats.originFetches.add(1, ordering: .relaxed)
             call = coordinator.origin.execute(request, on: eventLoop, handler: self)
         }
@@ -230,6 +233,9 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                                                       ended: true, settings: plan.settings) {
                 fill.abandon()
                 coordinator.stats.countNotStored(reason)
+            } else if let storing, coordinator.purgeFence.supersedes(storing, startedAt: purgeGeneration) {
+                fill.abandon()
+                coordinator.stats.countNotStored(.purgedWhileFilling)
             } else if fill.commit() {
                 coordinator.stats.stored.add(1, ordering: .relaxed)
                 if let disk = coordinator.disk, let storing,
@@ -275,8 +281,11 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         updated.responseTime = now
         updated.softPurgedAt = nil
         updated.reuseFacts = ReuseFacts(cached: updated.cached, settings: plan.settings)
-        coordinator.storage.update(updated)
-        coordinator.disk?.update(updated)
+        // A purge since the request started wins over this 304 (it would clear a soft purge).
+        if !coordinator.purgeFence.supersedes(updated, startedAt: purgeGeneration) {
+            coordinator.storage.update(updated)
+            coordinator.disk?.update(updated)
+        }
         let lifetime = Freshness.lifetime(status: updated.status, response: updated.fields,
                                           directives: ResponseDirectives(updated.fields, targeting: plan.settings.targeting),
                                           responseTime: now, settings: plan.settings).seconds

@@ -26,6 +26,8 @@ public final class FillCoordinator: Sendable {
     let clock: any CacheClock
     let logger: Logger
     let maximumWaiters: Int
+    /// Purges that fills under way must not undo.
+    public let purgeFence = PurgeFence()
     private let fills = NIOLockedValueBox<[String: Fill]>([:])
 
     init(origin: OriginClient, storage: any CacheStorage, disk: DiskAccess?, stats: Stats, uncacheable: UncacheableMemory,

@@ -1,7 +1,8 @@
 // An operator's purge across the tiers: applied to the disk index and to memory before it
 // returns, so a purge that was acknowledged cannot come back after a restart.
 //
-// Order matters: memory, then disk (after every queued disk write), then memory again. A request
+// Order matters: the purge fence first (fills under way will not store what it selects), then
+// memory, then disk (after every queued disk write), then memory again. A request
 // that misses memory in between may read the variant from disk and promote it back; the second
 // memory pass removes such a promotion. Counted once per variant across the passes and tiers.
 import CacheStore
@@ -22,6 +23,7 @@ public struct PurgeOutcome: Sendable {
 
 extension CacheEngine {
     public func purge(_ selection: PurgeSelection, action: PurgeAction) async -> PurgeOutcome {
+        if action != .count { fills.purgeFence.record(selection) }
         var memory = storage.purge(selection, action: action)
         let disk = await self.disk?.purge(selection, action: action)
         if action != .count {

@@ -171,6 +171,29 @@ struct AdminTests {
         }
     }
 
+    @Test("a purge that arrives while the URL is being fetched: the fetch is delivered but not stored")
+    func purgeDuringFill() async throws {
+        let script: @Sendable (RecordedRequest) -> OriginReply = { _ in
+            OriginReply(headers: [(name: "Cache-Control", value: "max-age=600")], body: .bytes(Array("old".utf8)),
+                        behaviour: .delayBody(.milliseconds(400)))
+        }
+        try await withOrigin(script) { origin in
+            try await withNode(origins: [origin], configure: configure) { node in
+                async let first = request("/busy", to: node)
+                try await waitUntil { origin.requestCount == 1 }
+                let receipt = try await purge(#"{"url": "http://site.example/busy"}"#, on: node)
+                #expect(receipt.variants == 0)  // nothing stored yet
+                #expect(try await first.bodyText == "old")
+                let next = try await request("/busy", to: node)
+                #expect(next.cacheStatus.contains("fwd=uri-miss"), "\(next.cacheStatus)")
+                #expect(origin.requestCount == 2)
+                #expect(node.engine.stats.snapshot.notStoredByReason[.purgedWhileFilling] == 1)
+                // A fill that starts after the purge is stored as usual.
+                #expect(try await request("/busy", to: node).cacheStatus.contains("hit"))
+            }
+        }
+    }
+
     @Test("bad purge requests → 400 with a message naming the problem")
     func badPurges() async throws {
         try await withOrigin(Self.cacheable) { origin in
