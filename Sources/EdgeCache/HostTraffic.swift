@@ -24,7 +24,8 @@ public final class HostTraffic: Sendable {
 
     /// Counts one finished request.
     public func record(host: String, lookup: Bool, servedFromCache: Bool, bytes: Int) {
-        let name = host.isEmpty ? "(no host)" : host.lowercased()
+        // Host is case-insensitive (RFC 9110 §4.2.3); most clients already send it in lower case.
+        let name = host.isEmpty ? "(no host)" : host.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? host.lowercased() : host
         let perStripe = max(1, maximumHosts / stripes.count)
         let index = Int(UInt(bitPattern: name.hashValue) % UInt(stripes.count))
         stripes[index].withLockedValue { counts in
