@@ -8,7 +8,7 @@
 //
 // Invariants:
 // - A file under bodies/ab/cd/ is complete: it was fsynced before being renamed there.
-// - Nothing under bodies/tmp/ is ever read; start-up deletes all of it.
+// - Nothing under bodies/tmp/ is ever read; start-up deletes all of it before any fill begins.
 import Foundation
 import NIOCore
 
@@ -32,10 +32,17 @@ extension DiskTier {
 
     struct BodyFiles: Sendable {
         let root: String
+        /// Injected failures, for tests; see `Seams`.
+        let seams: Seams
         var temporaryDirectory: String { root + "/tmp" }
 
-        init(directory: String) {
-            root = directory + "/bodies"
+        init(directory: String, seams: Seams) {
+            self.init(root: directory + "/bodies", seams: seams)
+        }
+
+        init(root: String, seams: Seams) {
+            self.root = root
+            self.seams = seams
         }
 
         /// The path of body `id` relative to `root`, e.g. `3f/a0/17.body`.
@@ -50,6 +57,12 @@ extension DiskTier {
             return "\(first)/\(second)/\(id).body"
         }
 
+        /// The id in a body file's name (`17.body` → 17), or nil for any other name.
+        static func id(inFileName name: String) -> Int64? {
+            guard name.hasSuffix(".body") else { return nil }
+            return Int64(name.dropLast(5))
+        }
+
         func absolutePath(_ relativePath: String) -> String { root + "/" + relativePath }
 
         /// Creates `bodies/` and `bodies/tmp/`.
@@ -60,13 +73,15 @@ extension DiskTier {
         /// Opens a new temporary file for writing; returns its descriptor and path.
         func createTemporaryFile() throws -> (descriptor: Int32, path: String) {
             let path = temporaryDirectory + "/" + UUID().uuidString + ".tmp"
+            try seams.check(.open, path: path)
             let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else { throw FileError(operation: "open", path: path, code: errno) }
             return (descriptor, path)
         }
 
         /// Writes all of `part` to `descriptor`, retrying short writes and interruptions.
-        static func writeAll(_ part: ByteBuffer, to descriptor: Int32, path: String) throws {
+        func writeAll(_ part: ByteBuffer, to descriptor: Int32, path: String) throws {
+            try seams.check(.write, path: path)
             try part.withUnsafeReadableBytes { bytes in
                 var offset = 0
                 while offset < bytes.count {
@@ -84,6 +99,12 @@ extension DiskTier {
         /// The directory is not fsynced: should a power loss undo the rename, the row names a
         /// missing file and start-up drops it — an entry lost, never a wrong one served.
         func publish(descriptor: Int32, temporaryPath: String, as relativePath: String) throws {
+            do {
+                try seams.check(.fsync, path: temporaryPath)
+            } catch {
+                close(descriptor)
+                throw error
+            }
             guard fsync(descriptor) == 0 else {
                 let code = errno
                 close(descriptor)
@@ -93,6 +114,7 @@ extension DiskTier {
             let destination = absolutePath(relativePath)
             let parent = (destination as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            try seams.check(.rename, path: destination)
             guard rename(temporaryPath, destination) == 0 else {
                 throw FileError(operation: "rename", path: destination, code: errno)
             }
@@ -139,20 +161,21 @@ extension DiskTier {
 
         func remove(_ relativePath: String) { Self.remove(path: absolutePath(relativePath)) }
 
-        /// Every committed body file, as paths relative to `root` (temporary files excluded).
-        func committedFiles() -> [String] {
-            var found: [String] = []
+        /// Calls `visit` with each fan-out directory holding committed bodies (relative to
+        /// `root`, e.g. `3f/a0`; bodies/tmp excluded) and the names of the files in it, one
+        /// directory at a time so a million files are never listed at once. Stops when `visit`
+        /// returns false.
+        func forEachDirectory(_ visit: (_ directory: String, _ names: [String]) throws -> Bool) rethrows {
             let manager = FileManager.default
-            guard let firstLevel = try? manager.contentsOfDirectory(atPath: root) else { return [] }
+            guard let firstLevel = try? manager.contentsOfDirectory(atPath: root) else { return }
             for first in firstLevel where first != "tmp" {
                 guard let secondLevel = try? manager.contentsOfDirectory(atPath: root + "/" + first) else { continue }
                 for second in secondLevel {
                     let directory = first + "/" + second
-                    guard let files = try? manager.contentsOfDirectory(atPath: root + "/" + directory) else { continue }
-                    found.append(contentsOf: files.map { directory + "/" + $0 })
+                    guard let names = try? manager.contentsOfDirectory(atPath: root + "/" + directory) else { continue }
+                    guard try visit(directory, names) else { return }
                 }
             }
-            return found
         }
 
         /// Deletes everything in bodies/tmp; returns how many files went.

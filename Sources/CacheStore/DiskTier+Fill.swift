@@ -5,7 +5,8 @@
 // Invariants:
 // - The fill moves open → given up (too large), failed (I/O error) or finished (committed or
 //   abandoned); only an open fill owns a temporary file, and every way out of open deletes it
-//   or renames it into place.
+//   or renames it into place. A fill begun while storing is paused (disk full) starts skipped
+//   and never touches the disk.
 // - The body never exceeds the tier's capacity: the part that would take it over gives up the
 //   fill.
 // - A fill dropped without `commit` or `abandon` deletes its temporary file on deinit.
@@ -31,6 +32,7 @@ extension DiskTier {
             case open(descriptor: Int32, path: String, written: Int, checksum: CRC32)
             case givenUp
             case failed
+            case skipped
             case finished
         }
 
@@ -41,6 +43,10 @@ extension DiskTier {
         init(response: StoredResponse, tier: DiskTier) {
             self.response = response
             self.tier = tier
+            guard tier.admitsFill() else {
+                state = .skipped
+                return
+            }
             do {
                 let file = try tier.bodies.createTemporaryFile()
                 state = .open(descriptor: file.descriptor, path: file.path, written: 0, checksum: CRC32())
@@ -53,7 +59,8 @@ extension DiskTier {
         deinit { discardTemporaryFile() }
 
         /// Writes `part` to the temporary file. Returns false, giving up the fill, when the body
-        /// would exceed the tier's capacity or the write fails (counted in `writeFailures`).
+        /// would exceed the tier's capacity or the write fails (counted in `writeFailures`), and
+        /// for a fill skipped because storing is paused.
         @discardableResult
         func append(_ part: ByteBuffer) -> Bool {
             guard case .open(let descriptor, let path, let written, var checksum) = state else { return false }
@@ -63,7 +70,7 @@ extension DiskTier {
                 return false
             }
             do {
-                try BodyFiles.writeAll(part, to: descriptor, path: path)
+                try tier.bodies.writeAll(part, to: descriptor, path: path)
             } catch {
                 discardTemporaryFile()
                 state = .failed

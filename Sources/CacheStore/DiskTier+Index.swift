@@ -83,21 +83,36 @@ extension DiskTier {
             """
         ]
 
+        /// How opening went: where a corrupt index went, the schema versions, and the time taken.
+        struct Opening: Sendable {
+            var movedAside: String?
+            /// What distinguishes this start-up's moved-aside files (a millisecond timestamp).
+            var suffix: String
+            /// "1", or "0 → 1" when migrations ran.
+            var migration: String
+            var openDuration: Duration
+            var checkDuration: Duration
+        }
+
         /// Opens (creating if needed) and migrates the index at `path`. A file SQLite reports as
         /// not a database or malformed is moved aside with its -wal and -shm, and an empty index
-        /// takes its place; the returned string is then where it went.
-        static func open(path: String, logger: Logger?) throws -> (DatabasePool, movedAside: String?) {
+        /// takes its place; `movedAside` is then where it went.
+        static func open(path: String, logger: Logger?) throws -> (DatabasePool, Opening) {
+            let suffix = String(Int(Date().timeIntervalSince1970 * 1000))
             do {
-                return (try openAndMigrate(path: path), nil)
+                let (pool, opening) = try openAndMigrate(path: path, suffix: suffix)
+                return (pool, opening)
             } catch let error as DatabaseError where isCorruption(error) {
-                let aside = path + ".corrupt-" + String(Int(Date().timeIntervalSince1970 * 1000))
+                let aside = path + ".corrupt-" + suffix
                 logger?.critical(
                     "disk cache index is corrupt; moving it aside and starting empty",
                     metadata: ["index": "\(path)", "moved-to": "\(aside)", "error": "\(error)"])
                 for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
                     try FileManager.default.moveItem(atPath: path + suffix, toPath: aside + suffix)
                 }
-                return (try openAndMigrate(path: path), aside)
+                var (pool, opening) = try openAndMigrate(path: path, suffix: suffix)
+                opening.movedAside = aside
+                return (pool, opening)
             }
         }
 
@@ -106,7 +121,7 @@ extension DiskTier {
             return primary == .SQLITE_CORRUPT || primary == .SQLITE_NOTADB
         }
 
-        private static func openAndMigrate(path: String) throws -> DatabasePool {
+        private static func openAndMigrate(path: String, suffix: String) throws -> (DatabasePool, Opening) {
             var configuration = Configuration()
             configuration.label = "outpost.disk-index"
             // WAL with synchronous=FULL: a committed transaction survives power loss, which is
@@ -114,9 +129,11 @@ extension DiskTier {
             configuration.prepareDatabase { database in
                 try database.execute(sql: "PRAGMA synchronous = FULL")
             }
+            let began = ContinuousClock.now
             let pool = try DatabasePool(path: path, configuration: configuration)
             do {
-                try migrate(pool, path: path)
+                let migration = try migrate(pool, path: path)
+                let opened = ContinuousClock.now
                 // Touch every page of the objects table and its indexes once, so a damaged file
                 // is found now rather than on some later request.
                 try pool.read { database in
@@ -125,17 +142,22 @@ extension DiskTier {
                         throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "quick_check: \(result)")
                     }
                 }
-                return pool
+                let opening = Opening(
+                    suffix: suffix, migration: migration, openDuration: opened - began,
+                    checkDuration: ContinuousClock.now - opened)
+                return (pool, opening)
             } catch {
                 try? pool.close()
                 throw error
             }
         }
 
-        private static func migrate(_ pool: DatabasePool, path: String) throws {
+        /// Brings the schema to `schemaVersion`; returns "N", or "M → N" when migrations ran.
+        private static func migrate(_ pool: DatabasePool, path: String) throws -> String {
             try pool.writeWithoutTransaction { database in
+                var found = 0
                 try database.inTransaction(.exclusive) {
-                    let found = try Int.fetchOne(database, sql: "PRAGMA user_version") ?? 0
+                    found = try Int.fetchOne(database, sql: "PRAGMA user_version") ?? 0
                     guard found <= schemaVersion else {
                         throw DiskTierError.indexTooNew(path: path, found: found, supported: schemaVersion)
                     }
@@ -145,6 +167,7 @@ extension DiskTier {
                     }
                     return .commit
                 }
+                return found == schemaVersion ? "\(found)" : "\(found) → \(schemaVersion)"
             }
         }
     }

@@ -84,7 +84,9 @@ extension DiskTier {
         }
         let capacity = capacityBytes
         do {
+            let (seams, index) = (self.seams, directory + "/index.sqlite")
             let (replaced, evicted) = try pool.write { database in
+                try seams.check(.indexWrite, path: index)
                 try Self.apply(touches, in: database)
                 var replaced: [String] = []
                 for body in batch { replaced += try Self.insert(body, in: database) }
@@ -93,6 +95,7 @@ extension DiskTier {
             }
             for path in replaced + evicted { bodies.remove(path) }
             state.withLockedValue { $0.evictions += evicted.count }
+            storeSucceeded()
             return Array(repeating: true, count: batch.count)
         } catch {
             for body in batch { bodies.remove(body.relativePath) }
@@ -143,15 +146,17 @@ extension DiskTier {
         }
     }
 
-    /// Deletes least recently used rows until the body bytes are at most `capacity`; returns
-    /// the body paths of the rows deleted.
-    static func evict(downTo capacity: Int, in database: Database) throws -> [String] {
+    /// Deletes least recently used rows until the body bytes are at most `capacity`, or `limit`
+    /// rows went; returns the body paths of the rows deleted.
+    static func evict(downTo capacity: Int, in database: Database, limit: Int = .max) throws -> [String] {
         var victims: [String] = []
-        while var bytes = try Int.fetchOne(database, sql: "SELECT bytes FROM totals WHERE id = 1"), bytes > capacity {
+        while var bytes = try Int.fetchOne(database, sql: "SELECT bytes FROM totals WHERE id = 1"), bytes > capacity,
+            victims.count < limit
+        {
             let candidates = try Row.fetchAll(
                 database, sql: "SELECT id, body_path, body_length FROM objects ORDER BY last_access, id LIMIT 64")
             guard !candidates.isEmpty else { break }
-            for candidate in candidates where bytes > capacity {
+            for candidate in candidates where bytes > capacity && victims.count < limit {
                 try database.execute(sql: "DELETE FROM objects WHERE id = ?", arguments: [candidate["id"] as Int64])
                 victims.append(candidate["body_path"])
                 bytes -= candidate["body_length"] as Int

@@ -1,7 +1,7 @@
 // DiskTier: the persistent cache tier — body files under fan-out directories and a SQLite index
 // (GRDB, WAL) of what they hold. See DiskTier+Index.swift for the schema, DiskTier+Bodies.swift
 // for the file layout, DiskTier+Writer.swift for commits and eviction, DiskTier+Reconciliation
-// for start-up.
+// for start-up, DiskTier+WriteFailures.swift for a full disk.
 //
 // EVERY METHOD BLOCKS on SQLite and file I/O, including `variants(for:)` and the fill's
 // `append`/`commit`. Callers run them on a thread pool (e.g. NIOThreadPool), never on an event
@@ -14,7 +14,9 @@
 // - The bodies counted in the index never exceed `capacityBytes` once a commit returns
 //   (least recently used rows are evicted first). SQLite's own files are not counted.
 // - One process owns a directory at a time: body ids are allocated in memory from the largest
-//   id found at start-up.
+//   id found at start-up; every id above it is this run's (a fill's, or claimed by the orphan sweep).
+// - The tier serves as soon as `init` returns, even while reconciliation runs in the background:
+//   every body is verified on read, so nothing damaged is served meanwhile.
 import CachePolicy
 import Foundation
 import GRDB
@@ -27,21 +29,27 @@ public final class DiskTier: CacheStorage {
     public let directory: String
     /// The bound on the body bytes held.
     public let capacityBytes: Int
-    /// What start-up found and repaired.
-    public let reconciliation: ReconciliationReport
 
     let pool: DatabasePool
     let bodies: BodyFiles
     let logger: Logger?
     let state: NIOLockedValueBox<State>
     let commits = CommitQueue()
+    let seams: Seams
+    /// Entered while reconciliation runs; `waitForReconciliation()` waits on it.
+    let reconciling = DispatchGroup()
 
     /// Mutable bookkeeping, changed only under the `state` lock and never across I/O.
     struct State: Sendable {
         var nextID: Int64
         var corruptBodiesDetected = 0
         var writeFailures = 0
+        var storesSkipped = 0
+        var storingPause: StoringPause?
         var evictions = 0
+        /// What reconciliation found, once it has finished.
+        var reconciliation: ReconciliationReport?
+        var reconciliationStopRequested = false
         /// Conditions already logged, so a full disk is reported once, not once per fill.
         var loggedConditions: Set<String> = []
         /// Uses not yet written to the index; the next write transaction applies them.
@@ -53,27 +61,65 @@ public final class DiskTier: CacheStorage {
         var lastAccess: Double
     }
 
-    /// Opens (or creates) the tier in `directory`: `index.sqlite` and `bodies/`. Reconciles the
-    /// index with the files before returning (see `ReconciliationReport`). A corrupt index is
-    /// moved aside and the tier starts empty. Throws `DiskTierError.indexTooNew` for an index
-    /// written by a newer schema, and file-system errors (e.g. the directory cannot be created).
-    public init(directory: String, capacityBytes: Int, logger: Logger? = nil) throws {
+    /// Opens (or creates) the tier in `directory`: `index.sqlite` and `bodies/`. A corrupt index
+    /// is moved aside and the tier starts empty; half-written files of a previous run are
+    /// deleted. The rest of reconciling the index with the files (see `ReconciliationReport`)
+    /// runs before returning or, with `.inBackground`, on a thread of its own while the tier is
+    /// used. Throws `DiskTierError.indexTooNew` for an index written by a newer schema, and
+    /// file-system errors (e.g. the directory cannot be created).
+    public convenience init(
+        directory: String, capacityBytes: Int, reconcile mode: ReconciliationMode = .beforeOpening, logger: Logger? = nil
+    ) throws {
+        try self.init(directory: directory, capacityBytes: capacityBytes, reconcile: mode, logger: logger, seams: Seams())
+    }
+
+    /// Opens the tier with the seams a test replaces (see `Seams`).
+    init(directory: String, capacityBytes: Int, reconcile mode: ReconciliationMode, logger: Logger?, seams: Seams) throws {
         precondition(capacityBytes >= 0, "a negative capacity")
+        self.seams = seams
         self.directory = directory
         self.capacityBytes = capacityBytes
         self.logger = logger
+        let began = ContinuousClock.now
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        bodies = BodyFiles(directory: directory)
-        try bodies.createDirectories()
-        let (pool, movedAside) = try Index.open(path: directory + "/index.sqlite", logger: logger)
+        let (pool, opening) = try Index.open(path: directory + "/index.sqlite", logger: logger)
         self.pool = pool
-        var report = try Self.reconcile(pool: pool, bodies: bodies, capacityBytes: capacityBytes)
-        report.indexMovedAside = movedAside
-        reconciliation = report
+        bodies = BodyFiles(directory: directory, seams: seams)
+        let temporaryFilesRemoved = bodies.removeTemporaryFiles()
+        if opening.movedAside != nil {
+            // The bodies of the lost index are all orphans now, and their ids would clash with
+            // this run's: set them aside in one rename; reconciliation deletes them.
+            try? FileManager.default.moveItem(
+                atPath: bodies.root, toPath: directory + "/" + Self.orphanedBodiesPrefix + opening.suffix)
+        }
+        try bodies.createDirectories()
         let largestID = try pool.read { try Int64.fetchOne($0, sql: "SELECT MAX(id) FROM objects") } ?? 0
-        state = NIOLockedValueBox(State(nextID: largestID + 1, evictions: report.evictedOverCapacity))
-        if report.changedAnything {
-            logger?.notice("disk cache reconciled at start-up", metadata: report.metadata)
+        state = NIOLockedValueBox(State(nextID: largestID + 1))
+        let start = ReconciliationStart(
+            largestID: largestID, temporaryFilesRemoved: temporaryFilesRemoved, indexMovedAside: opening.movedAside,
+            began: began)
+        logger?.info(
+            "disk cache index open",
+            metadata: [
+                "cache-dir": "\(directory)", "largest-id": "\(largestID)", "schema-version": "\(opening.migration)",
+                "open": "\(opening.openDuration)", "quick-check": "\(opening.checkDuration)",
+                "total": "\(ContinuousClock.now - began)", "reconcile": "\(mode)",
+            ])
+        reconciling.enter()
+        switch mode {
+        case .beforeOpening:
+            try runReconciliation(start)
+        case .inBackground:
+            let thread = Thread { [self] in
+                do {
+                    try runReconciliation(start)
+                } catch {
+                    logger?.error("disk cache reconciliation failed; bodies are still verified on read",
+                                  metadata: ["error": "\(error)"])
+                }
+            }
+            thread.name = "outpost.disk-reconciliation"
+            thread.start()
         }
     }
 
@@ -89,6 +135,10 @@ public final class DiskTier: CacheStorage {
     public var corruptBodiesDetected: Int { state.withLockedValue { $0.corruptBodiesDetected } }
     /// Fills lost to I/O errors (disk full, …) since the tier was opened.
     public var writeFailures: Int { state.withLockedValue { $0.writeFailures } }
+    /// What start-up reconciliation found and repaired; nil until it has finished.
+    public var reconciliation: ReconciliationReport? { state.withLockedValue { $0.reconciliation } }
+    /// Whether start-up reconciliation has finished (see `ReconciliationMode.inBackground`).
+    public var reconciliationFinished: Bool { reconciliation != nil }
 
     /// Every stored variant of `key`, most recently stored first, each body verified against its
     /// length and checksum. Counts as a use (recorded in memory, written with the next write).
@@ -140,7 +190,8 @@ public final class DiskTier: CacheStorage {
         return found
     }
 
-    /// Starts a fill; its body goes to a temporary file (see `DiskTier.Fill`).
+    /// Starts a fill; its body goes to a temporary file (see `DiskTier.Fill`). While storing is
+    /// paused (see `storingPaused`) the fill is skipped: it stores nothing and touches no file.
     public func beginFill(_ response: StoredResponse) -> any CacheFill {
         Fill(response: response, tier: self)
     }
@@ -256,28 +307,6 @@ public final class DiskTier: CacheStorage {
         logger?.error(
             "disk cache body is damaged; removed it instead of serving it",
             metadata: ["reason": "\(reason)", "object": "\(row.id)", "path": "\(bodies.absolutePath(row.bodyPath))"])
-    }
-}
-
-extension DiskTier {
-    /// Counts a write failure (`count` fills lost) and logs it the first time its condition shows.
-    func recordWriteFailure(_ error: any Error, count: Int = 1) {
-        state.withLockedValue { $0.writeFailures += count }
-        logOnce(condition: Self.condition(of: error), "disk cache write failed", error: error)
-    }
-
-    func logOnce(condition: String, _ message: Logger.Message, error: any Error) {
-        let isNew = state.withLockedValue { $0.loggedConditions.insert(condition).inserted }
-        if isNew { logger?.error(message, metadata: ["error": "\(error)", "condition": "\(condition)"]) }
-    }
-
-    /// A name for the kind of failure: the same disk-full error on every fill is one condition.
-    static func condition(of error: any Error) -> String {
-        switch error {
-        case let error as FileError: "\(error.operation) errno \(error.code)"
-        case let error as DatabaseError: "sqlite \(error.resultCode.rawValue)"
-        default: String(describing: type(of: error))
-        }
     }
 }
 

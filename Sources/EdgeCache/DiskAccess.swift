@@ -27,7 +27,8 @@ public final class DiskAccess: Sendable {
         return pool.runIfActive(eventLoop: eventLoop) { storage.variants(for: key) }
     }
 
-    /// Stores a complete response (the memory tier has committed it) in the background.
+    /// Stores a complete response (the memory tier has committed it) in the background. While
+    /// a disk tier has paused storing (disk full), the store is skipped there and counted.
     public func store(_ entry: StoredEntry) {
         let storage = self.storage
         writer.async {
@@ -66,8 +67,11 @@ public final class DiskAccess: Sendable {
         writer.sync {}
     }
 
+    /// Drains the writes, stops a disk tier's background reconciliation (the next start-up does
+    /// it again) and stops the read threads.
     public func shutdown() async {
         drain()
+        (storage as? DiskTier)?.stopReconciliation()
         try? await pool.shutdownGracefully()
     }
 }

@@ -121,15 +121,20 @@ public final class Node: Sendable {
     }
 }
 
-/// Opens the disk tier in the cache directory (reconciling it with its files), unless
-/// `--disk-size 0` turns it off.
+/// Opens the disk tier in the cache directory, unless `--disk-size 0` turns it off. The node
+/// serves while the tier reconciles its index with its files in the background (it logs "disk
+/// cache reconciled" when done): bodies are verified on every read meanwhile.
 private func openDisk(_ configuration: NodeConfiguration, logger: Logger) throws -> DiskTier? {
     guard configuration.diskSize > 0 else { return nil }
     do {
-        let tier = try DiskTier(directory: configuration.cacheDirectory, capacityBytes: configuration.diskSize, logger: logger)
+        let began = ContinuousClock.now
+        let tier = try DiskTier(
+            directory: configuration.cacheDirectory, capacityBytes: configuration.diskSize, reconcile: .inBackground,
+            logger: logger)
+        let usage = tier.usage
         logger.notice("disk tier open", metadata: [
-            "cache-dir": "\(configuration.cacheDirectory)", "objects": "\(tier.usage.objects)",
-            "bytes": "\(tier.usage.bytes)", "reconciliation": "\(tier.reconciliation)",
+            "cache-dir": "\(configuration.cacheDirectory)", "objects": "\(usage.objects)", "bytes": "\(usage.bytes)",
+            "opened-in": "\(ContinuousClock.now - began)", "reconciliation": "in background",
         ])
         return tier
     } catch {

@@ -7,9 +7,11 @@ import OriginClient
 import OutpostNode
 import OutpostTesting
 
+/// `logger` receives the node's log (default: critical messages only, to stderr).
 func withNode(
     origins: [ScriptedOrigin],
     configure: (inout NodeConfiguration) -> Void = { _ in },
+    logger: Logger? = nil,
     _ body: (Node) async throws -> Void
 ) async throws {
     var configuration = NodeConfiguration()
@@ -20,8 +22,11 @@ func withNode(
     configuration.adminListen = HostAndPort(host: "127.0.0.1", port: 0)
     configuration.adminToken = adminToken
     configure(&configuration)
-    var logger = Logger(label: "test.node")
-    logger.logLevel = .critical
+    let logger = logger ?? {
+        var logger = Logger(label: "test.node")
+        logger.logLevel = .critical
+        return logger
+    }()
     let node = try await Node.start(configuration, logger: logger)
     do {
         try await body(node)

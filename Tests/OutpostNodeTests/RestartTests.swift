@@ -1,5 +1,7 @@
-// The disk tier seen from outside: a restart keeps the cache, a damaged body is refetched rather
-// than served, and the directory stays within --disk-size.
+// The disk tier seen from outside: a restart keeps the cache and serves while it reconciles in
+// the background, a damaged body is refetched rather than served, and the directory stays within
+// --disk-size.
+import CacheStore
 import EdgeCache
 import Foundation
 import NIOCore
@@ -40,6 +42,38 @@ struct RestartTests {
                 #expect(node.engine.stats.snapshot.diskPromotions == 1000)
             }
             #expect(origin.requestCount == 1000)
+        }
+    }
+
+    @Test("a restart serves while reconciliation runs in the background; when done, the leftovers are gone and it is logged")
+    func backgroundReconciliation() async throws {
+        let directory = cacheDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withOrigin({ request in .ok("body of \(request.target)", headers: [("Cache-Control", "max-age=3600")]) }) { origin in
+            try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
+                for index in 0..<20 { _ = try await request("/object/\(index)", to: node) }
+                try await waitUntil { node.engine.stats.snapshot.stored == 20 }
+            }
+            let orphan = directory + "/bodies/ff/ff/999999.body"
+            let temporary = directory + "/bodies/tmp/half-written.tmp"
+            try FileManager.default.createDirectory(atPath: directory + "/bodies/ff/ff", withIntermediateDirectories: true)
+            #expect(FileManager.default.createFile(atPath: orphan, contents: Data("orphan".utf8)))
+            #expect(FileManager.default.createFile(atPath: temporary, contents: Data("half".utf8)))
+
+            let records = LogRecords()
+            try await withNode(origins: [origin], configure: onDisk(directory).configure, logger: records.logger) { node in
+                let response = try await request("/object/3", to: node)
+                #expect(response.cacheStatus.hasPrefix("Outpost; hit"))
+                let tier = try #require(node.engine.disk?.storage as? DiskTier)
+                try await waitUntil { tier.reconciliationFinished }
+                #expect(tier.reconciliation?.orphanBodiesRemoved == 1)
+                #expect(tier.reconciliation?.temporaryFilesRemoved == 1)
+                #expect(records.messages(at: .notice).contains("disk cache reconciled"))
+                #expect(!FileManager.default.fileExists(atPath: orphan))
+                #expect(!FileManager.default.fileExists(atPath: temporary))
+                #expect(bodyFiles(directory).count == 20)
+            }
+            #expect(origin.requestCount == 20)
         }
     }
 

@@ -6,9 +6,10 @@
 The node first creates its own empty index (so the schema is exactly its own); then N rows and N
 body files of 1 KiB are added in the disk tier's layout (bodies/ab/cd/<id>.body, CRC-32 as zlib
 computes it). The node is started again on it, and the time from launch until it accepts
-connections is reported, with its start-up line. Loopback only; the directory is removed at the end.
+connections is reported, with its start-up lines; then the time until the background
+reconciliation logs that it is done. Loopback only; the directory is removed at the end.
 """
-import argparse, os, shutil, socket, sqlite3, subprocess, sys, tempfile, time, zlib
+import argparse, os, shutil, socket, sqlite3, subprocess, sys, tempfile, threading, time, zlib
 
 
 def free_port():
@@ -19,7 +20,7 @@ def free_port():
 
 def start(outpost, directory, port):
     return subprocess.Popen([outpost, "serve", "--listen", f"127.0.0.1:{port}", "--origin", "http://127.0.0.1:9",
-                             "--cache-dir", directory, "--disk-size", "64GiB", "--threads", "1"],
+                             "--cache-dir", directory, "--disk-size", "64GiB", "--threads", "1", "--log-level", "info"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -81,13 +82,21 @@ def main():
         os.system("sync")
         launched = time.time()
         node = start(arguments.outpost, directory, port)
+        lines = []  # (seconds since launch, line)
+        reader = threading.Thread(target=lambda: [lines.append((time.time() - launched, line)) for line in node.stdout])
+        reader.start()
         wait_listening(port, node)
         elapsed = time.time() - launched
+        deadline = time.time() + 600
+        while not any("disk cache reconciled" in line for _, line in lines) and time.time() < deadline:
+            time.sleep(0.1)
         node.terminate()
-        output, _ = node.communicate(timeout=60)
-        line = next((line for line in output.splitlines() if "disk tier open" in line), "(no disk tier line)")
+        node.wait(60)
+        reader.join(10)
         print(f"start-up on {arguments.objects} objects: listening after {elapsed:.2f} s")
-        print(line[:400])
+        for marker in ["disk cache index open", "disk tier open", "disk cache reconciled"]:
+            found = next(((at, line) for at, line in lines if marker in line), None)
+            print(f"  at {found[0]:.2f} s: {found[1].strip()[:400]}" if found else f"  (no '{marker}' line)")
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
