@@ -146,17 +146,19 @@ final class AdminConnectionHandler: ChannelInboundHandler {
             let promise = context.eventLoop.makePromise(of: AdminResponse.self)
             promise.completeWithTask { await router.respond(to: request) }
             promise.futureResult.assumeIsolated().whenSuccess { [self] response in
-                write(response, version: head.version, keepAlive: keepAlive, context: context)
+                write(response, version: head.version, keepAlive: keepAlive, bodyless: head.method == .HEAD, context: context)
             }
         }
     }
 
-    private func write(_ response: AdminResponse, version: HTTPVersion, keepAlive: Bool, context: ChannelHandlerContext) {
+    /// Writes the whole answer; a HEAD request gets the head only (with the body's length).
+    private func write(_ response: AdminResponse, version: HTTPVersion, keepAlive: Bool, bodyless: Bool = false,
+                       context: ChannelHandlerContext) {
         var headers = response.headers
         headers.replaceOrAdd(name: "content-length", value: String(response.body.count))
         if !keepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))), promise: nil)
-        if !response.body.isEmpty {
+        if !response.body.isEmpty && !bodyless {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))

@@ -49,6 +49,23 @@ struct AdminTests {
         }
     }
 
+    @Test("HEAD /healthz answers the head only, so the next request on the connection is read right")
+    func headThenGet() async throws {
+        try await withOrigin(Self.cacheable) { origin in
+            try await withNode(origins: [origin], configure: configure) { node in
+                let port = try #require(node.adminPort)
+                let (head, get) = try await WireConnection.with(port: port) { connection in
+                    try await connection.send("HEAD /healthz HTTP/1.1\r\nHost: a\r\n\r\nGET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+                    return (try await connection.readResponse(toHead: true), try await connection.readResponse())
+                }
+                #expect(head.status == 200)
+                #expect(head.header("content-length") == get.header("content-length"))
+                #expect(get.status == 200)
+                #expect(try decode(Health.self, get).version == AdminAPI.version)
+            }
+        }
+    }
+
     @Test("PURGE on the public listener → 405 with Allow, and nothing is purged")
     func publicPurgeRefused() async throws {
         try await withOrigin(Self.cacheable) { origin in
