@@ -83,6 +83,7 @@ public final class MetricsExposition: Sendable {
                 count("outpost_disk_write_failures_total", disk.writeFailures ?? 0)
                 count("outpost_disk_corrupt_bodies_total", disk.corruptBodies ?? 0)
                 gauge("outpost_disk_storing_paused", disk.storingPaused == true ? 1 : 0)
+                count("outpost_disk_stores_dropped_total", disk.storesDropped ?? 0)
             }
             for origin in origins {
                 gauge("outpost_origin_up", origin.healthy ? 1 : 0, [("origin", origin.origin.description)])

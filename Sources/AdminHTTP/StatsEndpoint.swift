@@ -21,7 +21,8 @@ extension AdminRouter {
         let usage = (try? await pool.runIfActive { tier.usage }) ?? StorageUsage()
         let disk = StatsReport.TierFigures(objects: usage.objects, bytes: usage.bytes, capacityBytes: tier.capacityBytes,
                                            evictions: usage.evictions, writeFailures: tier.writeFailures,
-                                           corruptBodies: tier.corruptBodiesDetected, storingPaused: tier.storingPaused)
+                                           corruptBodies: tier.corruptBodiesDetected, storingPaused: tier.storingPaused,
+                                           storesDropped: sources.engine.disk?.storesDropped)
         return StorageFigures(memory: memory, disk: disk)
     }
 

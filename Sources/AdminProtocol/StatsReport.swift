@@ -145,8 +145,11 @@ public struct StatsReport: Codable, Sendable {
         public var writeFailures: Int?
         public var corruptBodies: Int?
         public var storingPaused: Bool?
+        /// Disk only: stores dropped because the disk writer could not keep up.
+        public var storesDropped: Int?
         public init(objects: Int, bytes: Int, capacityBytes: Int, evictions: Int, writeFailures: Int? = nil,
-                    corruptBodies: Int? = nil, storingPaused: Bool? = nil) {
+                    corruptBodies: Int? = nil, storingPaused: Bool? = nil, storesDropped: Int? = nil) {
+            self.storesDropped = storesDropped
             self.objects = objects
             self.bytes = bytes
             self.capacityBytes = capacityBytes

@@ -18,7 +18,11 @@ public protocol CacheStorage: Sendable {
     /// Removes every variant of `key`; returns how many went.
     @discardableResult
     func remove(key: String) -> Int
-    /// Applies `action` to every stored variant `selection` matches; returns them.
+    /// Stores complete responses, each replacing its variant; returns how many were stored.
+    /// A tier that writes durably may commit them together (the disk tier: one transaction).
+    @discardableResult
+    func store(_ entries: [StoredEntry]) -> Int
+        /// Applies `action` to every stored variant `selection` matches; returns them.
     @discardableResult
     func purge(_ selection: PurgeSelection, action: PurgeAction) -> [PurgedVariant]
     /// Objects and bytes held, evictions so far.
@@ -37,6 +41,19 @@ public protocol CacheFill: AnyObject, Sendable {
     func commit() -> Bool
     /// Gives up: nothing is stored.
     func abandon()
+}
+
+extension CacheStorage {
+    /// One fill per entry.
+    @discardableResult
+    public func store(_ entries: [StoredEntry]) -> Int {
+        var stored = 0
+        for entry in entries {
+            let fill = beginFill(entry.response)
+            if fill.append(entry.body), fill.commit() { stored += 1 } else { fill.abandon() }
+        }
+        return stored
+    }
 }
 
 public struct StorageUsage: Sendable, Hashable {

@@ -87,7 +87,15 @@ extension DiskTier {
         /// index error lost it (counted in `writeFailures`).
         @discardableResult
         func commit() -> Bool {
-            guard case .open(let descriptor, let path, let written, let checksum) = state else { return false }
+            guard let body = publish() else { return false }
+            let tier = self.tier
+            return tier.commits.submit(body) { batch in tier.writeBatch(batch) }
+        }
+
+        /// The first half of `commit`: the body file renamed into place, and the row to write
+        /// for it. Nil when the fill is not open or the file could not be published.
+        func publish() -> CommittedBody? {
+            guard case .open(let descriptor, let path, let written, let checksum) = state else { return nil }
             state = .finished
             response.bodyLength = written
             let id = tier.state.withLockedValue { state in
@@ -95,18 +103,17 @@ extension DiskTier {
                 return state.nextID
             }
             let relativePath = BodyFiles.relativePath(for: id)
+            tier.noteStoring([response.key])
             do {
                 try tier.bodies.publish(descriptor: descriptor, temporaryPath: path, as: relativePath)
             } catch {
                 BodyFiles.remove(path: path)
                 tier.recordWriteFailure(error)
-                return false
+                return nil
             }
-            let body = CommittedBody(
+            return CommittedBody(
                 response: response, id: id, relativePath: relativePath, checksum: checksum.value,
                 storedAt: Date().timeIntervalSince1970)
-            let tier = self.tier
-            return tier.commits.submit(body) { batch in tier.writeBatch(batch) }
         }
 
         /// Deletes the temporary file; nothing is stored.

@@ -183,7 +183,7 @@ extension DiskTier {
         var softPurgedAt: Double?
 
         static func fetch(_ database: Database, sql: String, arguments: StatementArguments) throws -> [ObjectRow] {
-            try Row.fetchAll(database, sql: sql, arguments: arguments).map { row in
+            try Row.fetchAll(database.cachedStatement(sql: sql), arguments: arguments).map { row in
                 ObjectRow(
                     id: row["id"], head: row["head"], bodyLength: row["body_length"],
                     checksum: UInt32(truncatingIfNeeded: row["checksum"] as Int64), bodyPath: row["body_path"],

@@ -109,17 +109,19 @@ extension DiskTier {
     static func insert(_ body: CommittedBody, in database: Database) throws -> [String] {
         let response = body.response
         let identity: StatementArguments = [response.key, response.variantKey]
+        // Cached statements: a batch inserts many rows, and compiling each statement anew (parser
+        // and authorizer) cost more than running it.
         let replaced = try String.fetchAll(
-            database, sql: "SELECT body_path FROM objects WHERE key = ? AND variant_key = ?", arguments: identity)
+            database.cachedStatement(sql: "SELECT body_path FROM objects WHERE key = ? AND variant_key = ?"), arguments: identity)
         if !replaced.isEmpty {
-            try database.execute(sql: "DELETE FROM objects WHERE key = ? AND variant_key = ?", arguments: identity)
+            try database.cachedStatement(sql: "DELETE FROM objects WHERE key = ? AND variant_key = ?").execute(arguments: identity)
         }
-        try database.execute(
+        try database.cachedStatement(
             sql: """
                 INSERT INTO objects (id, key, variant_key, url, host, status, head, etag, last_modified, body_length,
                     checksum, body_path, stored_at, response_time, soft_purged_at, last_access)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """).execute(
             arguments: [
                 body.id, response.key, response.variantKey, response.url, response.host, response.status,
                 try response.encodedHead(), response.entityTag, response.lastModified, response.bodyLength,
@@ -131,18 +133,17 @@ extension DiskTier {
     }
 
     static func replaceTags(of id: Int64, with tags: [String], in database: Database) throws {
-        try database.execute(sql: "DELETE FROM tags WHERE object_id = ?", arguments: [id])
+        try database.cachedStatement(sql: "DELETE FROM tags WHERE object_id = ?").execute(arguments: [id])
         for tag in Set(tags) {
-            try database.execute(sql: "INSERT INTO tags (object_id, tag) VALUES (?, ?)", arguments: [id, tag])
+            try database.cachedStatement(sql: "INSERT INTO tags (object_id, tag) VALUES (?, ?)").execute(arguments: [id, tag])
         }
     }
 
     /// Writes the uses recorded by `variants(for:)` into `hits` and `last_access`.
     static func apply(_ touches: [Int64: Touch], in database: Database) throws {
         for (id, touch) in touches {
-            try database.execute(
-                sql: "UPDATE objects SET hits = hits + ?, last_access = MAX(last_access, ?) WHERE id = ?",
-                arguments: [touch.hits, touch.lastAccess, id])
+            try database.cachedStatement(sql: "UPDATE objects SET hits = hits + ?, last_access = MAX(last_access, ?) WHERE id = ?")
+                .execute(arguments: [touch.hits, touch.lastAccess, id])
         }
     }
 
@@ -163,5 +164,25 @@ extension DiskTier {
             }
         }
         return victims
+    }
+}
+
+extension DiskTier {
+    /// Stores complete responses as one group: each body is written and published to its file,
+    /// then their rows are written together (one transaction per `CommitQueue.batchLimit` rows).
+    /// Returns how many were stored. Skipped while storing is paused, like any fill.
+    @discardableResult
+    public func store(_ entries: [StoredEntry]) -> Int {
+        var published: [CommittedBody] = []
+        for entry in entries {
+            let fill = Fill(response: entry.response, tier: self)
+            if fill.append(entry.body), let body = fill.publish() { published.append(body) } else { fill.abandon() }
+        }
+        var stored = 0
+        for start in stride(from: 0, to: published.count, by: CommitQueue.batchLimit) {
+            let batch = Array(published[start..<min(start + CommitQueue.batchLimit, published.count)])
+            stored += writeBatch(batch).filter { $0 }.count
+        }
+        return stored
     }
 }

@@ -35,6 +35,8 @@ public final class DiskTier: CacheStorage {
     let logger: Logger?
     let state: NIOLockedValueBox<State>
     let commits = CommitQueue()
+    /// Hashes of the keys the tier may hold (see DiskTier+KeyFilter.swift).
+    let keyFilter = NIOLockedValueBox(KeyFilter())
     let seams: Seams
     /// Entered while reconciliation runs; `waitForReconciliation()` waits on it.
     let reconciling = DispatchGroup()
@@ -108,9 +110,11 @@ public final class DiskTier: CacheStorage {
         reconciling.enter()
         switch mode {
         case .beforeOpening:
+            loadKeyFilter()
             try runReconciliation(start)
         case .inBackground:
             let thread = Thread { [self] in
+                loadKeyFilter()
                 do {
                     try runReconciliation(start)
                 } catch {

@@ -166,7 +166,7 @@ public final class CacheEngine: Sendable {
                 stats.countBypass(.uncacheableRemembered)
                 return .pass(.uncacheableRemembered, invalidates: false, remembered: remembered)
             }
-            if disk != nil, !diskConsulted { return .consultDisk(key: key) }
+            if let disk, !diskConsulted, disk.mayHold(key: key) { return .consultDisk(key: key) }
             stats.lookups.add(1, ordering: .relaxed)
             if onlyIfCached {
                 stats.countMiss(.onlyIfCachedMiss)

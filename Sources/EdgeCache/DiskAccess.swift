@@ -1,10 +1,13 @@
 // The disk tier seen from the event loops. The disk tier's own methods block (SQLite, files), so
 // reads run on a thread pool and come back as futures, and writes (stores, updates, removals) go
-// through one serial queue in the order they were made — never on an event loop.
-// Invariant: nothing here is called with a lock held; `drain()` returns once every queued write ran.
+// through one serial queue in the order they were made — never on an event loop. Stores wait in
+// a bounded buffer that the writer empties in one go (one transaction for many fills).
+// Invariants: nothing here is called with a lock held; `drain()` returns once every queued write
+// ran; at most `maximumPendingStores` stores and `maximumPendingBytes` body bytes wait at once.
 import CacheStore
 import Dispatch
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -14,12 +17,40 @@ public final class DiskAccess: Sendable {
     private let writer = DispatchQueue(label: "outpost.disk-writer")
     private let logger: Logger
 
-    public init(storage: any CacheStorage, threads: Int = 2, logger: Logger) {
+    /// Stores waiting for the writer; see `store`.
+    private struct Pending: Sendable {
+        var entries: [StoredEntry] = []
+        var bytes = 0
+        var flushScheduled = false
+        var dropped = 0
+        var droppingLogged = false
+    }
+
+    private enum StoreDecision { case queued, scheduleFlush, dropped, droppedFirst }
+
+    private let pending = NIOLockedValueBox(Pending())
+    private let mayHoldKey: @Sendable (String) -> Bool
+    /// The bounds on stores waiting for the writer.
+    let maximumPendingStores: Int
+    let maximumPendingBytes: Int
+
+    public init(storage: any CacheStorage, threads: Int = 2, maximumPendingStores: Int = 1_024,
+                maximumPendingBytes: Int = 64 << 20, logger: Logger) {
+        if let tier = storage as? DiskTier {
+            self.mayHoldKey = { key in tier.mayHold(key: key) }
+        } else {
+            self.mayHoldKey = { _ in true }
+        }
+        self.maximumPendingStores = maximumPendingStores
+        self.maximumPendingBytes = maximumPendingBytes
         self.storage = storage
         self.pool = NIOThreadPool(numberOfThreads: threads)
         self.pool.start()
         self.logger = logger
     }
+
+    /// Whether the disk may hold `key`; false means a read would find nothing. Never blocks.
+    public func mayHold(key: String) -> Bool { mayHoldKey(key) }
 
     /// The stored variants of `key` on disk, read off the event loops.
     public func variants(for key: String, on eventLoop: any EventLoop) -> EventLoopFuture<[StoredEntry]> {
@@ -29,11 +60,53 @@ public final class DiskAccess: Sendable {
 
     /// Stores a complete response (the memory tier has committed it) in the background. While
     /// a disk tier has paused storing (disk full), the store is skipped there and counted.
+    /// Stores wait in a bounded buffer and the writer takes all that are waiting at once, so the
+    /// disk tier commits them together. When the buffer is full (the disk cannot keep up with
+    /// the fill rate) the store is dropped and counted: memory and the origin still serve it,
+    /// and memory use stays bounded.
     public func store(_ entry: StoredEntry) {
-        let storage = self.storage
-        writer.async {
-            let fill = storage.beginFill(entry.response)
-            if fill.append(entry.body) { fill.commit() } else { fill.abandon() }
+        let size = entry.body.readableBytes
+        let decision = pending.withLockedValue { pending -> StoreDecision in
+            guard pending.entries.count < maximumPendingStores, pending.bytes + size <= maximumPendingBytes else {
+                pending.dropped += 1
+                defer { pending.droppingLogged = true }
+                return pending.droppingLogged ? .dropped : .droppedFirst
+            }
+            pending.entries.append(entry)
+            pending.bytes += size
+            if pending.flushScheduled { return .queued }
+            pending.flushScheduled = true
+            return .scheduleFlush
+        }
+        switch decision {
+        case .queued, .dropped:
+            break
+        case .droppedFirst:
+            logger.warning("disk cache writer is behind; stores are dropped until it catches up",
+                           metadata: ["waiting-stores": "\(maximumPendingStores)", "waiting-bytes-limit": "\(maximumPendingBytes)"])
+        case .scheduleFlush:
+            writer.async { [self] in flushPending() }
+        }
+    }
+
+    /// Stores dropped because the writer was behind, since start.
+    public var storesDropped: Int { pending.withLockedValue { $0.dropped } }
+
+    /// On the writer: stores everything waiting, until nothing is.
+    private func flushPending() {
+        while true {
+            let batch = pending.withLockedValue { pending -> [StoredEntry] in
+                let batch = pending.entries
+                pending.entries = []
+                pending.bytes = 0
+                if batch.isEmpty {
+                    pending.flushScheduled = false
+                    pending.droppingLogged = false
+                }
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            storage.store(batch)
         }
     }
 

@@ -1,0 +1,47 @@
+// Which keys the disk tier may hold, kept in memory, so that a memory miss for a key the disk has
+// never held does not read the index (a thread hop and a SQLite query on the fill path).
+//
+// It holds 64-bit FNV-1a hashes of keys, loaded from the index at start-up and added to by every
+// store. Invariants: until loading has finished, every key may be held; afterwards a key whose
+// hash is absent was never stored (so skipping the read loses nothing); a hash present may belong
+// to a key removed since or to another key (one index read wasted, never a wrong answer). About
+// 16 bytes per stored key; rebuilt at each start-up, so removals do not accumulate across runs.
+import GRDB
+import NIOConcurrencyHelpers
+
+extension DiskTier {
+    struct KeyFilter: Sendable {
+        var hashes: Set<UInt64> = []
+        var loaded = false
+    }
+
+    /// Whether the disk tier may hold a variant of `key`. Never blocks on I/O.
+    public func mayHold(key: String) -> Bool {
+        let hash = MemoryTier.stableHash(key)
+        return keyFilter.withLockedValue { !$0.loaded || $0.hashes.contains(hash) }
+    }
+
+    /// Records keys being stored (before their rows commit, so a reader never misses them).
+    func noteStoring(_ keys: [String]) {
+        let hashes = keys.map(MemoryTier.stableHash)
+        keyFilter.withLockedValue { $0.hashes.formUnion(hashes) }
+    }
+
+    /// Reads every key in the index into the filter, then marks it loaded. Blocks on SQLite.
+    func loadKeyFilter() {
+        var hashes = Set<UInt64>()
+        do {
+            try pool.read { database in
+                let keys = try String.fetchCursor(database, sql: "SELECT key FROM objects")
+                while let key = try keys.next() { hashes.insert(MemoryTier.stableHash(key)) }
+            }
+        } catch {
+            logger?.warning("disk cache key filter not loaded; every memory miss reads the index", metadata: ["error": "\(error)"])
+            return
+        }
+        keyFilter.withLockedValue { filter in
+            filter.hashes.formUnion(hashes)
+            filter.loaded = true
+        }
+    }
+}
