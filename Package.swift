@@ -9,6 +9,8 @@ let package = Package(
     products: [
         .executable(name: "outpost", targets: ["outpost"]),
         .executable(name: "outpostctl", targets: ["outpostctl"]),
+        // The policy and the storage tiers as a library, for tools/microbench (its own package).
+        .library(name: "OutpostCore", targets: ["CachePolicy", "CacheStore", "PolicyFile"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
