@@ -15,6 +15,7 @@ struct ShutdownTests {
             configuration.origins = [try .init(url: origin.url)]
             configuration.threads = 1
             configuration.diskSize = 0
+            configuration.adminListen = nil  // no admin listener: nothing bound on 8081, no token file in the working directory
             let node = try await Node.start(configuration, logger: .init(label: "test"))
             let port = node.port
             async let response = WireConnection.with(port: port) { connection in
