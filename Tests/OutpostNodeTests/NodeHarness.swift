@@ -9,7 +9,7 @@ import OutpostTesting
 
 /// `logger` receives the node's log (default: critical messages only, to stderr).
 func withNode(
-    origins: [ScriptedOrigin],
+    origins: [any OriginAddress],
     configure: (inout NodeConfiguration) -> Void = { _ in },
     logger: Logger? = nil,
     _ body: (Node) async throws -> Void

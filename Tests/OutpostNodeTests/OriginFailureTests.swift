@@ -9,10 +9,9 @@ import Testing
 @Suite("Origin failures", .timeLimit(.minutes(1)))
 struct OriginFailureTests {
     /// An origin URL on which nothing listens (an origin started, then stopped).
-    func deadOrigin() async throws -> ScriptedOrigin {
-        let origin = try await ScriptedOrigin.start { _ in .ok("never") }
-        try await origin.shutdown()
-        return origin
+    /// A port that refuses connections for the whole test (bound, never listening).
+    func deadOrigin() async throws -> DeadOrigin {
+        try DeadOrigin()
     }
 
     @Test("origin down: 502 within a second, with a body that names no origin")
