@@ -27,6 +27,36 @@ public enum PrimaryKey {
     /// The key string: `GET https://example.com/path?query`.
     public static func make(methodClass: MethodClass, scheme: String, host: String, pathAndQuery: String,
                             settings: RuleSettings) -> String {
+        plainKey(methodClass: methodClass, scheme: scheme, host: host, pathAndQuery: pathAndQuery)
+            ?? normalisedKey(methodClass: methodClass, scheme: scheme, host: host, pathAndQuery: pathAndQuery, settings: settings)
+    }
+
+    /// The key when nothing in the request needs normalising — a lower-case `http`/`https`
+    /// scheme, a lower-case host with no port, brackets or trailing dot, and a path with no
+    /// query, fragment or percent-encoding — found in one pass over the bytes; nil otherwise.
+    /// Always equal to what `normalisedKey` builds for the same input (the hit path's common case).
+    static func plainKey(methodClass: MethodClass, scheme: String, host: String, pathAndQuery: String) -> String? {
+        guard scheme == "http" || scheme == "https", let last = host.utf8.last, last != UInt8(ascii: ".") else { return nil }
+        for byte in host.utf8 where (byte >= 0x41 && byte <= 0x5A) || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "[") {
+            return nil
+        }
+        guard pathAndQuery.utf8.first == UInt8(ascii: "/") else { return nil }
+        for byte in pathAndQuery.utf8 where byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") || byte == UInt8(ascii: "%") {
+            return nil
+        }
+        var key = methodClass.rawValue
+        key.reserveCapacity(key.utf8.count + scheme.utf8.count + host.utf8.count + pathAndQuery.utf8.count + 4)
+        key += " "
+        key += scheme
+        key += "://"
+        key += host
+        key += pathAndQuery
+        return key
+    }
+
+    /// The key by the general rules (see the file's invariants).
+    static func normalisedKey(methodClass: MethodClass, scheme: String, host: String, pathAndQuery: String,
+                              settings: RuleSettings) -> String {
         let lowerScheme = FieldSyntax.lowercased(scheme)
         let authority = normalisedAuthority(host, scheme: lowerScheme)
         return "\(methodClass.rawValue) \(lowerScheme)://\(authority)\(normalisedPathAndQuery(pathAndQuery, key: settings.key))"

@@ -34,6 +34,7 @@ public enum Variants {
 
     /// The same, with Accept-Encoding reduced to `br`, `gzip` or `identity` when the rules ask.
     public static func secondaryKey(vary: [String], request: some HTTPFieldReading, normaliseAcceptEncoding: Bool) -> String? {
+        if vary.isEmpty { return "" }  // the common case: no Vary, one variant
         guard let names = fieldNames(vary: vary) else { return nil }
         var key = ""
         for name in names {

@@ -156,9 +156,12 @@ public final class CacheEngine: Sendable {
             Variants.secondaryKey(vary: entry.response.varyFieldNames, request: request.headers,
                                   normaliseAcceptEncoding: settings.key.normaliseAcceptEncoding) == entry.response.variantKey
         }
-        var plan = FillPlan(key: key, url: "\(request.scheme)://\(request.host)\(request.target)", host: request.host,
-                            settings: settings, reason: variants.isEmpty ? .noStoredResponse : .varyMismatch,
-                            validating: nil, requestHeaders: request.headers, isHead: request.isHead)
+        // Built only off the fresh-hit path: a hit needs no plan, and its URL costs an allocation.
+        func makePlan() -> FillPlan {
+            FillPlan(key: key, url: "\(request.scheme)://\(request.host)\(request.target)", host: request.host,
+                     settings: settings, reason: variants.isEmpty ? .noStoredResponse : .varyMismatch,
+                     validating: nil, requestHeaders: request.headers, isHead: request.isHead)
+        }
         let onlyIfCached = Reuse.requiresOnlyIfCached(request.headers)
         guard let entry = matching else {
             if let remembered = uncacheable.reason(for: key, now: now) {
@@ -172,6 +175,7 @@ public final class CacheEngine: Sendable {
                 stats.countMiss(.onlyIfCachedMiss)
                 return .onlyIfCachedMiss
             }
+            let plan = makePlan()
             stats.countMiss(plan.reason)
             return .fill(plan)
         }
@@ -186,6 +190,7 @@ public final class CacheEngine: Sendable {
             return conditional(answer, request: request)
         case .staleWhileRevalidate(let currentAge, let staleness, let permission):
             stats.hitsStale.add(1, ordering: .relaxed)
+            var plan = makePlan()
             plan.reason = .stale
             plan.validating = entry
             let detail = permission == .staleWhileRevalidate ? "stale-while-revalidate" : permission == .grace ? "grace" : "max-stale"
@@ -198,6 +203,7 @@ public final class CacheEngine: Sendable {
                 stats.countMiss(.onlyIfCachedMiss)
                 return .onlyIfCachedMiss
             }
+            var plan = makePlan()
             plan.reason = reason
             plan.validating = entry
             stats.countMiss(reason)

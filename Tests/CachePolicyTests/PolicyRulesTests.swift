@@ -1,4 +1,4 @@
-import CachePolicy
+@testable import CachePolicy
 import Testing
 
 @Suite("Operator rules and the primary cache key (RFC 9111 §2)")
@@ -71,6 +71,30 @@ struct PolicyRulesTests {
     func primaryKey(scheme: String, host: String, pathAndQuery: String, expected: String) {
         let settings = RuleSettings(key: KeyNormalisation(sortQuery: true, dropQueryParameters: [QueryParameterPattern("utm_*")!, QueryParameterPattern("gclid")!]))
         #expect(PrimaryKey.make(methodClass: .retrieval, scheme: scheme, host: host, pathAndQuery: pathAndQuery, settings: settings) == expected)
+    }
+
+    @Test("§2 the plain-key fast path builds exactly the normalised key, and declines whatever needs normalising", arguments: [
+        ("http", "example.com", "/a/b.css", true),
+        ("https", "example.com:8443", "/p", false),
+        ("https", "Example.com", "/p", false),
+        ("HTTPS", "example.com", "/p", false),
+        ("https", "example.com.", "/p", false),
+        ("https", "[::1]", "/p", false),
+        ("https", "example.com", "/p?a=1", false),
+        ("https", "example.com", "/a%2fb", false),
+        ("https", "example.com", "/p#x", false),
+        ("https", "example.com", "", false),
+        ("https", "", "/p", false),
+        ("http", "xn--bcher-kva.example", "/ünïcode/path", true),
+    ])
+    func plainKey(scheme: String, host: String, pathAndQuery: String, takesFastPath: Bool) {
+        let settings = RuleSettings(key: KeyNormalisation(sortQuery: true, dropQueryParameters: [QueryParameterPattern("utm_*")!]))
+        let fast = PrimaryKey.plainKey(methodClass: .retrieval, scheme: scheme, host: host, pathAndQuery: pathAndQuery)
+        let general = PrimaryKey.normalisedKey(methodClass: .retrieval, scheme: scheme, host: host, pathAndQuery: pathAndQuery,
+                                               settings: settings)
+        #expect((fast != nil) == takesFastPath)
+        if let fast { #expect(fast == general) }
+        #expect(PrimaryKey.make(methodClass: .retrieval, scheme: scheme, host: host, pathAndQuery: pathAndQuery, settings: settings) == general)
     }
 
     @Test("§2 without normalisation rules the query is kept as sent")
