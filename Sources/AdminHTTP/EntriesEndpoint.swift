@@ -74,7 +74,7 @@ extension AdminRouter {
         }
         let now = Date().timeIntervalSince1970
         let wanted = filter.offset + filter.limit
-        let inMemory = memoryEntries(now: now).filter { filter.matches($0, now: now) }
+        let inMemory = memoryEntries().filter { filter.matches($0, now: now) }
         var onDisk: [IndexEntry] = []
         if let directory = sources.disk?.directory {
             do {
@@ -96,12 +96,7 @@ extension AdminRouter {
     func entry(_ request: AdminRequest) async -> AdminResponse {
         guard let url = request.query["url"], !url.isEmpty else { return Self.error(.badRequest, "give ?url=, an absolute URL") }
         let key = sources.engine.key(forURL: url)
-        let inMemory = sources.memory.entries().filter { $0.url == url || $0.key == key }.map { response in
-            var entry = IndexEntry(response: response, hits: 0, lastAccess: response.responseTime.seconds,
-                                   settings: sources.engine.settings(forURL: response.url))
-            entry.inMemory = true
-            return entry
-        }
+        let inMemory = memoryEntries { $0.url == url || $0.key == key }
         var onDisk: [IndexEntry] = []
         if let directory = sources.disk?.directory {
             onDisk = (try? await pool.runIfActive { try IndexReader(directory: directory).entries(url: url) }) ?? []
@@ -111,8 +106,9 @@ extension AdminRouter {
         return Self.json(EntryReport(url: url, variants: variants))
     }
 
-    func memoryEntries(now: Double) -> [IndexEntry] {
-        sources.memory.entriesWithHits().map { response, hits in
+    /// The memory tier's variants (those `including` selects), as listings under the node's rules.
+    func memoryEntries(including: (StoredResponse) -> Bool = { _ in true }) -> [IndexEntry] {
+        sources.memory.entriesWithHits().filter { including($0.response) }.map { response, hits in
             var entry = IndexEntry(response: response, hits: hits, lastAccess: response.responseTime.seconds,
                                    settings: sources.engine.settings(forURL: response.url))
             entry.inMemory = true
