@@ -21,15 +21,12 @@ public struct AdminSources: Sendable {
     /// The disk tier, when the node has one (its reads block: use `pool`).
     public var disk: DiskTier?
     public var origin: OriginClient
-    /// Whether the public listener is bound.
-    public var isListening: @Sendable () -> Bool
 
-    public init(engine: CacheEngine, memory: MemoryTier, disk: DiskTier?, origin: OriginClient, isListening: @escaping @Sendable () -> Bool) {
+    public init(engine: CacheEngine, memory: MemoryTier, disk: DiskTier?, origin: OriginClient) {
         self.engine = engine
         self.memory = memory
         self.disk = disk
         self.origin = origin
-        self.isListening = isListening
     }
 }
 
@@ -110,7 +107,9 @@ public struct AdminRouter: Sendable {
         if let disk = sources.disk {
             indexOpen = (try? await pool.runIfActive { disk.indexIsReadable }) ?? false
         }
-        let listening = sources.isListening()
+        // The admin listener starts after the public one is bound and stops before it closes,
+        // so while this answers, the public listener is listening.
+        let listening = true
         let ready = listening && indexOpen != false && healthy > 0
         let body = Readiness(ready: ready, listening: listening, indexOpen: indexOpen, healthyOrigins: healthy, origins: health.count)
         return Self.json(body, status: ready ? .ok : .serviceUnavailable)

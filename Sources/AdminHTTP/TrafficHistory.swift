@@ -99,15 +99,10 @@ public final class TrafficRecorder: Sendable {
         task.withLockedValue { $0?.cancel(); $0 = nil }
     }
 
-    /// The counters now, as a sample.
-    public func current() -> TrafficSample {
-        TrafficSample(time: Date().timeIntervalSince1970, snapshot: stats.snapshot)
-    }
-
     public var snapshot: TrafficHistory { history.withLockedValue { $0 } }
 
     private func sample() {
-        let sample = current()
+        let sample = TrafficSample(time: Date().timeIntervalSince1970, snapshot: stats.snapshot)
         history.withLockedValue { $0.record(sample) }
     }
 }

@@ -99,7 +99,7 @@ public final class IndexReader {
             let rows = try Row.fetchCursor(database, sql: sql, arguments: StatementArguments(arguments))
             while let row = try rows.next(), result.count < limit {
                 let entry = try Self.entry(row, database: database)
-                if let prefix, prefix.hasPrefix("/"), !Self.path(of: entry.url).hasPrefix(prefix) { continue }
+                if let prefix, prefix.hasPrefix("/"), !PurgeSelection.path(of: entry.url).hasPrefix(prefix) { continue }
                 if let freshness, (freshness == .fresh) != entry.isFresh(now: now) { continue }
                 result.append(entry)
             }
@@ -145,12 +145,6 @@ public final class IndexReader {
                 byContentType: types.sorted { $0.value.1 > $1.value.1 }.map { .init(name: $0.key, objects: $0.value.0, bytes: $0.value.1) },
                 ageHistogram: names.enumerated().map { .init(name: $1, objects: ages[$0].0, bytes: ages[$0].1) })
         }
-    }
-
-    private static func path(of url: String) -> Substring {
-        guard let scheme = url.range(of: "://") else { return Substring(url) }
-        let rest = url[scheme.upperBound...]
-        return rest.firstIndex(of: "/").map { rest[$0...] } ?? "/"
     }
 
     private static func entry(_ row: Row, database: Database) throws -> IndexEntry {

@@ -272,10 +272,7 @@ public final class CacheEngine: Sendable {
         for var entry in entries {
             if entry.response.reuseFacts == nil {
                 // Derived facts are not persisted: derive them again under this node's rules.
-                let path = entry.response.url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
-                    .dropFirst(3).first.map { "/" + $0.prefix { $0 != "?" } } ?? "/"
-                let settings = configuration.rules.settings(host: PrimaryKey.hostWithoutPort(entry.response.host), path: path)
-                entry.response.reuseFacts = ReuseFacts(cached: entry.response.cached, settings: settings)
+                entry.response.reuseFacts = ReuseFacts(cached: entry.response.cached, settings: settings(forURL: entry.response.url))
             }
             let fill = storage.beginFill(entry.response)
             if fill.append(entry.body), fill.commit() {

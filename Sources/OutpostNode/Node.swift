@@ -79,7 +79,7 @@ public final class Node: Sendable {
         }
         var admin: AdminParts?
         if let listen = configuration.adminListen, let token {
-            let sources = AdminSources(engine: engine, memory: memory, disk: tier, origin: origin, isListening: { true })
+            let sources = AdminSources(engine: engine, memory: memory, disk: tier, origin: origin)
             let traffic = TrafficRecorder(stats: engine.stats)
             let pool = NIOThreadPool(numberOfThreads: 1)
             pool.start()
