@@ -44,6 +44,8 @@ public struct OriginReply: Sendable {
         case delayHead(Duration)
         /// Send the head, wait, then send the body.
         case delayBody(Duration)
+        /// Send the head, then hold the body until the test opens `gate`.
+        case holdBody(OriginGate)
         /// Send the head and the first `afterBytes` bytes of the body as framed on the wire, then
         /// abort the connection with SO_LINGER 0, so the client sees a TCP RST.
         case resetMidBody(afterBytes: Int)
@@ -85,8 +87,21 @@ public struct OriginReply: Sendable {
 /// One primitive thing the connection does while answering. Each step starts when the previous one
 /// has finished (a write has reached the socket, a wait has elapsed).
 enum ResponseStep: Equatable {
+    static func == (left: ResponseStep, right: ResponseStep) -> Bool {
+        switch (left, right) {
+        case (.write(let a), .write(let b)): a == b
+        case (.wait(let a), .wait(let b)): a == b
+        case (.hold(let a), .hold(let b)): a === b
+        case (.generate(let a, let p), .generate(let b, let q)): a == b && p == q
+        case (.close, .close), (.reset, .reset), (.hang, .hang): true
+        default: false
+        }
+    }
+
     case write([UInt8])
     case wait(Duration)
+    /// Wait until the gate is open.
+    case hold(OriginGate)
     case generate(size: Int, pattern: UInt8)
     /// Close cleanly (FIN) once everything before has been written.
     case close
@@ -143,6 +158,7 @@ extension OriginReply {
         steps.append(.write(Self.head(status: self.status, reason: self.reason, headers: headers)))
 
         if case .delayBody(let delay) = self.behaviour { steps.append(.wait(delay)) }
+        if case .holdBody(let gate) = self.behaviour { steps.append(.hold(gate)) }
         let body = sendsBody ? self.body.steps : []
         switch self.behaviour {
         case .resetMidBody(let afterBytes):
@@ -174,7 +190,7 @@ extension OriginReply {
             case .generate(let size, let pattern):
                 kept.append(.generate(size: min(size, budget), pattern: pattern))
                 budget -= min(budget, size)
-            case .wait, .close, .reset, .hang:
+            case .wait, .hold, .close, .reset, .hang:
                 kept.append(step)
             }
         }

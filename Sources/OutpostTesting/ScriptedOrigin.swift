@@ -268,6 +268,13 @@ final class OriginConnectionHandler: ChannelInboundHandler {
                     self.advance(context: context)
                 }
                 return
+            case .hold(let gate):
+                let resume = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+                gate.whenOpen(on: context.eventLoop) {
+                    let (handler, context) = resume.value
+                    if !handler.isFinished { handler.advance(context: context) }
+                }
+                return
             case .generate(let size, let pattern):
                 var piece = context.channel.allocator.buffer(capacity: Self.pieceSize)
                 piece.writeRepeatingByte(pattern, count: Self.pieceSize)

@@ -190,15 +190,18 @@ struct AdminTests {
 
     @Test("a purge that arrives while the URL is being fetched: the fetch is delivered but not stored")
     func purgeDuringFill() async throws {
+        // The first answer's body is held until the purge has been acknowledged; later ones flow.
+        let gate = OriginGate()
         let script: @Sendable (RecordedRequest) -> OriginReply = { _ in
             OriginReply(headers: [(name: "Cache-Control", value: "max-age=600")], body: .bytes(Array("old".utf8)),
-                        behaviour: .delayBody(.milliseconds(400)))
+                        behaviour: .holdBody(gate))
         }
         try await withOrigin(script) { origin in
             try await withNode(origins: [origin], configure: configure) { node in
                 async let first = request("/busy", to: node)
                 try await waitUntil { origin.requestCount == 1 }
                 let receipt = try await purge(#"{"url": "http://site.example/busy"}"#, on: node)
+                gate.open()
                 #expect(receipt.variants == 0)  // nothing stored yet
                 #expect(try await first.bodyText == "old")
                 let next = try await request("/busy", to: node)

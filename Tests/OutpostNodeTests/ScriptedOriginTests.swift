@@ -70,6 +70,21 @@ struct ScriptedOriginTests {
         }
     }
 
+    @Test func holdsTheBodyUntilTheGateOpens() async throws {
+        let gate = OriginGate()
+        try await withOrigin { _ in OriginReply(body: .bytes(Array("held".utf8)), behaviour: .holdBody(gate)) } run: { origin in
+            try await WireConnection.with(port: origin.port) { connection in
+                try await connection.send("GET /h HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                let head = try await connection.readResponse(toHead: true)
+                #expect(head.status == 200)
+                #expect(head.header("content-length") == "4")
+                #expect(head.body.isEmpty)
+                gate.open()
+                #expect(await connection.readUntilEnd() == Array("held".utf8))
+            }
+        }
+    }
+
     @Test func sendsAChunkedBodyChunkByChunk() async throws {
         let chunks = ["hello", " chunked", " world of sixteen"].map { Array($0.utf8) }
         try await withOrigin { _ in
