@@ -22,9 +22,13 @@ public protocol CacheStorage: Sendable {
     /// A tier that writes durably may commit them together (the disk tier: one transaction).
     @discardableResult
     func store(_ entries: [StoredEntry]) -> Int
-        /// Applies `action` to every stored variant `selection` matches; returns them.
+    /// Applies `action` to every stored variant `selection` matches; returns them.
     @discardableResult
     func purge(_ selection: PurgeSelection, action: PurgeAction) -> [PurgedVariant]
+    /// Keeps `head`, the front's encoding of `entry`'s response head, with the stored variant, so
+    /// later hits need not encode it again. Kept only while the variant still holds exactly
+    /// `entry.response`; a tier that cannot keep it ignores it.
+    func keepEncodedHead(_ head: ByteBuffer, for entry: StoredEntry)
     /// Objects and bytes held, evictions so far.
     var usage: StorageUsage { get }
 }
@@ -44,6 +48,8 @@ public protocol CacheFill: AnyObject, Sendable {
 }
 
 extension CacheStorage {
+    public func keepEncodedHead(_ head: ByteBuffer, for entry: StoredEntry) {}
+
     /// One fill per entry.
     @discardableResult
     public func store(_ entries: [StoredEntry]) -> Int {

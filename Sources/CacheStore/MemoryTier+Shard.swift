@@ -96,6 +96,19 @@ extension MemoryTier {
         /// Replaces the metadata of a stored variant, keeping its body, and re-accounts its cost.
         /// Returns false when the variant is absent, or when the new metadata makes it cost more
         /// than the shard holds (it is then removed: keeping it would break the bound).
+        /// Keeps an encoded head with the variant while it still holds `entry.response`, and
+        /// accounts its bytes (which may evict others, never the variant itself).
+        mutating func keepEncodedHead(_ head: ByteBuffer, for entry: StoredEntry) {
+            let identity = VariantIdentity(key: entry.response.key, variantKey: entry.response.variantKey)
+            guard let slot = slotsByVariant[identity], var node = nodes[slot], node.entry.encodedHead == nil,
+                  node.entry.response == entry.response, node.cost + head.readableBytes <= capacity
+            else { return }
+            node.entry.encodedHead = head
+            node.cost = node.entry.cost
+            nodes[slot] = node
+            evict(recency.admit(slot, cost: node.cost))
+        }
+
         mutating func update(_ response: StoredResponse) -> Bool {
             let identity = VariantIdentity(key: response.key, variantKey: response.variantKey)
             guard let slot = slotsByVariant[identity], let node = nodes[slot] else { return false }

@@ -53,6 +53,10 @@ public final class MemoryTier: CacheStorage {
         shard(for: response.key).withLockedValue { $0.update(response) }
     }
 
+    public func keepEncodedHead(_ head: ByteBuffer, for entry: StoredEntry) {
+        shard(for: entry.response.key).withLockedValue { $0.keepEncodedHead(head, for: entry) }
+    }
+
     @discardableResult
     public func remove(key: String) -> Int {
         shard(for: key).withLockedValue { $0.remove(key: key) }

@@ -72,12 +72,16 @@ public struct StoredEntry: Sendable {
     public var response: StoredResponse
     /// The whole body; a hit writes it without copying (ByteBuffer is copy-on-write).
     public var body: ByteBuffer
+    /// The response head as hits send it, up to the fields that change per hit, once the front
+    /// has encoded it (`CacheStorage.keepEncodedHead`). Opaque to the store; never persisted, and
+    /// dropped whenever `response` is replaced, since it is derived from it.
+    public var encodedHead: ByteBuffer?
 
     public init(response: StoredResponse, body: ByteBuffer) {
         self.response = response
         self.body = body
     }
 
-    /// Bytes this entry costs in memory: body plus metadata.
-    public var cost: Int { body.readableBytes + response.metadataCost }
+    /// Bytes this entry costs in memory: body, metadata and the encoded head if kept.
+    public var cost: Int { body.readableBytes + response.metadataCost + (encodedHead?.readableBytes ?? 0) }
 }

@@ -1,8 +1,9 @@
 // The public listener: binds, builds each connection's pipeline, and shuts down gracefully.
 //
 // Pipeline of a client connection, head to tail:
-//   ConnectionTimeouts (raw bytes) → HTTP decoder/encoder → HTTPServerPipelineHandler (pipelining,
-//   quiescing) → ProtocolErrorResponder (400/431 on undecodable input) → ProxyHandler.
+//   ConnectionTimeouts (raw bytes) → HTTP decoder/encoder → EncodedResponseWriter (hits encoded
+//   ahead of time go past the encoder) → HTTPServerPipelineHandler (pipelining, quiescing) →
+//   ProtocolErrorResponder (400/431 on undecodable input) → ProxyHandler.
 //
 // Shutdown: stop accepting, let every connection finish the response it is writing (idle ones
 // close at once), and give up waiting after the grace period.
@@ -77,9 +78,12 @@ public final class EdgeServer: Sendable {
             // from values checked at start-up (via-name, server-header), never from raw input.
             withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+        let encodedWriter = EncodedResponseWriter()
+        try sync.addHandler(encodedWriter, position: .before(try sync.handler(type: HTTPServerPipelineHandler.self)))
         try sync.addHandler(ProtocolErrorResponder(logger: logger))
         try sync.addHandler(ProxyHandler(
-            configuration: configuration, origin: origin, engine: engine, timeouts: timeouts, logger: logger, accessLog: accessLog))
+            configuration: configuration, origin: origin, engine: engine, timeouts: timeouts, encodedWriter: encodedWriter,
+            logger: logger, accessLog: accessLog))
     }
 
     /// Stops accepting and waits for in-flight responses, at most `gracePeriod`.

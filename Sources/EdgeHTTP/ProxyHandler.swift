@@ -39,7 +39,8 @@ final class ProxyHandler: ChannelDuplexHandler {
     private let headGuard: RequestHeadGuard
     let origin: OriginClient
     let engine: CacheEngine
-    private let timeouts: ConnectionTimeouts
+    let timeouts: ConnectionTimeouts
+    let encodedWriter: EncodedResponseWriter
     private let accessLog: AccessLog
     let logger: Logger
     private var state = State.idle
@@ -47,7 +48,8 @@ final class ProxyHandler: ChannelDuplexHandler {
     private var readPending = false
 
     init(configuration: EdgeConfiguration, origin: OriginClient, engine: CacheEngine, timeouts: ConnectionTimeouts,
-         logger: Logger, accessLog: AccessLog) {
+         encodedWriter: EncodedResponseWriter, logger: Logger, accessLog: AccessLog) {
+        self.encodedWriter = encodedWriter
         self.configuration = configuration
         self.headGuard = RequestHeadGuard(configuration: configuration)
         self.origin = origin
@@ -214,14 +216,15 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     private func serve(_ answer: StoredAnswer, notModified: Bool, exchange: Exchange, context: ChannelHandlerContext) {
         exchange.cacheStatus = answer.cacheStatus
+        if let plan = answer.backgroundRevalidation {
+            engine.fills.revalidateInBackground(plan, request: fillRequest(plan, for: exchange), on: context.eventLoop)
+        }
+        if !notModified && serveEncoded(answer, exchange: exchange, context: context) { return }
         let stored = answer.entry.response
         let status = notModified ? HTTPResponseStatus.notModified : HTTPResponseStatus(statusCode: stored.status)
         var headers = storedHeaders(stored, bodyLength: answer.entry.body.readableBytes, notModified: notModified)
         headers.replaceOrAdd(name: "age", value: ResponseAge.fieldValue(currentAge: answer.currentAge))
         let sendsBody = !notModified && exchange.head.method != .HEAD && answer.entry.body.readableBytes > 0
-        if let plan = answer.backgroundRevalidation {
-            engine.fills.revalidateInBackground(plan, request: fillRequest(plan, for: exchange), on: context.eventLoop)
-        }
         let closing = writeHead(status: status, headers: &headers, for: exchange, context: context)
         if sendsBody {
             exchange.responseBytes = answer.entry.body.readableBytes
@@ -253,10 +256,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     @discardableResult
     func writeHead(status: HTTPResponseStatus, headers: inout HTTPHeaders, version: HTTPVersion = .http1_1,
                    closing: Bool = false, for exchange: Exchange, context: ChannelHandlerContext) -> Bool {
-        configuration.forwarding.rewriteResponseHeaders(&headers, receivedVersion: version)
-        for name in engine.configuration.rules.defaults.targeting.fieldsToStrip where headers.contains(name: name) {
-            headers.remove(name: name)
-        }
+        rewriteForClients(&headers, receivedVersion: version)
         if let cacheStatus = exchange.cacheStatus {
             headers.replaceOrAdd(name: "cache-status", value: cacheStatus.appended(to: headers[canonicalForm: "cache-status"].joined(separator: ", ")))
         }
@@ -270,6 +270,15 @@ final class ProxyHandler: ChannelDuplexHandler {
         exchange.responseStatus = status.code
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
         return exchange.closeAfterResponse
+    }
+
+    /// What every response head gets on its way to a client: the origin-identity rewrite, Via,
+    /// and no targeted fields only this node obeys.
+    func rewriteForClients(_ headers: inout HTTPHeaders, receivedVersion version: HTTPVersion) {
+        configuration.forwarding.rewriteResponseHeaders(&headers, receivedVersion: version)
+        for name in engine.configuration.rules.defaults.targeting.fieldsToStrip where headers.contains(name: name) {
+            headers.remove(name: name)
+        }
     }
 
     func isCurrent(_ exchange: Exchange) -> ChannelHandlerContext? {
@@ -308,7 +317,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         finishResponse(exchange, closing: exchange.closeAfterResponse || !exchange.requestEnded, context: context)
     }
 
-    private func finishResponse(_ exchange: Exchange, closing: Bool, context: ChannelHandlerContext) {
+    func finishResponse(_ exchange: Exchange, closing: Bool, context: ChannelHandlerContext) {
         recordFinished(exchange)
         if closing {
             exchange.pump?.fail(ChannelError.outputClosed)
@@ -347,7 +356,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     // MARK: helpers
 
     /// The access log line and the per-host figures of a finished (or failed) exchange.
-    private func recordFinished(_ exchange: Exchange) {
+    func recordFinished(_ exchange: Exchange) {
         accessLog.record(exchange)
         let status = exchange.cacheStatus
         let lookup = status.map { $0.hit || ($0.forward != .bypass && $0.forward != .method) } ?? false

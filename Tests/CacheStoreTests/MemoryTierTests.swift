@@ -215,4 +215,33 @@ struct MemoryTierTests {
         #expect(usage.evictions > 0)  // the run exercised eviction
         #expect(Set(entries.map { "\($0.key)|\($0.variantKey)" }).count == entries.count)
     }
+
+    @Test("an encoded head is kept with its variant and accounted; a changed response drops it, a stale one is not kept")
+    func encodedHeadKept() throws {
+        let tier = MemoryTier(capacityBytes: 1 << 20, shardCount: 1)
+        let response = makeResponse(key: "k")
+        #expect(store(tier, response, body: bytes(100)))
+        let before = tier.usage.bytes
+        let entry = try #require(tier.variants(for: "k").first)
+        #expect(entry.encodedHead == nil)
+        let head = ByteBuffer(string: "HTTP/1.1 200 OK\r\n")
+
+        // An older view of the variant (other fields) is not kept.
+        var older = entry
+        older.response.fields = [("ETag", "\"v0\"")]
+        tier.keepEncodedHead(head, for: older)
+        #expect(tier.variants(for: "k").first?.encodedHead == nil)
+        #expect(tier.usage.bytes == before)
+
+        tier.keepEncodedHead(head, for: entry)
+        #expect(tier.variants(for: "k").first?.encodedHead == head)
+        #expect(tier.usage.bytes == before + head.readableBytes)
+
+        // A revalidation replaces the response: the head derived from the old one goes with it.
+        var revalidated = response
+        revalidated.fields = [("Content-Type", "text/plain"), ("ETag", "\"v2\"")]
+        #expect(tier.update(revalidated))
+        #expect(tier.variants(for: "k").first?.encodedHead == nil)
+        #expect(tier.usage.bytes == before)
+    }
 }
