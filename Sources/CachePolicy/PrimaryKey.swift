@@ -32,14 +32,29 @@ public enum PrimaryKey {
     }
 
     /// The key when nothing in the request needs normalising — a lower-case `http`/`https`
-    /// scheme, a lower-case host with no port, brackets or trailing dot, and a path with no
-    /// query, fragment or percent-encoding — found in one pass over the bytes; nil otherwise.
-    /// Always equal to what `normalisedKey` builds for the same input (the hit path's common case).
+    /// scheme, a lower-case host with no brackets or trailing dot and either no port or a
+    /// non-default one, and a path with no query, fragment or percent-encoding — found in one
+    /// pass over the bytes; nil otherwise. Always equal to what `normalisedKey` builds for the
+    /// same input (the hit path's common case).
     static func plainKey(methodClass: MethodClass, scheme: String, host: String, pathAndQuery: String) -> String? {
-        guard scheme == "http" || scheme == "https", let last = host.utf8.last, last != UInt8(ascii: ".") else { return nil }
-        for byte in host.utf8 where (byte >= 0x41 && byte <= 0x5A) || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "[") {
-            return nil
+        guard scheme == "http" || scheme == "https" else { return nil }
+        var hostEnd = 0, colons = 0, portDigits = 0, port = 0
+        for byte in host.utf8 {
+            if byte == UInt8(ascii: ":") {
+                colons += 1
+            } else if colons == 0 {
+                if (byte >= 0x41 && byte <= 0x5A) || byte == UInt8(ascii: "[") { return nil }
+                hostEnd += 1
+            } else {
+                guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"), portDigits < 5 else { return nil }
+                portDigits += 1
+                port = port * 10 + Int(byte - UInt8(ascii: "0"))
+            }
         }
+        // RFC 3986 §6.2.3: an empty or default port is dropped, which the general path does.
+        guard hostEnd > 0, colons == 0 || (colons == 1 && portDigits > 0 && port != (scheme == "https" ? 443 : 80)),
+              host.utf8[host.utf8.index(host.utf8.startIndex, offsetBy: hostEnd - 1)] != UInt8(ascii: ".")
+        else { return nil }
         guard pathAndQuery.utf8.first == UInt8(ascii: "/") else { return nil }
         for byte in pathAndQuery.utf8 where byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") || byte == UInt8(ascii: "%") {
             return nil
@@ -75,10 +90,11 @@ public enum PrimaryKey {
 
     /// The host without a port (IPv6 literals keep their brackets).
     public static func hostWithoutPort(_ authority: String) -> String {
-        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+        let bytes = authority.utf8
+        if bytes.first == UInt8(ascii: "["), let close = bytes.firstIndex(of: UInt8(ascii: "]")) {
             return String(authority[...close])
         }
-        if let colon = authority.lastIndex(of: ":"), authority.firstIndex(of: ":") == colon {
+        if let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[bytes.index(after: colon)...].firstIndex(of: UInt8(ascii: ":")) == nil {
             return String(authority[..<colon])
         }
         return authority

@@ -44,7 +44,10 @@ public struct CacheRequest: Sendable {
     }
 
     var host: String { headers.first(name: "host") ?? "" }
-    var path: Substring { target.prefix { $0 != "?" } }
+    var path: Substring {
+        guard let query = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target[...] }
+        return target[..<query]
+    }
     var isHead: Bool { method == .HEAD }
 }
 

@@ -75,7 +75,16 @@ struct PolicyRulesTests {
 
     @Test("§2 the plain-key fast path builds exactly the normalised key, and declines whatever needs normalising", arguments: [
         ("http", "example.com", "/a/b.css", true),
-        ("https", "example.com:8443", "/p", false),
+        ("https", "example.com:8443", "/p", true),
+        ("http", "127.0.0.1:18090", "/1k.bin", true),
+        ("https", "example.com:443", "/p", false),
+        ("http", "example.com:80", "/p", false),
+        ("http", "example.com:", "/p", false),
+        ("http", "example.com:080", "/p", false),
+        ("http", "example.com:8x", "/p", false),
+        ("http", "example.com.:8080", "/p", false),
+        ("http", ":8080", "/p", false),
+        ("http", "a:1:2", "/p", false),
         ("https", "Example.com", "/p", false),
         ("HTTPS", "example.com", "/p", false),
         ("https", "example.com.", "/p", false),
@@ -95,6 +104,14 @@ struct PolicyRulesTests {
         #expect((fast != nil) == takesFastPath)
         if let fast { #expect(fast == general) }
         #expect(PrimaryKey.make(methodClass: .retrieval, scheme: scheme, host: host, pathAndQuery: pathAndQuery, settings: settings) == general)
+    }
+
+    @Test("the host without its port: IPv6 literals keep their brackets, a bare IPv6 address is left whole", arguments: [
+        ("example.com", "example.com"), ("example.com:8080", "example.com"), ("[::1]:8443", "[::1]"), ("[::1]", "[::1]"),
+        ("::1", "::1"), ("", ""), ("h:", "h"),
+    ])
+    func hostWithoutPort(authority: String, host: String) {
+        #expect(PrimaryKey.hostWithoutPort(authority) == host)
     }
 
     @Test("§2 without normalisation rules the query is kept as sent")
