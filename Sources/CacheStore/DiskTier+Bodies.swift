@@ -7,9 +7,12 @@
 //   bodies/tmp/<random>.tmp  a body being written; renamed into place only when complete
 //
 // Invariants:
-// - A file under bodies/ab/cd/ is complete: it was fsynced before being renamed there.
+// - A file under bodies/ab/cd/ was complete when it was renamed there. It is not fsynced unless
+//   `syncsBodies` (a cache may lose entries to a power failure, like nginx's and Varnish's): a
+//   body a crash left short or torn fails its length or CRC-32 check and is never served.
 // - Nothing under bodies/tmp/ is ever read; start-up deletes all of it before any fill begins.
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 
 #if canImport(Glibc)
@@ -34,15 +37,20 @@ extension DiskTier {
         let root: String
         /// Injected failures, for tests; see `Seams`.
         let seams: Seams
+        /// Whether each body is fsynced before it is renamed into place.
+        let syncsBodies: Bool
+        /// Fan-out directories known to exist (at most 65,536), so a publish need not create them.
+        private let knownDirectories = NIOLockedValueBox<Set<String>>([])
         var temporaryDirectory: String { root + "/tmp" }
 
-        init(directory: String, seams: Seams) {
-            self.init(root: directory + "/bodies", seams: seams)
+        init(directory: String, seams: Seams, syncsBodies: Bool = false) {
+            self.init(root: directory + "/bodies", seams: seams, syncsBodies: syncsBodies)
         }
 
-        init(root: String, seams: Seams) {
+        init(root: String, seams: Seams, syncsBodies: Bool = false) {
             self.root = root
             self.seams = seams
+            self.syncsBodies = syncsBodies
         }
 
         /// The path of body `id` relative to `root`, e.g. `3f/a0/17.body`.
@@ -105,7 +113,7 @@ extension DiskTier {
                 close(descriptor)
                 throw error
             }
-            guard fsync(descriptor) == 0 else {
+            guard !syncsBodies || fsync(descriptor) == 0 else {
                 let code = errno
                 close(descriptor)
                 throw FileError(operation: "fsync", path: temporaryPath, code: code)
@@ -113,10 +121,20 @@ extension DiskTier {
             close(descriptor)
             let destination = absolutePath(relativePath)
             let parent = (destination as NSString).deletingLastPathComponent
-            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            if !knownDirectories.withLockedValue({ $0.contains(parent) }) {
+                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                knownDirectories.withLockedValue { _ = $0.insert(parent) }
+            }
             try seams.check(.rename, path: destination)
-            guard rename(temporaryPath, destination) == 0 else {
-                throw FileError(operation: "rename", path: destination, code: errno)
+            if rename(temporaryPath, destination) != 0 {
+                // The directory may have been removed since it was created: create it once more.
+                guard errno == ENOENT, FileManager.default.fileExists(atPath: temporaryPath) else {
+                    throw FileError(operation: "rename", path: destination, code: errno)
+                }
+                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                guard rename(temporaryPath, destination) == 0 else {
+                    throw FileError(operation: "rename", path: destination, code: errno)
+                }
             }
         }
 

@@ -1,5 +1,5 @@
 // DiskTier.Fill: the write side of one disk fill. Parts go straight to a temporary file in
-// bodies/tmp while a CRC-32 of them is kept; `commit` fsyncs the file, renames it into its
+// bodies/tmp while a CRC-32 of them is kept; `commit` closes the file, renames it into its
 // fan-out directory and then writes the index row through the group commit. Blocks on file I/O.
 //
 // Invariants:

@@ -8,7 +8,7 @@
 // loop.
 //
 // Invariants:
-// - A variant is visible only once its body file is complete (fsynced, renamed into place) and
+// - A variant is visible only once its body file is complete (written, renamed into place) and
 //   its row is committed; a body whose length or CRC-32 does not match its row is never
 //   returned — its row and file are deleted and it is counted in `corruptBodiesDetected`.
 // - The bodies counted in the index never exceed `capacityBytes` once a commit returns

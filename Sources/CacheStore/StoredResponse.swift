@@ -6,8 +6,8 @@ import CachePolicy
 import NIOCore
 
 public struct StoredResponse: Sendable, Hashable {
-    /// The encoding version of this metadata. 1: the first layout.
-    public static let currentFormatVersion = 1
+    /// The encoding version of this metadata. 1: JSON; 2: binary (StoredResponse+Encoding).
+    public static let currentFormatVersion = 2
 
     public var formatVersion: Int = StoredResponse.currentFormatVersion
     /// The primary cache key (RFC 9111 §2): method class + normalised target URI.

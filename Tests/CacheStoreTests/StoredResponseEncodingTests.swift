@@ -1,7 +1,8 @@
 // The versioned encoding of `StoredResponse`: a round trip keeps every property, a version-1
-// document written by hand decodes, and an unknown version is refused rather than guessed.
+// document written by hand decodes, an unknown version is refused rather than guessed, and a
+// truncated or damaged binary head is an error, never a crash.
 import CachePolicy
-import CacheStore
+@testable import CacheStore
 import Foundation
 import Testing
 
@@ -14,8 +15,38 @@ struct StoredResponseEncodingTests {
         response.tags = ["one", "two"]
         response.bodyLength = 12
         let encoded = try response.encodedHead()
-        #expect(String(decoding: encoded, as: UTF8.self).contains("\"version\":1"))
+        #expect(Array(encoded.prefix(2)) == [0, 2])
         #expect(try StoredResponse.decodeHead(encoded) == response)
+        // Layout 1, as older builds wrote it, decodes to the same response.
+        let older = try response.encodedHeadVersion1()
+        #expect(String(decoding: older, as: UTF8.self).contains("\"version\":1"))
+        #expect(try StoredResponse.decodeHead(older) == response)
+        #expect(encoded.count < older.count / 2)
+    }
+
+    @Test("layout 2 keeps unusual values: empty and non-ASCII strings, negative and large numbers, no fields")
+    func binaryEdges() throws {
+        var response = makeResponse(key: "", fields: [], bodyLength: 0)
+        response.url = "https://h/ünïcode/😀"
+        response.status = -1
+        response.bodyLength = Int.max
+        response.requestTime = Timestamp(seconds: -0.5)
+        response.responseTime = Timestamp(seconds: 1e12 + 0.25)
+        response.tags = ["", "t"]
+        #expect(try StoredResponse.decodeHead(response.encodedHead()) == response)
+    }
+
+    @Test("every truncation of a binary head, and trailing bytes, are refused as malformed")
+    func truncated() throws {
+        var response = makeResponse(key: "GET example.com/x", variantKey: "gzip")
+        response.softPurgedAt = sampleTime
+        response.tags = ["a"]
+        let encoded = try response.encodedHead()
+        for length in 2..<encoded.count {
+            #expect(throws: StoredResponse.HeadDecodingError.self) { try StoredResponse.decodeHead(encoded.prefix(length)) }
+        }
+        #expect(throws: StoredResponse.HeadDecodingError.self) { try StoredResponse.decodeHead(encoded + [7]) }
+        #expect(throws: StoredResponse.HeadDecodingError.self) { try StoredResponse.decodeHead(Data([0, 3, 1])) }
     }
 
     @Test("a version 1 document decodes")
@@ -36,7 +67,7 @@ struct StoredResponseEncodingTests {
     @Test("an unknown version is refused")
     func unknownVersion() {
         #expect(throws: StoredResponse.HeadDecodingError.self) {
-            try StoredResponse.decodeHead(Data(#"{"version":2,"key":"k"}"#.utf8))
+            try StoredResponse.decodeHead(Data(#"{"version":3,"key":"k"}"#.utf8))
         }
     }
 }
