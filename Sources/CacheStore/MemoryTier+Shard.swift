@@ -51,22 +51,27 @@ extension MemoryTier {
         /// The variants of `key`, most recently stored first; each counts as used.
         mutating func variants(for key: String) -> [StoredEntry] {
             guard let variantKeys = variantKeysByKey[key] else { return [] }
-            var result: [StoredEntry] = []
-            result.reserveCapacity(variantKeys.count)
-            for variantKey in variantKeys {
-                guard let slot = slotsByVariant[VariantIdentity(key: key, variantKey: variantKey)],
-                    let node = nodes[slot]
-                else { preconditionFailure("variant index out of step with the slots") }
-                result.append(node.entry)
+            // One lookup per variant, and entries copied out of their nodes, never whole nodes.
+            if variantKeys.count == 1 {
+                let slot = self.slot(key: key, variantKey: variantKeys[0])
+                recency.touch(slot)
+                nodes[slot]!.hits += 1
+                return [nodes[slot]!.entry]
             }
+            let slots = variantKeys.map { slot(key: key, variantKey: $0) }
             // Touch oldest-stored first so the most recently stored ends up most recently used.
-            for variantKey in variantKeys.reversed() {
-                if let slot = slotsByVariant[VariantIdentity(key: key, variantKey: variantKey)] {
-                    recency.touch(slot)
-                    nodes[slot]?.hits += 1
-                }
+            for slot in slots.reversed() {
+                recency.touch(slot)
+                nodes[slot]!.hits += 1
             }
-            return result
+            return slots.map { nodes[$0]!.entry }
+        }
+
+        /// The slot of a variant listed in `variantKeysByKey`, which always has one.
+        private func slot(key: String, variantKey: String) -> LeastRecentlyUsed.Slot {
+            guard let slot = slotsByVariant[VariantIdentity(key: key, variantKey: variantKey)], nodes[slot] != nil
+            else { preconditionFailure("variant index out of step with the slots") }
+            return slot
         }
 
         /// Stores `entry`, replacing the variant with the same key and variant key, and evicts
@@ -93,9 +98,6 @@ extension MemoryTier {
             return true
         }
 
-        /// Replaces the metadata of a stored variant, keeping its body, and re-accounts its cost.
-        /// Returns false when the variant is absent, or when the new metadata makes it cost more
-        /// than the shard holds (it is then removed: keeping it would break the bound).
         /// Keeps an encoded head with the variant while it still holds `entry.response`, and
         /// accounts its bytes (which may evict others, never the variant itself).
         mutating func keepEncodedHead(_ head: ByteBuffer, for entry: StoredEntry) {
@@ -109,6 +111,9 @@ extension MemoryTier {
             evict(recency.admit(slot, cost: node.cost))
         }
 
+        /// Replaces the metadata of a stored variant, keeping its body, and re-accounts its cost.
+        /// Returns false when the variant is absent, or when the new metadata makes it cost more
+        /// than the shard holds (it is then removed: keeping it would break the bound).
         mutating func update(_ response: StoredResponse) -> Bool {
             let identity = VariantIdentity(key: response.key, variantKey: response.variantKey)
             guard let slot = slotsByVariant[identity], let node = nodes[slot] else { return false }
