@@ -67,9 +67,10 @@ extension MemoryTier {
             return slots.map { nodes[$0]!.entry }
         }
 
-        /// The slot of a variant listed in `variantKeysByKey`, which always has one.
+        /// The slot of a variant listed in `variantKeysByKey`, which always has one (and a node
+        /// in it: the callers' force-unwraps check that without copying the node).
         private func slot(key: String, variantKey: String) -> LeastRecentlyUsed.Slot {
-            guard let slot = slotsByVariant[VariantIdentity(key: key, variantKey: variantKey)], nodes[slot] != nil
+            guard let slot = slotsByVariant[VariantIdentity(key: key, variantKey: variantKey)]
             else { preconditionFailure("variant index out of step with the slots") }
             return slot
         }
