@@ -10,6 +10,8 @@
 //   the staged bytes are written below the encoder in its place, before any body part of the
 //   same response, and every part of that response, its end included, also goes below the encoder.
 // - Every other response passes through untouched, to the encoder.
+// - While the connection quiesces, the pipeline handler adds `Connection: close` to the stand-in
+//   head, which is dropped: that last hit goes out without it, and the connection then closes.
 import NIOCore
 import NIOHTTP1
 
@@ -39,6 +41,15 @@ final class EncodedResponseWriter: ChannelOutboundHandler, RemovableChannelHandl
     func stage(_ bytes: ByteBuffer) {
         precondition(staged == nil && !writingEncoded, "an encoded response is already staged")
         staged = bytes
+    }
+
+    /// Drops staged bytes no head took (a handler above swallowed it); true if there were any.
+    /// Writes pass through the pipeline synchronously, so after writing the stand-in head this
+    /// is always false unless something is wrong — and then the bytes must not reach the next
+    /// response.
+    func unstage() -> Bool {
+        defer { staged = nil }
+        return staged != nil
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -51,6 +51,11 @@ extension ProxyHandler {
         engine.stats.bytesFromCache.add(body.readableBytes, ordering: .relaxed)
         encodedWriter.stage(bytes)
         context.write(wrapOutboundOut(.head(EncodedResponseWriter.standInHead)), promise: nil)
+        if encodedWriter.unstage() {
+            // The head never reached the writer: nothing was sent, and the connection cannot be trusted.
+            closeAbruptly(exchange, context: context)
+            return true
+        }
         if !inline && body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         finishResponse(exchange, closing: false, context: context)
         return true

@@ -342,10 +342,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         ])
         if exchange.responseStatus != nil {
             // The client already has a head: only an abrupt close says the body is incomplete.
-            recordFinished(exchange)
-            state = .closed
-            exchange.pump?.fail(ChannelError.outputClosed)
-            context.close(promise: nil)
+            closeAbruptly(exchange, context: context)
             return
         }
         let closing = !exchange.requestEnded || !exchange.head.isKeepAlive
@@ -354,6 +351,14 @@ final class ProxyHandler: ChannelDuplexHandler {
     }
 
     // MARK: helpers
+
+    /// Ends the exchange and the connection without another byte.
+    func closeAbruptly(_ exchange: Exchange, context: ChannelHandlerContext) {
+        recordFinished(exchange)
+        state = .closed
+        exchange.pump?.fail(ChannelError.outputClosed)
+        context.close(promise: nil)
+    }
 
     /// The access log line and the per-host figures of a finished (or failed) exchange.
     func recordFinished(_ exchange: Exchange) {
