@@ -4,9 +4,10 @@
 //
 // Invariants:
 // - `nodes[slot]` is non-nil exactly for the slots tracked by `recency` and listed in
-//   `slotsByVariant`; free slots are in `freeSlots` and reused before the array grows.
-// - `variantKeysByKey[key]` lists each stored variant of `key` once, most recently stored first,
-//   and is never empty (the key is removed with its last variant).
+//   `variantsByKey`; free slots are in `freeSlots` and reused before the array grows.
+// - `variantsByKey[key]` lists each stored variant of `key` once with its slot, most recently
+//   stored first, and is never empty (the key is removed with its last variant). One dictionary,
+//   so a lookup hashes the key once, and a key with one variant allocates nothing beside it.
 // - `recency.totalCost` is the sum of the nodes' costs and never exceeds `capacity` once an
 //   operation returns: an entry costing more than `capacity` is never stored.
 // - Every stored entry has `response.bodyLength == body.readableBytes`.
@@ -14,10 +15,48 @@ import CachePolicy
 import NIOCore
 
 extension MemoryTier {
-    /// The identity of one variant: primary key plus secondary (Vary) key.
-    struct VariantIdentity: Hashable, Sendable {
-        var key: String
+    /// One stored variant of a key: its secondary (Vary) key and its slot.
+    struct VariantSlot: Sendable {
         var variantKey: String
+        var slot: LeastRecentlyUsed.Slot
+    }
+
+    /// The variants of one primary key, most recently stored first; never empty.
+    struct VariantSlots: Sendable {
+        private(set) var newest: VariantSlot
+        /// Empty (no allocation) for the usual key with one variant.
+        private(set) var older: [VariantSlot] = []
+
+        init(_ newest: VariantSlot) { self.newest = newest }
+
+        var all: [VariantSlot] { [newest] + older }
+
+        func slot(for variantKey: String) -> LeastRecentlyUsed.Slot? {
+            if newest.variantKey == variantKey { return newest.slot }
+            return older.first { $0.variantKey == variantKey }?.slot
+        }
+
+        /// Puts `variant` first, replacing the entry with its variant key if there is one.
+        mutating func storeNewest(_ variant: VariantSlot) {
+            if newest.variantKey == variant.variantKey {
+                newest = variant
+                return
+            }
+            older.removeAll { $0.variantKey == variant.variantKey }
+            older.insert(newest, at: 0)
+            newest = variant
+        }
+
+        /// Removes `variantKey`; false when no variant is left (the caller drops the key).
+        mutating func remove(_ variantKey: String) -> Bool {
+            if newest.variantKey == variantKey {
+                guard !older.isEmpty else { return false }
+                newest = older.removeFirst()
+            } else {
+                older.removeAll { $0.variantKey == variantKey }
+            }
+            return true
+        }
     }
 
     /// One stored variant in its slot.
@@ -33,8 +72,7 @@ extension MemoryTier {
         let capacity: Int
         private var nodes: [Node?] = []
         private var freeSlots: [LeastRecentlyUsed.Slot] = []
-        private var slotsByVariant: [VariantIdentity: LeastRecentlyUsed.Slot] = [:]
-        private var variantKeysByKey: [String: [String]] = [:]
+        private var variantsByKey: [String: VariantSlots] = [:]
         private var recency: LeastRecentlyUsed
         /// Entries evicted to make room, since the shard was created.
         private(set) var evictions = 0
@@ -50,15 +88,15 @@ extension MemoryTier {
 
         /// The variants of `key`, most recently stored first; each counts as used.
         mutating func variants(for key: String) -> [StoredEntry] {
-            guard let variantKeys = variantKeysByKey[key] else { return [] }
-            // One lookup per variant, and entries copied out of their nodes, never whole nodes.
-            if variantKeys.count == 1 {
-                let slot = self.slot(key: key, variantKey: variantKeys[0])
+            guard let variants = variantsByKey[key] else { return [] }
+            // Entries are copied out of their nodes, never whole nodes.
+            if variants.older.isEmpty {
+                let slot = variants.newest.slot
                 recency.touch(slot)
                 nodes[slot]!.hits += 1
                 return [nodes[slot]!.entry]
             }
-            let slots = variantKeys.map { slot(key: key, variantKey: $0) }
+            let slots = variants.all.map(\.slot)
             // Touch oldest-stored first so the most recently stored ends up most recently used.
             for slot in slots.reversed() {
                 recency.touch(slot)
@@ -67,12 +105,9 @@ extension MemoryTier {
             return slots.map { nodes[$0]!.entry }
         }
 
-        /// The slot of a variant listed in `variantKeysByKey`, which always has one (and a node
-        /// in it: the callers' force-unwraps check that without copying the node).
-        private func slot(key: String, variantKey: String) -> LeastRecentlyUsed.Slot {
-            guard let slot = slotsByVariant[VariantIdentity(key: key, variantKey: variantKey)]
-            else { preconditionFailure("variant index out of step with the slots") }
-            return slot
+        /// The slot of a stored variant, if it is stored.
+        private func slot(key: String, variantKey: String) -> LeastRecentlyUsed.Slot? {
+            variantsByKey[key]?.slot(for: variantKey)
         }
 
         /// Stores `entry`, replacing the variant with the same key and variant key, and evicts
@@ -81,19 +116,19 @@ extension MemoryTier {
         mutating func store(_ entry: StoredEntry) -> Bool {
             let cost = entry.cost
             guard cost <= capacity else { return false }
-            let identity = VariantIdentity(key: entry.response.key, variantKey: entry.response.variantKey)
+            let key = entry.response.key, variantKey = entry.response.variantKey
             let slot: LeastRecentlyUsed.Slot
-            if let existing = slotsByVariant[identity] {
+            if let existing = self.slot(key: key, variantKey: variantKey) {
                 slot = existing
                 nodes[slot] = Node(entry: entry, cost: cost)
-                var variantKeys = variantKeysByKey[identity.key] ?? []
-                variantKeys.removeAll { $0 == identity.variantKey }
-                variantKeys.insert(identity.variantKey, at: 0)
-                variantKeysByKey[identity.key] = variantKeys
             } else {
                 slot = allocateSlot(for: Node(entry: entry, cost: cost))
-                slotsByVariant[identity] = slot
-                variantKeysByKey[identity.key, default: []].insert(identity.variantKey, at: 0)
+            }
+            let variant = VariantSlot(variantKey: variantKey, slot: slot)
+            if variantsByKey[key] != nil {
+                variantsByKey[key]!.storeNewest(variant)
+            } else {
+                variantsByKey[key] = VariantSlots(variant)
             }
             evict(recency.admit(slot, cost: cost))
             return true
@@ -102,8 +137,8 @@ extension MemoryTier {
         /// Keeps an encoded head with the variant while it still holds `entry.response`, and
         /// accounts its bytes (which may evict others, never the variant itself).
         mutating func keepEncodedHead(_ head: ByteBuffer, for entry: StoredEntry) {
-            let identity = VariantIdentity(key: entry.response.key, variantKey: entry.response.variantKey)
-            guard let slot = slotsByVariant[identity], var node = nodes[slot], node.entry.encodedHead == nil,
+            guard let slot = slot(key: entry.response.key, variantKey: entry.response.variantKey), var node = nodes[slot],
+                  node.entry.encodedHead == nil,
                   node.entry.response == entry.response, node.cost + head.readableBytes <= capacity
             else { return }
             node.entry.encodedHead = head
@@ -116,8 +151,7 @@ extension MemoryTier {
         /// Returns false when the variant is absent, or when the new metadata makes it cost more
         /// than the shard holds (it is then removed: keeping it would break the bound).
         mutating func update(_ response: StoredResponse) -> Bool {
-            let identity = VariantIdentity(key: response.key, variantKey: response.variantKey)
-            guard let slot = slotsByVariant[identity], let node = nodes[slot] else { return false }
+            guard let slot = slot(key: response.key, variantKey: response.variantKey), let node = nodes[slot] else { return false }
             var updated = response
             updated.bodyLength = node.entry.body.readableBytes
             let entry = StoredEntry(response: updated, body: node.entry.body)
@@ -136,10 +170,10 @@ extension MemoryTier {
         mutating func purge(_ selection: PurgeSelection, action: PurgeAction) -> [PurgedVariant] {
             var selected: [(slot: LeastRecentlyUsed.Slot, variant: PurgedVariant)] = []
             if case .key(let key) = selection {
-                for variantKey in variantKeysByKey[key] ?? [] {
-                    guard let slot = slotsByVariant[VariantIdentity(key: key, variantKey: variantKey)], let node = nodes[slot]
-                    else { continue }
-                    selected.append((slot, PurgedVariant(key: key, variantKey: variantKey, bodyLength: node.entry.body.readableBytes)))
+                for variant in variantsByKey[key]?.all ?? [] {
+                    guard let node = nodes[variant.slot] else { continue }
+                    selected.append((variant.slot, PurgedVariant(key: key, variantKey: variant.variantKey,
+                                                                 bodyLength: node.entry.body.readableBytes)))
                 }
             } else {
                 for (slot, node) in nodes.enumerated() {
@@ -166,14 +200,12 @@ extension MemoryTier {
 
         /// Removes every variant of `key`; returns how many went.
         mutating func remove(key: String) -> Int {
-            guard let variantKeys = variantKeysByKey[key] else { return 0 }
-            for variantKey in variantKeys {
-                if let slot = slotsByVariant[VariantIdentity(key: key, variantKey: variantKey)] {
-                    recency.remove(slot)
-                    discard(slot)
-                }
+            guard let variants = variantsByKey[key]?.all else { return 0 }
+            for variant in variants {
+                recency.remove(variant.slot)
+                discard(variant.slot)
             }
-            return variantKeys.count
+            return variants.count
         }
 
         /// Removes everything; returns how many entries went. The eviction count is kept.
@@ -181,8 +213,7 @@ extension MemoryTier {
             let removed = recency.count
             nodes.removeAll()
             freeSlots.removeAll()
-            slotsByVariant.removeAll()
-            variantKeysByKey.removeAll()
+            variantsByKey.removeAll()
             recency.removeAll()
             return removed
         }
@@ -227,13 +258,11 @@ extension MemoryTier {
         /// Frees a slot and drops it from both indexes. The caller handles `recency`.
         private mutating func discard(_ slot: LeastRecentlyUsed.Slot) {
             guard let node = nodes[slot] else { preconditionFailure("discarding an empty slot") }
-            let identity = VariantIdentity(key: node.entry.response.key, variantKey: node.entry.response.variantKey)
+            let key = node.entry.response.key
             nodes[slot] = nil
             freeSlots.append(slot)
-            slotsByVariant[identity] = nil
-            if var variantKeys = variantKeysByKey[identity.key] {
-                variantKeys.removeAll { $0 == identity.variantKey }
-                variantKeysByKey[identity.key] = variantKeys.isEmpty ? nil : variantKeys
+            if variantsByKey[key]?.remove(node.entry.response.variantKey) == false {
+                variantsByKey[key] = nil
             }
         }
     }

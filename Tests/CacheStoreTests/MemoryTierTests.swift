@@ -244,4 +244,33 @@ struct MemoryTierTests {
         #expect(tier.variants(for: "k").first?.encodedHead == nil)
         #expect(tier.usage.bytes == before)
     }
+
+    @Test("three variants of one key: storing one again moves it first; removing any keeps the others in order")
+    func variantOrder() {
+        let tier = MemoryTier(capacityBytes: 1 << 20, shardCount: 1)
+        for name in ["a", "b", "c"] {
+            var response = makeResponse(key: "k", variantKey: name)
+            response.tags = ["tag-\(name)"]
+            #expect(store(tier, response, body: name))
+        }
+        let order = { tier.variants(for: "k").map(\.response.variantKey) }
+        #expect(order() == ["c", "b", "a"])
+        var again = makeResponse(key: "k", variantKey: "b")
+        again.tags = ["tag-b"]
+        #expect(store(tier, again, body: "b2"))
+        #expect(order() == ["b", "c", "a"])
+        #expect(tier.variants(for: "k").first.map { String(buffer: $0.body) } == "b2")
+        #expect(tier.purge(.tag("tag-c"), action: .remove).count == 1)
+        #expect(order() == ["b", "a"])
+        #expect(tier.purge(.tag("tag-b"), action: .remove).count == 1)
+        #expect(order() == ["a"])
+        #expect(tier.purge(.tag("tag-a"), action: .remove).count == 1)
+        #expect(order() == [])
+        #expect(tier.usage.objects == 0)
+        // The key is gone with its last variant, and can be stored again from nothing.
+        #expect(store(tier, makeResponse(key: "k", variantKey: "d"), body: "d"))
+        #expect(order() == ["d"])
+        #expect(tier.remove(key: "k") == 1)
+        #expect(order() == [])
+    }
 }
