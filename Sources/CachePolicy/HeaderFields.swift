@@ -3,7 +3,8 @@
 //
 // Invariants: field order is kept exactly as received (RFC 9110 §5.3: the order of field lines
 // with the same name is significant); names compare case-insensitively (RFC 9110 §5.1);
-// values are stored as received, without the surrounding whitespace.
+// values are stored as received, without the surrounding whitespace. The lines are kept packed
+// in one byte array (see `HeaderFields`), which only this file reads or writes.
 
 /// Read access to a message's header fields.
 public protocol HTTPFieldReading {
@@ -42,25 +43,39 @@ public struct HeaderField: Hashable, Sendable, Codable {
 }
 
 /// An ordered list of header field lines with case-insensitive lookup.
+///
+/// Stored packed: every line as a LEB128 length and the UTF-8 bytes of its name, then the same for
+/// its value, in one byte array. A stored response keeps one allocation for its whole header
+/// section instead of an array of string pairs with each long value out of line; reading decodes
+/// only the lines asked for. Equal field lists have equal bytes, so equality and hashing are the
+/// list's.
 public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, ExpressibleByArrayLiteral {
-    /// The lines, in order.
-    public private(set) var fields: [HeaderField]
+    private var packed: [UInt8]
+    public private(set) var count: Int
 
     public init() {
-        fields = []
+        packed = []
+        count = 0
     }
 
     public init(_ pairs: [(String, String)]) {
-        fields = pairs.map { HeaderField(name: $0.0, value: FieldSyntax.trimmed($0.1)) }
+        self.init()
+        for (name, value) in pairs { add(name, value) }
     }
 
     public init(arrayLiteral elements: (String, String)...) {
         self.init(elements)
     }
 
+    /// The lines exactly as given (values are not trimmed again).
+    init(lines: some Sequence<HeaderField>) {
+        self.init()
+        for line in lines { append(name: line.name, value: line.value) }
+    }
+
     /// Copies every line of another field source for the given names, in the order of `names`.
     public init(copying names: [String], from source: some HTTPFieldReading) {
-        fields = []
+        self.init()
         for name in names {
             for value in source.fieldValues(name) {
                 add(name, value)
@@ -68,13 +83,27 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
         }
     }
 
-    public var count: Int { fields.count }
-    public var isEmpty: Bool { fields.isEmpty }
+    /// The lines, in order (decoded from the packed form on each use).
+    public var fields: [HeaderField] {
+        var lines: [HeaderField] = []
+        lines.reserveCapacity(count)
+        forEachLine { name, value in
+            lines.append(HeaderField(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self)))
+            return true
+        }
+        return lines
+    }
+
+    public var isEmpty: Bool { count == 0 }
+
+    /// The bytes the packed lines take (lengths, names and values).
+    public var packedByteCount: Int { packed.count }
 
     public func fieldValues(_ name: String) -> [String] {
         var values: [String] = []
-        for field in fields where FieldSyntax.namesEqual(field.name, name) {
-            values.append(field.value)
+        forEachLine { lineName, value in
+            if Self.namesEqual(lineName, name) { values.append(String(decoding: value, as: UTF8.self)) }
+            return true
         }
         return values
     }
@@ -92,19 +121,19 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
 
     /// Appends a line.
     public mutating func add(_ name: String, _ value: String) {
-        fields.append(HeaderField(name: name, value: FieldSyntax.trimmed(value)))
+        append(name: name, value: FieldSyntax.trimmed(value))
     }
 
     /// Removes every line with this name.
     public mutating func remove(_ name: String) {
-        fields.removeAll { FieldSyntax.namesEqual($0.name, name) }
+        self = HeaderFields(lines: fields.filter { !FieldSyntax.namesEqual($0.name, name) })
     }
 
     /// Removes every line whose name is in `names` (compared case-insensitively).
     public mutating func remove(names: some Sequence<String>) {
         let lowered = Set(names.map(FieldSyntax.lowercased))
         guard !lowered.isEmpty else { return }
-        fields.removeAll { lowered.contains(FieldSyntax.lowercased($0.name)) }
+        self = HeaderFields(lines: fields.filter { !lowered.contains(FieldSyntax.lowercased($0.name)) })
     }
 
     /// Replaces every line with this name by one line with `value`, at the position of the first
@@ -116,14 +145,99 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
     /// Replaces every line with this name by `values`, at the position of the first existing line
     /// (or at the end when absent).
     public mutating func replace(_ name: String, with values: [String]) {
-        let position = fields.firstIndex { FieldSyntax.namesEqual($0.name, name) } ?? fields.count
-        let before = fields[..<position].filter { !FieldSyntax.namesEqual($0.name, name) }
-        let after = fields[position...].filter { !FieldSyntax.namesEqual($0.name, name) }
-        fields = before + values.map { HeaderField(name: name, value: FieldSyntax.trimmed($0)) } + after
+        let lines = fields
+        let position = lines.firstIndex { FieldSyntax.namesEqual($0.name, name) } ?? lines.count
+        let before = lines[..<position].filter { !FieldSyntax.namesEqual($0.name, name) }
+        let after = lines[position...].filter { !FieldSyntax.namesEqual($0.name, name) }
+        self = HeaderFields(lines: before + values.map { HeaderField(name: name, value: FieldSyntax.trimmed($0)) } + after)
     }
 
     /// The first value with this name.
     public subscript(_ name: String) -> String? {
-        fields.first { FieldSyntax.namesEqual($0.name, name) }?.value
+        var found: String?
+        forEachLine { lineName, value in
+            guard Self.namesEqual(lineName, name) else { return true }
+            found = String(decoding: value, as: UTF8.self)
+            return false
+        }
+        return found
+    }
+
+    /// The same lines in storage of exactly their size, for keeping: lines appended one by one
+    /// leave the array room to grow, up to twice what it holds.
+    public func compacted() -> HeaderFields {
+        var copy = self
+        copy.packed = Array(unsafeUninitializedCapacity: packed.count) { buffer, initialized in
+            initialized = buffer.initialize(fromContentsOf: packed)
+        }
+        return copy
+    }
+
+    // MARK: Codable: the same shape as a list of lines, `{"fields":[{"name":…,"value":…}]}`
+
+    private enum CodingKeys: String, CodingKey { case fields }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(lines: try container.decode([HeaderField].self, forKey: .fields))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(fields, forKey: .fields)
+    }
+
+    // MARK: the packed form
+
+    private mutating func append(name: String, value: String) {
+        Self.appendLength(name.utf8.count, to: &packed)
+        packed.append(contentsOf: name.utf8)
+        Self.appendLength(value.utf8.count, to: &packed)
+        packed.append(contentsOf: value.utf8)
+        count += 1
+    }
+
+    private static func appendLength(_ length: Int, to bytes: inout [UInt8]) {
+        var rest = UInt(length)
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+
+    /// Calls `body` with each line's name and value bytes, in order, until it returns false.
+    private func forEachLine(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
+        packed.withUnsafeBytes { bytes in
+            var offset = 0
+            func next() -> UnsafeRawBufferPointer {
+                var length = 0, shift = 0
+                while true {
+                    let byte = bytes[offset]
+                    offset += 1
+                    length |= Int(byte & 0x7F) << shift
+                    if byte < 0x80 { break }
+                    shift += 7
+                }
+                defer { offset += length }
+                return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
+            }
+            while offset < bytes.count {
+                let name = next()
+                let value = next()
+                if !body(name, value) { return }
+            }
+        }
+    }
+
+    /// ASCII case-insensitive comparison of a packed name with `name` (RFC 9110 §5.1).
+    private static func namesEqual(_ packedName: UnsafeRawBufferPointer, _ name: String) -> Bool {
+        guard packedName.count == name.utf8.count else { return false }
+        for (a, b) in zip(packedName, name.utf8) {
+            let la = (a >= 0x41 && a <= 0x5A) ? a + 0x20 : a
+            let lb = (b >= 0x41 && b <= 0x5A) ? b + 0x20 : b
+            if la != lb { return false }
+        }
+        return true
     }
 }

@@ -65,6 +65,7 @@ extension MemoryTier {
             guard case .open(let body) = state else { return false }
             state = .finished
             response.bodyLength = body.readableBytes
+            response.fields = response.fields.compacted()
             let entry = StoredEntry(response: response, body: body)
             return shard.withLockedValue { $0.store(entry) }
         }

@@ -154,6 +154,7 @@ extension MemoryTier {
             guard let slot = slot(key: response.key, variantKey: response.variantKey), let node = nodes[slot] else { return false }
             var updated = response
             updated.bodyLength = node.entry.body.readableBytes
+            updated.fields = updated.fields.compacted()
             let entry = StoredEntry(response: updated, body: node.entry.body)
             let cost = entry.cost
             guard cost <= capacity else {

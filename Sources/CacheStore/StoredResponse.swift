@@ -60,7 +60,7 @@ public struct StoredResponse: Sendable, Hashable {
     /// Bytes this metadata costs in memory, estimated: fields, key, URL and fixed overhead.
     public var metadataCost: Int {
         var cost = 256 + key.utf8.count + variantKey.utf8.count + url.utf8.count + host.utf8.count
-        for field in fields.fields { cost += field.name.utf8.count + field.value.utf8.count + 32 }
+        cost += fields.packedByteCount + 32  // one array holds every line (HeaderFields)
         for tag in tags { cost += tag.utf8.count + 16 }
         if reuseFacts != nil { cost += 256 }  // the parsed directives kept beside the fields
         return cost

@@ -14,14 +14,16 @@ struct OriginFailureTests {
         try DeadOrigin()
     }
 
-    @Test("origin down: 502 within a second, with a body that names no origin")
+    @Test("origin down: 502 at once, not after the connect timeout, with a body that names no origin")
     func originDown() async throws {
         let dead = try await deadOrigin()
-        try await withNode(origins: [dead]) { node in
+        // A refused connection is answered at once (well under a second on an idle machine); the
+        // bound leaves room for a loaded test run yet stays far below a connect timeout waited out.
+        try await withNode(origins: [dead], configure: { $0.originClient.connectTimeout = .seconds(10) }) { node in
             let started = ContinuousClock.now
             let response = try await send("GET / HTTP/1.1\r\nHost: a\r\n\r\n", to: node)
             #expect(response.status == 502)
-            #expect(ContinuousClock.now - started < .seconds(1))
+            #expect(ContinuousClock.now - started < .seconds(3))
             #expect(!response.bodyText.contains("127.0.0.1"))
             #expect(!response.bodyText.contains(String(dead.port)))
             #expect(response.bodyText.hasPrefix("502 Bad Gateway"))
