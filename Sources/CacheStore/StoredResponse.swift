@@ -11,13 +11,21 @@ public struct StoredResponse: Sendable, Hashable {
 
     public var formatVersion: Int = StoredResponse.currentFormatVersion
     /// The primary cache key (RFC 9111 §2): method class + normalised target URI.
-    public var key: String
+    /// Never changed once stored: `url` may be read back from it.
+    public let key: String
     /// The normalised values of the Vary'd request fields (RFC 9111 §4.1); "" without Vary.
     public var variantKey: String
     /// The field names this response varies on (lower-case, sorted).
     public var varyFieldNames: [String]
-    /// The request URI it answers, for listing and purging by prefix.
-    public var url: String
+    /// The request URI it answers, for listing and purging by prefix. Kept only when the key is
+    /// not simply `GET ` and the URI (a normalised query, say): usually it is, and the URI is read
+    /// back from the key rather than held twice.
+    public var url: String {
+        get { urlUnlikeKey ?? String(key.utf8.dropFirst(Self.plainKeyPrefix.utf8.count))! }
+        set { urlUnlikeKey = key == Self.plainKeyPrefix + newValue ? nil : newValue }
+    }
+    private var urlUnlikeKey: String?
+    private static let plainKeyPrefix = "GET "
     public var host: String
     public var status: Int
     public var fields: HeaderFields
@@ -41,7 +49,7 @@ public struct StoredResponse: Sendable, Hashable {
         self.key = key
         self.variantKey = variantKey
         self.varyFieldNames = varyFieldNames
-        self.url = url
+        self.urlUnlikeKey = key == Self.plainKeyPrefix + url ? nil : url
         self.host = host
         self.status = status
         self.fields = fields
@@ -57,9 +65,9 @@ public struct StoredResponse: Sendable, Hashable {
         CachedResponse(status: status, fields: fields, requestTime: requestTime, responseTime: responseTime, softPurgedAt: softPurgedAt)
     }
 
-    /// Bytes this metadata costs in memory, estimated: fields, key, URL and fixed overhead.
+    /// Bytes this metadata costs in memory, estimated: fields, key, URL (when held) and fixed overhead.
     public var metadataCost: Int {
-        var cost = 256 + key.utf8.count + variantKey.utf8.count + url.utf8.count + host.utf8.count
+        var cost = 256 + key.utf8.count + variantKey.utf8.count + (urlUnlikeKey?.utf8.count ?? 0) + host.utf8.count
         cost += fields.packedByteCount + 32  // one array holds every line (HeaderFields)
         for tag in tags { cost += tag.utf8.count + 16 }
         if reuseFacts != nil { cost += 256 }  // the parsed directives kept beside the fields

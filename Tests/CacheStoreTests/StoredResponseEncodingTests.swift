@@ -70,4 +70,24 @@ struct StoredResponseEncodingTests {
             try StoredResponse.decodeHead(Data(#"{"version":3,"key":"k"}"#.utf8))
         }
     }
+
+    @Test("the URL is read back from a plain key and kept when the key differs; both survive encoding")
+    func urlFromKey() throws {
+        let plain = StoredResponse(key: "GET https://h/a/b.css", variantKey: "", varyFieldNames: [], url: "https://h/a/b.css",
+                                   host: "h", status: 200, fields: [], requestTime: sampleTime, responseTime: sampleTime,
+                                   bodyLength: 0)
+        #expect(plain.url == "https://h/a/b.css")
+        var sorted = StoredResponse(key: "GET https://h/p?a=1&b=2", variantKey: "", varyFieldNames: [], url: "https://h/p?b=2&a=1",
+                                    host: "h", status: 200, fields: [], requestTime: sampleTime, responseTime: sampleTime,
+                                    bodyLength: 0)
+        #expect(sorted.url == "https://h/p?b=2&a=1")
+        for response in [plain, sorted] {
+            #expect(try StoredResponse.decodeHead(response.encodedHead()).url == response.url)
+        }
+        sorted.url = "https://h/p?a=1&b=2"  // now the key's own URI: read back from the key
+        #expect(sorted.url == "https://h/p?a=1&b=2")
+        #expect(sorted == StoredResponse(key: "GET https://h/p?a=1&b=2", variantKey: "", varyFieldNames: [], url: "https://h/p?a=1&b=2",
+                                         host: "h", status: 200, fields: [], requestTime: sampleTime, responseTime: sampleTime,
+                                         bodyLength: 0))
+    }
 }
