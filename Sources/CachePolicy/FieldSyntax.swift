@@ -25,7 +25,11 @@ public enum FieldSyntax {
 
     /// Case-insensitive ASCII comparison of two names.
     public static func namesEqual(_ lhs: String, _ rhs: String) -> Bool {
-        let left = lhs.utf8, right = rhs.utf8
+        namesEqual(bytes: lhs.utf8, rhs.utf8)
+    }
+
+    /// Case-insensitive ASCII comparison of two names given as UTF-8 bytes.
+    public static func namesEqual(bytes left: some Collection<UInt8>, _ right: some Collection<UInt8>) -> Bool {
         guard left.count == right.count else { return false }
         for (a, b) in zip(left, right) {
             let la = (a >= 0x41 && a <= 0x5A) ? a + 0x20 : a

@@ -102,7 +102,7 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
     public func fieldValues(_ name: String) -> [String] {
         var values: [String] = []
         forEachLine { lineName, value in
-            if Self.namesEqual(lineName, name) { values.append(String(decoding: value, as: UTF8.self)) }
+            if FieldSyntax.namesEqual(bytes: lineName, name.utf8) { values.append(String(decoding: value, as: UTF8.self)) }
             return true
         }
         return values
@@ -156,7 +156,7 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
     public subscript(_ name: String) -> String? {
         var found: String?
         forEachLine { lineName, value in
-            guard Self.namesEqual(lineName, name) else { return true }
+            guard FieldSyntax.namesEqual(bytes: lineName, name.utf8) else { return true }
             found = String(decoding: value, as: UTF8.self)
             return false
         }
@@ -190,20 +190,11 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
     // MARK: the packed form
 
     private mutating func append(name: String, value: String) {
-        Self.appendLength(name.utf8.count, to: &packed)
+        LEB128.append(UInt64(name.utf8.count), to: &packed)
         packed.append(contentsOf: name.utf8)
-        Self.appendLength(value.utf8.count, to: &packed)
+        LEB128.append(UInt64(value.utf8.count), to: &packed)
         packed.append(contentsOf: value.utf8)
         count += 1
-    }
-
-    private static func appendLength(_ length: Int, to bytes: inout [UInt8]) {
-        var rest = UInt(length)
-        while rest >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
-            rest >>= 7
-        }
-        bytes.append(UInt8(rest))
     }
 
     /// Calls `body` with each line's name and value bytes, in order, until it returns false.
@@ -211,14 +202,8 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
         packed.withUnsafeBytes { bytes in
             var offset = 0
             func next() -> UnsafeRawBufferPointer {
-                var length = 0, shift = 0
-                while true {
-                    let byte = bytes[offset]
-                    offset += 1
-                    length |= Int(byte & 0x7F) << shift
-                    if byte < 0x80 { break }
-                    shift += 7
-                }
+                // Only `append` writes `packed`, so every length is whole.
+                let length = Int(LEB128.read(bytes, at: &offset)!)
                 defer { offset += length }
                 return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
             }
@@ -228,16 +213,5 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
                 if !body(name, value) { return }
             }
         }
-    }
-
-    /// ASCII case-insensitive comparison of a packed name with `name` (RFC 9110 §5.1).
-    private static func namesEqual(_ packedName: UnsafeRawBufferPointer, _ name: String) -> Bool {
-        guard packedName.count == name.utf8.count else { return false }
-        for (a, b) in zip(packedName, name.utf8) {
-            let la = (a >= 0x41 && a <= 0x5A) ? a + 0x20 : a
-            let lb = (b >= 0x41 && b <= 0x5A) ? b + 0x20 : b
-            if la != lb { return false }
-        }
-        return true
     }
 }

@@ -144,12 +144,7 @@ struct HeadWriter {
     var bytes: [UInt8] = []
 
     mutating func write(unsigned value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        bytes.append(UInt8(value))
+        LEB128.append(value, to: &bytes)
     }
 
     /// Zigzag, so small negative numbers stay short.
@@ -186,13 +181,8 @@ struct HeadReader {
     }
 
     mutating func unsigned() throws -> UInt64 {
-        var value: UInt64 = 0
-        for shift in stride(from: 0, to: 64, by: 7) {
-            let next = try byte()
-            value |= UInt64(next & 0x7F) << UInt64(shift)
-            if next < 0x80 { return value }
-        }
-        throw StoredResponse.HeadDecodingError.malformed
+        guard let value = LEB128.read(bytes, at: &offset) else { throw StoredResponse.HeadDecodingError.malformed }
+        return value
     }
 
     mutating func integer() throws -> Int {

@@ -1,0 +1,30 @@
+// LEB128: the unsigned variable-length integers of the compact stored forms (packed header
+// fields, the disk tier's binary head): seven bits per byte, least significant first, the high
+// bit set on every byte but the last.
+//
+// Invariant: `read` never reads past the buffer; a number that runs off its end, or past 64
+// bits, is nil, never a guess.
+public enum LEB128 {
+    /// Appends `value`.
+    public static func append(_ value: UInt64, to bytes: inout [UInt8]) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(rest))
+    }
+
+    /// Reads one number at `offset` and moves `offset` past it; nil when it is cut short.
+    public static func read(_ bytes: UnsafeRawBufferPointer, at offset: inout Int) -> UInt64? {
+        var value: UInt64 = 0
+        for shift in stride(from: 0, to: 64, by: 7) {
+            guard offset < bytes.count else { return nil }
+            let byte = bytes[offset]
+            offset += 1
+            value |= UInt64(byte & 0x7F) << UInt64(shift)
+            if byte < 0x80 { return value }
+        }
+        return nil
+    }
+}
