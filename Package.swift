@@ -144,6 +144,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "CachePolicyTests", dependencies: ["CachePolicy"]),
@@ -152,6 +153,7 @@ let package = Package(
             name: "CacheStoreTests",
             dependencies: [
                 "CacheStore",
+                "OutpostTesting",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

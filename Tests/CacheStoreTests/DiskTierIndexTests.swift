@@ -7,8 +7,8 @@ import CacheStore
 import Foundation
 import GRDB
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
+import OutpostTesting
 import Testing
 
 extension DiskTierTests {
@@ -90,7 +90,7 @@ extension DiskTierTests {
     @Test("a write failure is logged once per condition; a corrupt index is logged as critical")
     func loggingOncePerCondition() throws {
         let records = LogRecords()
-        let logger = Logger(label: "disk-tier-test") { _ in RecordingLogHandler(records: records) }
+        let logger = records.logger(label: "disk-tier-test")
         let directory = makeTemporaryDirectory()
         try Data("not a database, not at all".utf8).write(to: URL(fileURLWithPath: directory + "/index.sqlite"))
 
@@ -102,36 +102,5 @@ extension DiskTierTests {
 
         #expect(tier.writeFailures == 3)
         #expect(records.messages(at: .error) == ["disk cache write failed"])
-    }
-}
-
-/// Log records kept in memory, shared by every handler made for one test.
-final class LogRecords: Sendable {
-    private let records = NIOLockedValueBox<[(level: Logger.Level, message: String)]>([])
-
-    func append(_ level: Logger.Level, _ message: String) {
-        records.withLockedValue { $0.append((level, message)) }
-    }
-
-    func messages(at level: Logger.Level) -> [String] {
-        records.withLockedValue { $0.filter { $0.level == level }.map(\.message) }
-    }
-}
-
-struct RecordingLogHandler: LogHandler {
-    let records: LogRecords
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(
-        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-        function: String, line: UInt
-    ) {
-        records.append(level, message.description)
     }
 }

@@ -9,6 +9,7 @@ import GRDB
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import OutpostTesting
 import Testing
 
 @testable import CacheStore
@@ -40,7 +41,7 @@ struct DiskTierReconciliationTests {
     func background() throws {
         let directory = try damagedDirectory(kept: 40)
         let records = LogRecords()
-        let logger = Logger(label: "reconciliation-test") { _ in RecordingLogHandler(records: records) }
+        let logger = records.logger(label: "reconciliation-test")
         let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22, reconcile: .inBackground, logger: logger)
         #expect(tier.variants(for: "kept 7").map { String(buffer: $0.body) } == ["body 7"])
         for number in 0..<20 { #expect(store(tier, makeResponse(key: "new \(number)"), body: "new \(number)")) }

@@ -7,6 +7,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import OutpostTesting
 import Testing
 
 #if canImport(Glibc)
@@ -39,7 +40,7 @@ struct DiskTierWriteFailureTests {
                 attempts.value[operation, default: 0] += 1
                 return failing.value[operation]
             }
-            let logger = Logger(label: "write-failure-test") { _ in RecordingLogHandler(records: records) }
+            let logger = records.logger(label: "write-failure-test")
             tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, reconcile: .beforeOpening, logger: logger, seams: seams)
         }
 

@@ -1,19 +1,27 @@
-// A log handler that keeps what a node logs in memory, so a test can assert on its lines (e.g.
-// that a full disk is reported once, not once per request).
+// A log handler that keeps what was logged in memory, so a test can assert on its lines (e.g.
+// that a full disk is reported once, not once per request). One `LogRecords` is shared by every
+// handler its `logger` makes.
 import Logging
 import Synchronization
 
-final class LogRecords: Sendable {
+public final class LogRecords: Sendable {
     private let records = Mutex<[(level: Logger.Level, message: String)]>([])
 
-    /// A logger whose every line, at any level, lands here.
-    var logger: Logger { Logger(label: "test.node") { _ in RecordingLogHandler(records: self) } }
+    public init() {}
 
-    func append(_ level: Logger.Level, _ message: String) {
+    /// A logger whose every line, at any level, lands here.
+    public func logger(label: String = "test.node") -> Logger {
+        Logger(label: label) { _ in RecordingLogHandler(records: self) }
+    }
+
+    /// The default logger (label `test.node`).
+    public var logger: Logger { logger() }
+
+    public func append(_ level: Logger.Level, _ message: String) {
         records.withLock { $0.append((level, message)) }
     }
 
-    func messages(at level: Logger.Level) -> [String] {
+    public func messages(at level: Logger.Level) -> [String] {
         records.withLock { $0.filter { $0.level == level }.map(\.message) }
     }
 }
