@@ -24,6 +24,9 @@ public final class OriginGate: Sendable {
 
     public var isOpen: Bool { state.withLockedValue { $0.isOpen } }
 
+    /// How many answers are held at the gate now.
+    public var held: Int { state.withLockedValue { $0.waiters.count } }
+
     /// Runs `resume` on `loop` once the gate is open (at once, on the next tick, if it already is).
     func whenOpen(on loop: EventLoop, _ resume: @escaping @Sendable () -> Void) {
         let runNow = state.withLockedValue { state in
