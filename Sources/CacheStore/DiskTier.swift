@@ -147,6 +147,12 @@ public final class DiskTier: CacheStorage {
     /// Every stored variant of `key`, most recently stored first, each body verified against its
     /// length and checksum. Counts as a use (recorded in memory, written with the next write).
     public func variants(for key: String) -> [StoredEntry] {
+        variants(for: key, countingUse: true)
+    }
+
+    /// The same; with `countingUse: false` (warming memory at start-up) neither the hit count
+    /// nor the last access changes.
+    public func variants(for key: String, countingUse: Bool) -> [StoredEntry] {
         let rows: [ObjectRow]
         do {
             rows = try pool.read { database in
@@ -184,6 +190,7 @@ public final class DiskTier: CacheStorage {
             }
             found.append(StoredEntry(response: response, body: body))
         }
+        guard countingUse else { return found }
         let now = Date().timeIntervalSince1970
         state.withLockedValue { state in
             for row in rows {

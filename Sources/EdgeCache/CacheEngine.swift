@@ -269,10 +269,33 @@ public final class CacheEngine: Sendable {
         return configuration.rules.settings(host: PrimaryKey.hostWithoutPort(String(host)), path: String(path))
     }
 
+    /// Reads `key`'s variants from the disk tier off the event loop and promotes them into
+    /// memory; the returned future completes when memory holds what the disk had, and the
+    /// request can be decided again with `diskConsulted: true`. Requests for one key while its
+    /// read is under way share that read and its promotion.
+    public func consultDisk(key: String, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        guard let disk else { return eventLoop.makeSucceededVoidFuture() }
+        let generation = fills.purgeFence.current
+        return disk.consult(key: key, on: eventLoop) { [self] entries in promote(entries, readSince: generation) }
+    }
+
     /// Puts variants read from disk into the memory tier, so this request and the next are
-    /// answered from memory.
-    public func promote(_ entries: [StoredEntry]) {
-        for var entry in entries {
+    /// answered from memory. A variant that a purge since `generation` (the purge fence's, taken
+    /// before the read) selects is left out: the purge may have passed memory and disk while
+    /// it was being read, and promoting it would bring it back. Nor does a promotion replace a
+    /// variant memory holds from the same response or a later one (a fill that committed while
+    /// the disk was read, or an earlier promotion).
+    /// Returns how many variants it promoted.
+    @discardableResult
+    func promote(_ entries: [StoredEntry], readSince generation: Int) -> Int {
+        guard let key = entries.first?.response.key else { return 0 }
+        var promoted = 0
+        let held = storage.variants(for: key)
+        for var entry in entries where !fills.purgeFence.supersedes(entry.response, startedAt: generation) {
+            let response = entry.response
+            if held.contains(where: { $0.response.variantKey == response.variantKey && $0.response.responseTime >= response.responseTime }) {
+                continue
+            }
             if entry.response.reuseFacts == nil {
                 // Derived facts are not persisted: derive them again under this node's rules.
                 entry.response.reuseFacts = ReuseFacts(cached: entry.response.cached, settings: settings(forURL: entry.response.url))
@@ -280,9 +303,11 @@ public final class CacheEngine: Sendable {
             let fill = storage.beginFill(entry.response)
             if fill.append(entry.body), fill.commit() {
                 stats.diskPromotions.add(1, ordering: .relaxed)
+                promoted += 1
             } else {
                 fill.abandon()
             }
         }
+        return promoted
     }
 }

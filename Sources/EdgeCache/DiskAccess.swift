@@ -3,7 +3,8 @@
 // through one serial queue in the order they were made — never on an event loop. Stores wait in
 // a bounded buffer that the writer empties in one go (one transaction for many fills).
 // Invariants: nothing here is called with a lock held; `drain()` returns once every queued write
-// ran; at most `maximumPendingStores` stores and `maximumPendingBytes` body bytes wait at once.
+// ran; at most `maximumPendingStores` stores and `maximumPendingBytes` body bytes wait at once;
+// at most one read of a key is under way at a time (`consult`), however many requests want it.
 import CacheStore
 import Dispatch
 import Logging
@@ -29,6 +30,8 @@ public final class DiskAccess: Sendable {
     private enum StoreDecision { case queued, scheduleFlush, dropped, droppedFirst }
 
     private let pending = NIOLockedValueBox(Pending())
+    /// The reads under way, by key; see `consult`.
+    private let reads = NIOLockedValueBox<[String: EventLoopFuture<Void>]>([:])
     private let mayHoldKey: @Sendable (String) -> Bool
     /// The bounds on stores waiting for the writer.
     let maximumPendingStores: Int
@@ -53,10 +56,39 @@ public final class DiskAccess: Sendable {
     public func mayHold(key: String) -> Bool { mayHoldKey(key) }
 
     /// The stored variants of `key` on disk, read off the event loops.
-    public func variants(for key: String, on eventLoop: any EventLoop) -> EventLoopFuture<[StoredEntry]> {
+    private func variants(for key: String, on eventLoop: any EventLoop) -> EventLoopFuture<[StoredEntry]> {
         let storage = self.storage
         return pool.runIfActive(eventLoop: eventLoop) { storage.variants(for: key) }
     }
+
+    /// Reads `key`'s variants off the event loops and hands them to `whenRead`, once for every
+    /// request that asks while the read is under way: the first starts the read and its
+    /// `whenRead` runs; the others wait for that read, and their `whenRead` is dropped. So a
+    /// burst of requests for a key that only the disk holds costs one index read, one body read
+    /// and one promotion. The future completes (on `eventLoop`) after `whenRead` has run.
+    public func consult(key: String, on eventLoop: any EventLoop,
+                        whenRead: @escaping @Sendable ([StoredEntry]) -> Void) -> EventLoopFuture<Void> {
+        enum Role { case reader(EventLoopPromise<Void>), waiter(EventLoopFuture<Void>) }
+        let role = reads.withLockedValue { reads -> Role in
+            if let underway = reads[key] { return .waiter(underway) }
+            let promise = eventLoop.makePromise(of: Void.self)
+            reads[key] = promise.futureResult
+            return .reader(promise)
+        }
+        switch role {
+        case .waiter(let underway):
+            return underway.hop(to: eventLoop)
+        case .reader(let promise):
+            variants(for: key, on: eventLoop).map(whenRead).cascade(to: promise)
+            promise.futureResult.whenComplete { [reads] _ in
+                reads.withLockedValue { _ = $0.removeValue(forKey: key) }
+            }
+            return promise.futureResult
+        }
+    }
+
+    /// Keys whose disk read is under way.
+    public var readsUnderway: Int { reads.withLockedValue { $0.count } }
 
     /// Stores a complete response (the memory tier has committed it) in the background. While
     /// a disk tier has paused storing (disk full), the store is skipped there and counted.

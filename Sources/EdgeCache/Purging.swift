@@ -1,10 +1,10 @@
 // An operator's purge across the tiers: applied to the disk index and to memory before it
 // returns, so a purge that was acknowledged cannot come back after a restart.
 //
-// Order matters: the purge fence first (fills under way will not store what it selects), then
-// memory, then disk (after every queued disk write), then memory again. A request
-// that misses memory in between may read the variant from disk and promote it back; the second
-// memory pass removes such a promotion. Counted once per variant across the passes and tiers.
+// Order matters: the purge fence first (fills under way will not store what it selects, and
+// disk reads under way will not promote it), then memory, then disk (after every queued disk
+// write), then memory again, which removes what a fill committed in between. Counted once per
+// variant across the passes and tiers.
 import CacheStore
 
 /// What a purge selected in each tier.

@@ -97,10 +97,8 @@ final class ProxyHandler: ChannelDuplexHandler {
         case .consultDisk(let key):
             // The disk is read off the event loop; the decision is made again when it answers.
             state = .forwarding(exchange)
-            guard let disk = engine.disk else { return }
-            disk.variants(for: key, on: context.eventLoop).assumeIsolated().whenComplete { [self] result in
+            engine.consultDisk(key: key, on: context.eventLoop).assumeIsolated().whenComplete { [self] _ in
                 guard let context = isCurrent(exchange) else { return }
-                if case .success(let entries) = result { engine.promote(entries) }
                 act(on: request, exchange: exchange, bodyLength: bodyLength, hasBody: hasBody,
                     expectsContinue: expectsContinue, diskConsulted: true, context: context)
             }

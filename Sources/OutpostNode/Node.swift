@@ -17,6 +17,8 @@ public final class Node: Sendable {
     public let engine: CacheEngine
     private let server: EdgeServer
     private let admin: AdminParts?
+    /// Warming memory from the disk tier, while it runs (see `MemoryWarming`).
+    public let warming: MemoryWarming?
     private let group: MultiThreadedEventLoopGroup
     private let logger: Logger
 
@@ -33,12 +35,13 @@ public final class Node: Sendable {
     }
 
     private init(configuration: NodeConfiguration, origin: OriginClient, engine: CacheEngine, server: EdgeServer, admin: AdminParts?,
-                 group: MultiThreadedEventLoopGroup, logger: Logger) {
+                 warming: MemoryWarming?, group: MultiThreadedEventLoopGroup, logger: Logger) {
         self.configuration = configuration
         self.origin = origin
         self.engine = engine
         self.server = server
         self.admin = admin
+        self.warming = warming
         self.group = group
         self.logger = logger
     }
@@ -97,10 +100,16 @@ public final class Node: Sendable {
                 throw ConfigurationError(setting: "--admin-listen", message: "cannot listen on \(listen): \(error)")
             }
         }
+        // Once listening: the node serves while memory warms (a request finds on disk what
+        // warming has not reached yet).
+        let warming = tier.flatMap { tier in
+            configuration.warmMemoryBytes > 0 ? engine.warmMemory(from: tier, limitBytes: configuration.warmMemoryBytes) : nil
+        }
         logger.notice("outpost started", metadata: [
             "port": "\(server.port)", "admin-port": "\(admin.map { String($0.server.port) } ?? "off")", "config": "\(configuration.summary)",
         ])
-        return Node(configuration: configuration, origin: origin, engine: engine, server: server, admin: admin, group: group, logger: logger)
+        return Node(configuration: configuration, origin: origin, engine: engine, server: server, admin: admin, warming: warming,
+                    group: group, logger: logger)
     }
 
     /// Stops accepting, lets in-flight requests finish within the grace period, releases all.
@@ -112,6 +121,7 @@ public final class Node: Sendable {
             await admin.server.shutdown()
         }
         let clean = await server.shutdown(gracePeriod: grace)
+        warming?.stop()
         // Every acknowledged store reaches the disk before the process goes.
         await engine.disk?.shutdown()
         try? await admin?.pool.shutdownGracefully()

@@ -27,6 +27,11 @@ public struct NodeConfiguration: Sendable {
     public var cacheDirectory = "./outpost-cache"
     public var memorySize = 256 * 1024 * 1024
     public var diskSize = 2 * 1024 * 1024 * 1024
+    /// Body bytes of the most recently used disk objects promoted into memory at start-up, in
+    /// the background; nil means half of `memorySize`, 0 turns warming off.
+    public var warmMemory: Int?
+    /// The warming budget in force.
+    public var warmMemoryBytes: Int { min(warmMemory ?? memorySize / 2, memorySize) }
     public var logLevel = Logger.Level.info
     public var shutdownGracePeriod = TimeAmount.seconds(30)
     /// Event loop threads; defaults to one per core.
@@ -59,6 +64,7 @@ public struct NodeConfiguration: Sendable {
             "admin-listen=\(adminListen.map(\.description) ?? "off")",
             "admin-token=\(adminToken == nil ? "(environment or token file)" : "(given)")", "cache-dir=\(cacheDirectory)",
             "memory-size=\(ByteSize.format(memorySize))", "disk-size=\(ByteSize.format(diskSize))",
+            "warm-memory=\(ByteSize.format(warmMemoryBytes))",
             "log-level=\(logLevel)", "threads=\(threads)",
             "connect-timeout=\(DurationText.format(originClient.connectTimeout))",
             "response-head-timeout=\(DurationText.format(originClient.responseHeadTimeout))",

@@ -39,6 +39,7 @@ public enum NodeSettings {
         },
         .init(name: "memory-size", help: "Memory cache bound, e.g. 256MiB (default 256MiB).", repeatable: false) { c, v throws(SettingValueError) in c.memorySize = try size(v) },
         .init(name: "disk-size", help: "Disk cache bound, e.g. 2GiB (default 2GiB).", repeatable: false) { c, v throws(SettingValueError) in c.diskSize = try size(v) },
+        .init(name: "warm-memory", help: "At start-up, promote up to this many bytes of the most recently used disk objects into memory, in the background; 0 turns it off (default: half of --memory-size).", repeatable: false) { c, v throws(SettingValueError) in c.warmMemory = try size(v) },
         .init(name: "log-level", help: "trace, debug, info, notice, warning, error or critical (default info).", repeatable: false) { c, v throws(SettingValueError) in
             guard let level = Logger.Level(rawValue: v.lowercased()) else {
                 throw SettingValueError(message: "\"\(v)\" is not one of trace, debug, info, notice, warning, error, critical")

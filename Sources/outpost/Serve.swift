@@ -32,6 +32,8 @@ struct Serve: AsyncParsableCommand {
     var memorySize: String?
     @Option(name: .customLong("disk-size"), help: help("disk-size"))
     var diskSize: String?
+    @Option(name: .customLong("warm-memory"), help: help("warm-memory"))
+    var warmMemory: String?
     @Option(name: .customLong("log-level"), help: help("log-level"))
     var logLevel: String?
     @Option(name: .customLong("threads"), help: help("threads"))
@@ -84,6 +86,7 @@ struct Serve: AsyncParsableCommand {
             ("cache-dir", cacheDir),
             ("memory-size", memorySize),
             ("disk-size", diskSize),
+            ("warm-memory", warmMemory),
             ("log-level", logLevel),
             ("threads", threads),
             ("connect-timeout", connectTimeout),

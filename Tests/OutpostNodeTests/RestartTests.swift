@@ -19,6 +19,8 @@ struct RestartTests {
         ({ configuration in
             configuration.cacheDirectory = directory
             configuration.diskSize = 64 << 20
+            // These tests read the disk through requests; warmingAtStart covers warming.
+            configuration.warmMemory = 0
         }, directory)
     }
 
@@ -42,6 +44,49 @@ struct RestartTests {
                 #expect(node.engine.stats.snapshot.diskPromotions == 1000)
             }
             #expect(origin.requestCount == 1000)
+        }
+    }
+
+    @Test("a restart warms memory with the most recently used objects that fit the budget, before any request asks")
+    func warmingAtStart() async throws {
+        let directory = cacheDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let body = String(repeating: "w", count: 1_000)
+        try await withOrigin({ _ in .ok(body, headers: [("Cache-Control", "max-age=3600")]) }) { origin in
+            try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
+                for index in 0..<20 {
+                    _ = try await request("/object/\(index)", to: node)
+                    // One at a time, so the disk's recency order is the request order.
+                    try await waitUntil { node.engine.disk?.storage.usage.objects == index + 1 }
+                }
+            }
+            let records = LogRecords()
+            try await withNode(origins: [origin], configure: { configuration in
+                onDisk(directory).configure(&configuration)
+                configuration.warmMemory = 10_500  // ten bodies of 1,000 bytes, not eleven
+            }, logger: records.logger) { node in
+                let warming = try #require(node.warming)
+                warming.waitUntilFinished()
+                #expect(warming.promoted == 10)
+                #expect(node.engine.storage.usage.objects == 10)
+                #expect(records.messages(at: .notice).contains("memory warmed from disk"))
+                for index in 10..<20 {
+                    let response = try await request("/object/\(index)", to: node)
+                    #expect(response.cacheStatus.hasPrefix("Outpost; hit"), "object \(index): \(response.cacheStatus)")
+                }
+                // Served from memory: nothing more was read from disk.
+                #expect(node.engine.stats.snapshot.diskPromotions == 10)
+                let older = try await request("/object/9", to: node)
+                #expect(older.cacheStatus.hasPrefix("Outpost; hit"))
+                #expect(node.engine.stats.snapshot.diskPromotions == 11)
+            }
+            #expect(origin.requestCount == 20)
+
+            // Warming off: memory starts empty.
+            try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
+                #expect(node.warming == nil)
+                #expect(node.engine.storage.usage.objects == 0)
+            }
         }
     }
 
