@@ -14,6 +14,9 @@
 // - After each batch, the body bytes in the index are at most `capacityBytes`: the least
 //   recently used rows (by `last_access`, oldest id first on ties) are deleted in the same
 //   transaction, and their files once it has committed.
+// - `store(_:)` makes room before it writes bodies, in groups of at most a sixteenth of the
+//   capacity (or one body): the body files on disk pass `capacityBytes` by no more than the
+//   fills under way through `beginFill` and a replaced variant or two.
 // - Replaced and evicted body files are deleted only after the transaction that dropped their
 //   rows has committed; a crash in between leaves orphans, which start-up removes.
 import Foundation
@@ -78,10 +81,7 @@ extension DiskTier {
     /// Writes one batch of rows, evicts down to capacity, then deletes the files no row names
     /// any more. On failure no row of the batch is stored and their body files are deleted.
     func writeBatch(_ batch: [CommittedBody]) -> [Bool] {
-        let touches = state.withLockedValue { state in
-            defer { state.touches = [:] }
-            return state.touches
-        }
+        let touches = takeTouches()
         let capacity = capacityBytes
         do {
             let (seams, index) = (self.seams, directory + "/index.sqlite")
@@ -102,6 +102,28 @@ extension DiskTier {
             recordWriteFailure(error, count: batch.count)
             return Array(repeating: false, count: batch.count)
         }
+    }
+
+    /// The uses recorded since the last write, to be written by the caller's transaction.
+    private func takeTouches() -> [Int64: Touch] {
+        state.withLockedValue { state in
+            defer { state.touches = [:] }
+            return state.touches
+        }
+    }
+
+    /// Evicts least recently used rows until `bytes` more fit within the capacity, and deletes
+    /// their files, before those bytes are written. A failure here is left to the batch's own
+    /// write, which meets the same condition and records it.
+    func makeRoom(for bytes: Int) {
+        let touches = takeTouches()
+        let target = max(0, capacityBytes - bytes)
+        guard let evicted = try? pool.write({ database in
+            try Self.apply(touches, in: database)
+            return try Self.evict(downTo: target, in: database)
+        }) else { return }
+        for path in evicted { bodies.remove(path) }
+        state.withLockedValue { $0.evictions += evicted.count }
     }
 
     /// Inserts the row of `body`, replacing the variant with the same key and variant key;
@@ -168,21 +190,44 @@ extension DiskTier {
 }
 
 extension DiskTier {
-    /// Stores complete responses as one group: each body is written and published to its file,
-    /// then their rows are written together (one transaction per `CommitQueue.batchLimit` rows).
-    /// Returns how many were stored. Skipped while storing is paused, like any fill.
+    /// Stores complete responses together: in groups of at most a sixteenth of the capacity (at
+    /// least one response each), room is made for a group, its bodies are written and published
+    /// to their files, then their rows are written together (one transaction per
+    /// `CommitQueue.batchLimit` rows). Returns how many were stored. Skipped while storing is
+    /// paused, like any fill.
     @discardableResult
     public func store(_ entries: [StoredEntry]) -> Int {
-        var published: [CommittedBody] = []
-        for entry in entries {
-            let fill = Fill(response: entry.response, tier: self)
-            if fill.append(entry.body), let body = fill.publish() { published.append(body) } else { fill.abandon() }
-        }
         var stored = 0
-        for start in stride(from: 0, to: published.count, by: CommitQueue.batchLimit) {
-            let batch = Array(published[start..<min(start + CommitQueue.batchLimit, published.count)])
-            stored += writeBatch(batch).filter { $0 }.count
+        for group in Self.groups(of: entries, bytesEach: max(capacityBytes / 16, 1)) {
+            if !storingPaused { makeRoom(for: group.reduce(0) { $0 + $1.body.readableBytes }) }
+            var published: [CommittedBody] = []
+            for entry in group {
+                let fill = Fill(response: entry.response, tier: self)
+                if fill.append(entry.body), let body = fill.publish() { published.append(body) } else { fill.abandon() }
+            }
+            for start in stride(from: 0, to: published.count, by: CommitQueue.batchLimit) {
+                let batch = Array(published[start..<min(start + CommitQueue.batchLimit, published.count)])
+                stored += writeBatch(batch).filter { $0 }.count
+            }
         }
         return stored
+    }
+
+    /// `entries` in order, cut into runs whose bodies add up to at most `bytesEach`; a body
+    /// larger than that is a run of its own.
+    static func groups(of entries: [StoredEntry], bytesEach: Int) -> [ArraySlice<StoredEntry>] {
+        var groups: [ArraySlice<StoredEntry>] = []
+        var start = entries.startIndex, bytes = 0
+        for (index, entry) in entries.enumerated() {
+            let size = entry.body.readableBytes
+            if index > start, bytes + size > bytesEach {
+                groups.append(entries[start..<index])
+                start = index
+                bytes = 0
+            }
+            bytes += size
+        }
+        if start < entries.endIndex { groups.append(entries[start...]) }
+        return groups
     }
 }

@@ -1,8 +1,9 @@
 // The disk tier's batched store (many fills, one transaction) and its key filter (a memory miss
 // for a key never stored skips the index read).
 import CachePolicy
-import CacheStore
+@testable import CacheStore
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 
@@ -41,6 +42,41 @@ struct DiskTierBatchTests {
         #expect(reopened.mayHold(key: "GET example.com/a"))
         #expect(reopened.mayHold(key: "GET example.com/b"))
         #expect(!reopened.mayHold(key: "GET example.com/c"))
+    }
+
+    @Test("a batch larger than the room left: room is made first, so the body files never pass the capacity by more than one body")
+    func batchMakesRoomFirst() throws {
+        let directory = makeTemporaryDirectory()
+        let capacity = 64 * 1024, size = 1024
+        let seams = DiskTier.Seams()
+        let tier = try DiskTier(directory: directory, capacityBytes: capacity, reconcile: .beforeOpening, logger: nil, seams: seams)
+        let entries = { (range: Range<Int>) in
+            range.map { StoredEntry(response: makeResponse(key: "GET example.com/\($0)", bodyLength: size), body: bytes(size)) }
+        }
+        #expect(tier.store(entries(0..<64)) == 64)  // full
+        let largest = NIOLockedValueBox(0)
+        seams.injectFailures { operation in
+            // Each body is about to be renamed into place: what is on disk besides it?
+            if operation == .rename { largest.withLockedValue { $0 = max($0, Self.bodyBytes(directory)) } }
+            return nil
+        }
+        #expect(tier.store(entries(64..<96)) == 32)  // half the capacity again, in one call
+        #expect(largest.withLockedValue { $0 } > 0)
+        #expect(largest.withLockedValue { $0 } <= capacity)
+        #expect(Self.bodyBytes(directory) <= capacity)
+        #expect(tier.usage.objects == 64)
+        #expect(tier.variants(for: "GET example.com/95").count == 1)
+        #expect(tier.variants(for: "GET example.com/0").isEmpty)  // the least recently used went
+    }
+
+    static func bodyBytes(_ directory: String) -> Int {
+        let enumerator = FileManager.default.enumerator(atPath: directory + "/bodies")
+        var total = 0
+        while let path = enumerator?.nextObject() as? String {
+            guard path.hasSuffix(".body"), !path.hasPrefix("tmp") else { continue }
+            total += (try? FileManager.default.attributesOfItem(atPath: directory + "/bodies/" + path)[.size] as? Int) ?? 0
+        }
+        return total
     }
 
     func bodyFileCount(_ directory: String) -> Int {
