@@ -126,8 +126,13 @@ extension DiskTier {
             configuration.label = "outpost.disk-index"
             // WAL with synchronous=FULL: a committed transaction survives power loss, which is
             // what `commit()` promises its caller.
+            // The write-ahead log is checkpointed every 128 pages and cut back to 512 KiB after
+            // each checkpoint (SQLite's defaults let it sit at 4 MiB and more), so the cache
+            // directory stays close to --disk-size, which bounds the bodies.
             configuration.prepareDatabase { database in
                 try database.execute(sql: "PRAGMA synchronous = FULL")
+                try database.execute(sql: "PRAGMA wal_autocheckpoint = 128")
+                try database.execute(sql: "PRAGMA journal_size_limit = 524288")
             }
             let began = ContinuousClock.now
             let pool = try DatabasePool(path: path, configuration: configuration)

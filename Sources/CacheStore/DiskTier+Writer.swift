@@ -14,9 +14,10 @@
 // - After each batch, the body bytes in the index are at most `capacityBytes`: the least
 //   recently used rows (by `last_access`, oldest id first on ties) are deleted in the same
 //   transaction, and their files once it has committed.
-// - `store(_:)` makes room before it writes bodies, in groups of at most a sixteenth of the
-//   capacity (or one body): the body files on disk pass `capacityBytes` by no more than the
-//   fills under way through `beginFill` and a replaced variant or two.
+// - `store(_:)` makes room before it writes bodies (for them and for the index's own files),
+//   in groups of at most a sixteenth of the capacity (or one body): the body files on disk pass
+//   `capacityBytes` by no more than the fills under way through `beginFill` and a replaced
+//   variant or two.
 // - Replaced and evicted body files are deleted only after the transaction that dropped their
 //   rows has committed; a crash in between leaves orphans, which start-up removes.
 import Foundation
@@ -113,17 +114,27 @@ extension DiskTier {
     }
 
     /// Evicts least recently used rows until `bytes` more fit within the capacity, and deletes
-    /// their files, before those bytes are written. A failure here is left to the batch's own
-    /// write, which meets the same condition and records it.
+    /// their files, before those bytes are written. Room is also left for the index's own
+    /// files (up to a sixteenth of the capacity), so the whole cache directory, not only its
+    /// bodies, stays near `capacityBytes`. A failure here is left to the batch's own write,
+    /// which meets the same condition and records it.
     func makeRoom(for bytes: Int) {
         let touches = takeTouches()
-        let target = max(0, capacityBytes - bytes)
+        let target = max(0, capacityBytes - bytes - min(indexFileBytes(), capacityBytes / 16))
         guard let evicted = try? pool.write({ database in
             try Self.apply(touches, in: database)
             return try Self.evict(downTo: target, in: database)
         }) else { return }
         for path in evicted { bodies.remove(path) }
         state.withLockedValue { $0.evictions += evicted.count }
+    }
+
+    /// The bytes SQLite's own files take now: the index, its write-ahead log and shared memory.
+    func indexFileBytes() -> Int {
+        ["", "-wal", "-shm"].reduce(0) { total, suffix in
+            var status = stat()
+            return total + (stat(directory + "/index.sqlite" + suffix, &status) == 0 ? Int(status.st_size) : 0)
+        }
     }
 
     /// Inserts the row of `body`, replacing the variant with the same key and variant key;
