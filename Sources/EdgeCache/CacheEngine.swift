@@ -140,7 +140,10 @@ public final class CacheEngine: Sendable {
     }
 
     /// The first phase of a request's cache transaction.
-    public func decide(_ request: CacheRequest, now: Timestamp, diskConsulted: Bool = false) -> CacheDecision {
+    /// `diskEntries`: after `consultDisk`, the variants it read that memory cannot hold; they
+    /// are looked up beside memory's, and served from the buffer they were read into.
+    public func decide(_ request: CacheRequest, now: Timestamp, diskConsulted: Bool = false,
+                       diskEntries: [StoredEntry] = []) -> CacheDecision {
         if !diskConsulted { stats.requests.add(1, ordering: .relaxed) }
         let method = request.method.rawValue
         let settings = configuration.rules.settings(host: PrimaryKey.hostWithoutPort(request.host), path: String(request.path))
@@ -154,7 +157,8 @@ public final class CacheEngine: Sendable {
         }
         let key = PrimaryKey.make(methodClass: .retrieval, scheme: request.scheme, host: request.host,
                                   pathAndQuery: request.target, settings: settings)
-        let variants = storage.variants(for: key)
+        var variants = storage.variants(for: key)
+        if !diskEntries.isEmpty { variants += diskEntries.filter { $0.response.key == key } }
         let matching = variants.first { entry in
             Variants.secondaryKey(vary: entry.response.varyFieldNames, request: request.headers,
                                   normaliseAcceptEncoding: settings.key.normaliseAcceptEncoding) == entry.response.variantKey
@@ -271,12 +275,13 @@ public final class CacheEngine: Sendable {
 
     /// Reads `key`'s variants from the disk tier off the event loop and promotes them into
     /// memory; the returned future completes when memory holds what the disk had, and the
-    /// request can be decided again with `diskConsulted: true`. Requests for one key while its
-    /// read is under way share that read and its promotion.
-    public func consultDisk(key: String, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        guard let disk else { return eventLoop.makeSucceededVoidFuture() }
+    /// request can be decided again with `diskConsulted: true` and, as `diskEntries`, the
+    /// variants the future brings: those too large for memory, read whole, to be served once.
+    /// Requests for one key while its read is under way share that read and its promotion.
+    public func consultDisk(key: String, on eventLoop: any EventLoop) -> EventLoopFuture<[StoredEntry]> {
+        guard let disk else { return eventLoop.makeSucceededFuture([]) }
         let generation = fills.purgeFence.current
-        return disk.consult(key: key, on: eventLoop) { [self] entries in promote(entries, readSince: generation) }
+        return disk.consult(key: key, on: eventLoop) { [self] entries in promote(entries, readSince: generation).tooLarge }
     }
 
     /// Puts variants read from disk into the memory tier, so this request and the next are
@@ -285,11 +290,12 @@ public final class CacheEngine: Sendable {
     /// it was being read, and promoting it would bring it back. Nor does a promotion replace a
     /// variant memory holds from the same response or a later one (a fill that committed while
     /// the disk was read, or an earlier promotion).
-    /// Returns how many variants it promoted.
+    /// Returns how many variants it promoted, and those memory cannot hold.
     @discardableResult
-    func promote(_ entries: [StoredEntry], readSince generation: Int) -> Int {
-        guard let key = entries.first?.response.key else { return 0 }
+    func promote(_ entries: [StoredEntry], readSince generation: Int) -> (promoted: Int, tooLarge: [StoredEntry]) {
+        guard let key = entries.first?.response.key else { return (0, []) }
         var promoted = 0
+        var tooLarge: [StoredEntry] = []
         let held = storage.variants(for: key)
         for var entry in entries where !fills.purgeFence.supersedes(entry.response, startedAt: generation) {
             let response = entry.response
@@ -306,8 +312,9 @@ public final class CacheEngine: Sendable {
                 promoted += 1
             } else {
                 fill.abandon()
+                tooLarge.append(entry)
             }
         }
-        return promoted
+        return (promoted, tooLarge)
     }
 }

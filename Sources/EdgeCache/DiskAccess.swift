@@ -15,7 +15,8 @@ import NIOPosix
 public final class DiskAccess: Sendable {
     public let storage: any CacheStorage
     private let pool: NIOThreadPool
-    private let writer = DispatchQueue(label: "outpost.disk-writer")
+    /// Every write to the disk tier, in order (stores, updates, removals, purges, commits).
+    let writer = DispatchQueue(label: "outpost.disk-writer")
     private let logger: Logger
 
     /// Stores waiting for the writer; see `store`.
@@ -31,7 +32,7 @@ public final class DiskAccess: Sendable {
 
     private let pending = NIOLockedValueBox(Pending())
     /// The reads under way, by key; see `consult`.
-    private let reads = NIOLockedValueBox<[String: EventLoopFuture<Void>]>([:])
+    private let reads = NIOLockedValueBox<[String: EventLoopFuture<[StoredEntry]>]>([:])
     private let mayHoldKey: @Sendable (String) -> Bool
     /// The bounds on stores waiting for the writer.
     let maximumPendingStores: Int
@@ -65,13 +66,13 @@ public final class DiskAccess: Sendable {
     /// request that asks while the read is under way: the first starts the read and its
     /// `whenRead` runs; the others wait for that read, and their `whenRead` is dropped. So a
     /// burst of requests for a key that only the disk holds costs one index read, one body read
-    /// and one promotion. The future completes (on `eventLoop`) after `whenRead` has run.
+    /// and one promotion. The future completes (on `eventLoop`) with what `whenRead` returned.
     public func consult(key: String, on eventLoop: any EventLoop,
-                        whenRead: @escaping @Sendable ([StoredEntry]) -> Void) -> EventLoopFuture<Void> {
-        enum Role { case reader(EventLoopPromise<Void>), waiter(EventLoopFuture<Void>) }
+                        whenRead: @escaping @Sendable ([StoredEntry]) -> [StoredEntry]) -> EventLoopFuture<[StoredEntry]> {
+        enum Role { case reader(EventLoopPromise<[StoredEntry]>), waiter(EventLoopFuture<[StoredEntry]>) }
         let role = reads.withLockedValue { reads -> Role in
             if let underway = reads[key] { return .waiter(underway) }
-            let promise = eventLoop.makePromise(of: Void.self)
+            let promise = eventLoop.makePromise(of: [StoredEntry].self)
             reads[key] = promise.futureResult
             return .reader(promise)
         }

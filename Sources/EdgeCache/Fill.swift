@@ -8,7 +8,9 @@
 // - a response that is not storable, or varies differently from a waiter's request, is not shared:
 //   those waiters are declined and fetch on their own;
 // - a body that does not arrive whole is abandoned, never stored, and every subscriber gets a
-//   failure (never a short body passed off as complete).
+//   failure (never a short body passed off as complete);
+// - a response declared larger than the memory tier can hold, but within the rules' bound, is
+//   stored on the disk tier alone (DiskStreamingFill), whose writes pace the origin too.
 // Origin callbacks run on `eventLoop`; joins and departures come from any loop, so the shared
 // state sits behind `lock`, and every delivery is enqueued on the subscriber's loop while holding
 // it, which keeps each subscriber's events in order.
@@ -50,6 +52,8 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     // Confined to `eventLoop`.
     private var call: OriginCall?
     private var storeFill: (any CacheFill)?
+    /// Instead of `storeFill`, for a response too large for memory.
+    private var diskFill: DiskStreamingFill?
     private var storing: StoredResponse?
     private var receivedBytes = 0
     private var declaredLength: Int?
@@ -107,7 +111,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         if abandon {
             // Nobody listens: go on only if the response is being stored, or may still be.
             eventLoop.execute { [self] in
-                if storeFill == nil, case .streaming = lock.withLock({ phase }) { call?.cancel(); finish() }
+                if storeFill == nil, diskFill == nil, case .streaming = lock.withLock({ phase }) { call?.cancel(); finish() }
             }
         }
     }
@@ -166,7 +170,11 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                     responseTime: now, tags: Invalidation.tags(head.headers), bodyLength: declaredLength ?? 0)
                 response.reuseFacts = ReuseFacts(cached: response.cached, settings: plan.settings)
                 storing = response
-                storeFill = coordinator.storage.beginFill(response)
+                if let disk = coordinator.disk, let declaredLength, declaredLength > coordinator.memoryObjectLimit {
+                    diskFill = disk.beginStreamingFill(response)
+                } else {
+                    storeFill = coordinator.storage.beginFill(response)
+                }
                 timeToLive = storagePlan.lifetime.seconds - response.cached.age.currentAge(now: now)
             }
         }
@@ -213,6 +221,16 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             lock.withLock { joinable = false; parts = [] }
             coordinator.remove(self)
         }
+        var written: EventLoopFuture<Void>?
+        if let fill = diskFill {
+            if receivedBytes > plan.settings.maxObjectSize || fill.isGivenUp {
+                fill.abandon()
+                diskFill = nil
+                coordinator.stats.countNotStored(.tooLarge)
+            } else {
+                written = fill.append(part, on: eventLoop)
+            }
+        }
         let paced: EventLoopFuture<Void>? = lock.withLock {
             if joinable { parts.append(part) }
             var paced: EventLoopFuture<Void>?
@@ -222,10 +240,33 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             }
             return paced
         }
-        return paced ?? eventLoop.makeSucceededVoidFuture()
+        switch (paced, written) {
+        case (let paced?, let written?): return paced.and(written).map { _ in }
+        case (let paced?, nil): return paced
+        case (nil, let written?): return written
+        case (nil, nil): return eventLoop.makeSucceededVoidFuture()
+        }
     }
 
     func originResponseCompleted() {
+        if let fill = diskFill {
+            diskFill = nil
+            // RFC 9111 §3.3: only a body that arrived whole is stored.
+            if let reason = Storability.completedBody(receivedLength: receivedBytes, contentLength: declaredLength,
+                                                      ended: true, settings: plan.settings) {
+                fill.abandon()
+                coordinator.stats.countNotStored(reason)
+            } else if let storing {
+                let (fence, generation, stats) = (coordinator.purgeFence, purgeGeneration, coordinator.stats)
+                fill.commit(mayStore: {
+                    guard !fence.supersedes(storing, startedAt: generation) else {
+                        stats.countNotStored(.purgedWhileFilling)
+                        return false
+                    }
+                    return true
+                }, stored: { stats.stored.add(1, ordering: .relaxed) })
+            }
+        }
         if let fill = storeFill {
             storeFill = nil
             // RFC 9111 §3.3: only a body that arrived whole is stored.
@@ -248,6 +289,11 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     }
 
     func originFailed(_ failure: OriginFailure, origin: OriginServer, headDelivered: Bool) {
+        if let fill = diskFill {
+            fill.abandon()
+            diskFill = nil
+            coordinator.stats.countNotStored(.bodyIncomplete)
+        }
         if let fill = storeFill {
             // RFC 9111 §3.3: a body that did not arrive whole is never stored.
             fill.abandon()

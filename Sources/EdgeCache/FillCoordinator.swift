@@ -28,6 +28,9 @@ public final class FillCoordinator: Sendable {
     let maximumWaiters: Int
     /// Purges that fills under way must not undo.
     public let purgeFence = PurgeFence()
+    /// The largest body the memory tier can hold; a fill declared larger goes to the disk tier
+    /// alone, when there is one.
+    var memoryObjectLimit: Int { (storage as? MemoryTier)?.shardCapacityBytes ?? .max }
     private let fills = NIOLockedValueBox<[String: Fill]>([:])
 
     init(origin: OriginClient, storage: any CacheStorage, disk: DiskAccess?, stats: Stats, uncacheable: UncacheableMemory,

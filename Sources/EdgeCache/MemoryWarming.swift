@@ -44,7 +44,7 @@ public final class MemoryWarming: Sendable {
                 guard engine.storage.variants(for: key).isEmpty else { continue }
                 let generation = engine.fills.purgeFence.current
                 let entries = tier.variants(for: key, countingUse: false)
-                promotedCount.add(engine.promote(entries, readSince: generation), ordering: .relaxed)
+                promotedCount.add(engine.promote(entries, readSince: generation).promoted, ordering: .relaxed)
                 bytes += entries.reduce(0) { $0 + $1.body.readableBytes }
             }
             logger.notice("memory warmed from disk", metadata: [

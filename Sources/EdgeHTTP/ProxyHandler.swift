@@ -91,16 +91,16 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     /// Carries out the engine's decision for an accepted request.
     private func act(on request: CacheRequest, exchange: Exchange, bodyLength: Int?, hasBody: Bool, expectsContinue: Bool,
-                     diskConsulted: Bool, context: ChannelHandlerContext) {
+                     diskConsulted: Bool, diskEntries: [StoredEntry] = [], context: ChannelHandlerContext) {
         let head = exchange.head
-        switch engine.decide(request, now: engine.configuration.clock.now(), diskConsulted: diskConsulted) {
+        switch engine.decide(request, now: engine.configuration.clock.now(), diskConsulted: diskConsulted, diskEntries: diskEntries) {
         case .consultDisk(let key):
             // The disk is read off the event loop; the decision is made again when it answers.
             state = .forwarding(exchange)
-            engine.consultDisk(key: key, on: context.eventLoop).assumeIsolated().whenComplete { [self] _ in
+            engine.consultDisk(key: key, on: context.eventLoop).assumeIsolated().whenComplete { [self] result in
                 guard let context = isCurrent(exchange) else { return }
                 act(on: request, exchange: exchange, bodyLength: bodyLength, hasBody: hasBody,
-                    expectsContinue: expectsContinue, diskConsulted: true, context: context)
+                    expectsContinue: expectsContinue, diskConsulted: true, diskEntries: (try? result.get()) ?? [], context: context)
             }
         case .serveStored(let answer):
             serve(answer, notModified: false, exchange: exchange, context: context)

@@ -90,6 +90,46 @@ struct RestartTests {
         }
     }
 
+    @Test("a response too large for memory is stored on disk alone, served from disk, and kept across a restart")
+    func largerThanMemory() async throws {
+        let directory = cacheDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let body = String(repeating: "0123456789abcdef", count: 12_500)  // 200,000 bytes; a memory shard holds 64 KiB
+        try await withOrigin({ _ in .ok(body, headers: [("Cache-Control", "max-age=3600")]) }) { origin in
+            let configure = { (configuration: inout NodeConfiguration) in
+                onDisk(directory).configure(&configuration)
+                configuration.memorySize = 1 << 20
+            }
+            try await withNode(origins: [origin], configure: configure) { node in
+                let first = try await request("/large", to: node)
+                #expect(first.bodyText == body)
+                #expect(first.cacheStatus.hasPrefix("Outpost; fwd=uri-miss"))
+                #expect(first.cacheStatus.contains("stored"))
+                try await waitUntil { node.engine.stats.snapshot.stored == 1 }
+                #expect(node.engine.storage.usage.objects == 0)
+                #expect(node.engine.disk?.storage.usage.bytes == body.utf8.count)
+                for _ in 0..<3 {
+                    let again = try await request("/large", to: node)
+                    #expect(again.cacheStatus.hasPrefix("Outpost; hit"), "\(again.cacheStatus)")
+                    #expect(again.bodyText == body)
+                }
+                #expect(node.engine.stats.snapshot.diskPromotions == 0)
+            }
+            try await withNode(origins: [origin], configure: configure) { node in
+                let afterRestart = try await request("/large", to: node)
+                #expect(afterRestart.cacheStatus.hasPrefix("Outpost; hit"))
+                #expect(afterRestart.bodyText == body)
+                // A purge reaches it on disk.
+                let key = try #require(node.engine.key(forURL: "http://site.example/large"))
+                let purged = await node.engine.purge(.key(key), action: .remove)
+                #expect(purged.variants.count == 1)
+                let afterPurge = try await request("/large", to: node)
+                #expect(afterPurge.cacheStatus.hasPrefix("Outpost; fwd=uri-miss"))
+            }
+            #expect(origin.requestCount == 2)
+        }
+    }
+
     @Test("a restart serves while reconciliation runs in the background; when done, the leftovers are gone and it is logged")
     func backgroundReconciliation() async throws {
         let directory = cacheDirectory()
