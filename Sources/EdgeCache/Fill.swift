@@ -223,10 +223,12 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         }
         var written: EventLoopFuture<Void>?
         if let fill = diskFill {
-            if receivedBytes > plan.settings.maxObjectSize || fill.isGivenUp {
+            if receivedBytes > plan.settings.maxObjectSize {
+                abandonStoring(.tooLarge)
+            } else if fill.isGivenUp {
+                // Too large for the disk, a failed write or a paused disk: the tier counted it.
                 fill.abandon()
                 diskFill = nil
-                coordinator.stats.countNotStored(.tooLarge)
             } else {
                 written = fill.append(part, on: eventLoop)
             }
@@ -249,14 +251,16 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     }
 
     func originResponseCompleted() {
-        if let fill = diskFill {
-            diskFill = nil
+        if storeFill != nil || diskFill != nil {
             // RFC 9111 §3.3: only a body that arrived whole is stored.
             if let reason = Storability.completedBody(receivedLength: receivedBytes, contentLength: declaredLength,
                                                       ended: true, settings: plan.settings) {
-                fill.abandon()
-                coordinator.stats.countNotStored(reason)
-            } else if let storing {
+                abandonStoring(reason)
+            } else if let storing, coordinator.purgeFence.supersedes(storing, startedAt: purgeGeneration) {
+                abandonStoring(.purgedWhileFilling)
+            } else if let fill = diskFill, let storing {
+                diskFill = nil
+                // A purge may still come before the commit reaches the disk writer: asked again there.
                 let (fence, generation, stats) = (coordinator.purgeFence, purgeGeneration, coordinator.stats)
                 fill.commit(mayStore: {
                     guard !fence.supersedes(storing, startedAt: generation) else {
@@ -265,23 +269,14 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                     }
                     return true
                 }, stored: { stats.stored.add(1, ordering: .relaxed) })
-            }
-        }
-        if let fill = storeFill {
-            storeFill = nil
-            // RFC 9111 §3.3: only a body that arrived whole is stored.
-            if let reason = Storability.completedBody(receivedLength: receivedBytes, contentLength: declaredLength,
-                                                      ended: true, settings: plan.settings) {
-                fill.abandon()
-                coordinator.stats.countNotStored(reason)
-            } else if let storing, coordinator.purgeFence.supersedes(storing, startedAt: purgeGeneration) {
-                fill.abandon()
-                coordinator.stats.countNotStored(.purgedWhileFilling)
-            } else if fill.commit() {
-                coordinator.stats.stored.add(1, ordering: .relaxed)
-                if let disk = coordinator.disk, let storing,
-                   let entry = coordinator.storage.variants(for: plan.key).first(where: { $0.response.variantKey == storing.variantKey }) {
-                    disk.store(entry)
+            } else if let fill = storeFill {
+                storeFill = nil
+                if fill.commit() {
+                    coordinator.stats.stored.add(1, ordering: .relaxed)
+                    if let disk = coordinator.disk, let storing,
+                       let entry = coordinator.storage.variants(for: plan.key).first(where: { $0.response.variantKey == storing.variantKey }) {
+                        disk.store(entry)
+                    }
                 }
             }
         }
@@ -289,17 +284,8 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     }
 
     func originFailed(_ failure: OriginFailure, origin: OriginServer, headDelivered: Bool) {
-        if let fill = diskFill {
-            fill.abandon()
-            diskFill = nil
-            coordinator.stats.countNotStored(.bodyIncomplete)
-        }
-        if let fill = storeFill {
-            // RFC 9111 §3.3: a body that did not arrive whole is never stored.
-            fill.abandon()
-            storeFill = nil
-            coordinator.stats.countNotStored(.bodyIncomplete)
-        }
+        // RFC 9111 §3.3: a body that did not arrive whole is never stored.
+        abandonStoring(.bodyIncomplete)
         let now = coordinator.clock.now()
         if !headDelivered, let validating = plan.validating,
            case .allowed(let staleness) = Reuse.staleIfError(cached: validating.response.cached, request: plan.requestHeaders,
@@ -309,6 +295,16 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         }
         coordinator.logger.warning("fill failed", metadata: ["key": "\(plan.key)", "origin": "\(origin)", "reason": "\(failure)"])
         broadcastEnd { $0.fillFailed(failure) }
+    }
+
+    /// Gives up storing, whichever tier the body was going to, and counts why.
+    private func abandonStoring(_ reason: NotCachedReason) {
+        guard storeFill != nil || diskFill != nil else { return }
+        storeFill?.abandon()
+        diskFill?.abandon()
+        storeFill = nil
+        diskFill = nil
+        coordinator.stats.countNotStored(reason)
     }
 
     // MARK: answers made of the stored response
