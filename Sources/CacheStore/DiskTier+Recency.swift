@@ -5,11 +5,12 @@
 import GRDB
 
 extension DiskTier {
-    /// The keys of the most recently used stored variants, most recent first, each once, whose
-    /// bodies add up to at most `limitBytes`: the list ends before the first variant that would
-    /// pass the budget. At most `limitCount` keys. Uses not yet written to
-    /// the index (see `Touch`) are not seen; an unreadable index answers no keys.
-    public func recentlyUsedKeys(limitBytes: Int, limitCount: Int = 1_000_000) -> [String] {
+    /// The keys of the most recently used stored variants whose bodies are at most
+    /// `largestBody` bytes, most recent first, each once, whose bodies add up to at most
+    /// `limitBytes`: the list ends before the first variant that would pass the budget. At most
+    /// `limitCount` keys. Uses not yet written to the index (see `Touch`) are not seen; an
+    /// unreadable index answers no keys.
+    public func recentlyUsedKeys(limitBytes: Int, largestBody: Int = .max, limitCount: Int = 1_000_000) -> [String] {
         guard limitBytes > 0, limitCount > 0 else { return [] }
         var keys: [String] = []
         var seen: Set<String> = []
@@ -17,7 +18,8 @@ extension DiskTier {
         do {
             try pool.read { database in
                 let rows = try Row.fetchCursor(
-                    database, sql: "SELECT key, body_length FROM objects ORDER BY last_access DESC, id DESC")
+                    database, sql: "SELECT key, body_length FROM objects WHERE body_length <= ? ORDER BY last_access DESC, id DESC",
+                    arguments: [largestBody])
                 while keys.count < limitCount, bytes < limitBytes, let row = try rows.next() {
                     let key: String = row["key"]
                     let length: Int = row["body_length"]

@@ -37,7 +37,8 @@ public final class MemoryWarming: Sendable {
         let thread = Thread { [self] in
             defer { finished.leave() }
             let began = ContinuousClock.now
-            let keys = tier.recentlyUsedKeys(limitBytes: limitBytes)
+            // Bodies too large for memory are left on disk (they are served from there).
+            let keys = tier.recentlyUsedKeys(limitBytes: limitBytes, largestBody: engine.fills.memoryObjectLimit)
             var bytes = 0
             for key in keys.reversed() {
                 if stopRequested.load(ordering: .relaxed) { break }
