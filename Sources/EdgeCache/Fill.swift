@@ -9,8 +9,9 @@
 //   those waiters are declined and fetch on their own;
 // - a body that does not arrive whole is abandoned, never stored, and every subscriber gets a
 //   failure (never a short body passed off as complete);
-// - a response declared larger than the memory tier can hold, but within the rules' bound, is
-//   stored on the disk tier alone (DiskStreamingFill), whose writes pace the origin too.
+// - a response larger than the memory tier can hold (declared so, or found so as it arrives),
+//   but within the rules' bound, is stored on the disk tier alone (DiskStreamingFill), whose
+//   writes pace the origin too.
 // Origin callbacks run on `eventLoop`; joins and departures come from any loop, so the shared
 // state sits behind `lock`, and every delivery is enqueued on the subscriber's loop while holding
 // it, which keeps each subscriber's events in order.
@@ -216,10 +217,19 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         if let fill = storeFill, receivedBytes > plan.settings.maxObjectSize || !fill.append(part) {
             fill.abandon()
             storeFill = nil
-            coordinator.stats.countNotStored(.tooLarge)
-            coordinator.uncacheable.remember(plan.key, reason: .tooLarge, now: coordinator.clock.now())
-            lock.withLock { joinable = false; parts = [] }
-            coordinator.remove(self)
+            if receivedBytes <= plan.settings.maxObjectSize, let disk = coordinator.disk, let storing {
+                // Larger than memory holds, though it did not say so (no Content-Length): the
+                // disk alone takes it, from the parts kept for joining waiters (all of them so
+                // far, since a storing fill is joinable); this part follows below.
+                let diskFill = disk.beginStreamingFill(storing)
+                for earlier in lock.withLock({ parts }) { _ = diskFill.append(earlier, on: eventLoop) }
+                self.diskFill = diskFill
+            } else {
+                coordinator.stats.countNotStored(.tooLarge)
+                coordinator.uncacheable.remember(plan.key, reason: .tooLarge, now: coordinator.clock.now())
+                lock.withLock { joinable = false; parts = [] }
+                coordinator.remove(self)
+            }
         }
         var written: EventLoopFuture<Void>?
         if let fill = diskFill {

@@ -130,6 +130,29 @@ struct RestartTests {
         }
     }
 
+    @Test("a chunked response that outgrows memory moves to the disk alone, and its first parts are not lost")
+    func chunkedLargerThanMemory() async throws {
+        let directory = cacheDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let chunks = (0..<10).map { index in Array(String(repeating: "\(index)", count: 20_000).utf8) }  // 200,000 bytes
+        let body = String(decoding: chunks.joined(), as: UTF8.self)
+        try await withOrigin({ _ in OriginReply(headers: [("Cache-Control", "max-age=3600")], body: .chunked(chunks)) }) { origin in
+            try await withNode(origins: [origin], configure: { configuration in
+                onDisk(directory).configure(&configuration)
+                configuration.memorySize = 1 << 20  // a shard holds 64 KiB
+            }) { node in
+                let first = try await request("/chunked", to: node)
+                #expect(first.bodyText == body)
+                try await waitUntil { node.engine.stats.snapshot.stored == 1 }
+                #expect(node.engine.storage.usage.objects == 0)
+                let again = try await request("/chunked", to: node)
+                #expect(again.cacheStatus.hasPrefix("Outpost; hit"), "\(again.cacheStatus)")
+                #expect(again.bodyText == body)
+            }
+            #expect(origin.requestCount == 1)
+        }
+    }
+
     @Test("a restart serves while reconciliation runs in the background; when done, the leftovers are gone and it is logged")
     func backgroundReconciliation() async throws {
         let directory = cacheDirectory()
