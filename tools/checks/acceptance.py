@@ -13,7 +13,8 @@ a temporary directory, removed at the end unless --keep. Processes started here 
 disk:   restart after SIGTERM (1,000 objects, all hits, no origin request); SIGKILL during 200
         concurrent 1 MiB fills (every body served afterwards equals the origin's, every indexed
         body intact per `outpostctl inspect`); --disk-size 50MiB under 200 MiB of fills; `ls` and
-        `inspect` on a running node's directory; a flipped byte in a body file is refetched.
+        `inspect` on a running node's directory; a flipped byte in a body file is refetched; a
+        24 MiB response, too large for memory, is stored on disk and served from it.
 admin:  purge by URL (two Vary variants), by tag (an untagged neighbour stays a hit), soft purge
         (the next fetch is conditional), 401 without a token, 405 for PURGE on the public
         listener, the hit ratio after 3 misses and 7 hits, /metrics as Prometheus text, and
@@ -31,6 +32,11 @@ MiB = 1 << 20
 def big_body(number):
     """1 MiB that differs for every object number."""
     return hashlib.sha256(f"big-{number}".encode()).digest() * (MiB // 32)
+
+
+def huge_body(number):
+    """24 MiB: more than a memory shard holds with the default --memory-size (256 MiB / 16)."""
+    return b"".join(big_body(number * 100 + part) for part in range(24))
 
 
 def small_body(path, size=1024):
@@ -81,6 +87,8 @@ class Origin:
         fields = [("Cache-Control", "max-age=3600")]
         if path.startswith("/big/"):
             body = big_body(int(path.rsplit("/", 1)[1]))
+        elif path.startswith("/huge/"):
+            body = huge_body(int(path.rsplit("/", 1)[1]))
         elif path.startswith("/vary"):
             language = headers.get("Accept-Language", "none")
             fields.append(("Vary", "Accept-Language"))
@@ -342,6 +350,24 @@ def check_disk_bound(run, origin):
                f"bound 50 MiB + one object")
 
 
+def check_larger_than_memory(run, origin):
+    node = run.node("huge", origin).start()
+    path = "/huge/1"
+    first_status, first_cache, first_body = node.get(path)
+    wait_for(lambda: json.loads(node.admin("GET", "/stats")[1])["disk"]["objects"] >= 1, 30)
+    stats = json.loads(node.admin("GET", "/stats")[1])
+    node.stop()
+    node.start()
+    status, cache_status, body = node.get(path)
+    node.stop()
+    expected = huge_body(1)
+    run.record("a 24 MiB response (more than a memory shard holds) is stored on disk and served from it after a restart",
+               first_body == expected and body == expected and is_hit(cache_status) and len(origin.seen(path)) == 1,
+               f"first {first_status} {first_cache!r}; memory objects {stats['memory']['objects']}, disk objects "
+               f"{stats['disk']['objects']}; after restart {status} {cache_status!r}, body equal: {body == expected}, "
+               f"origin requests {len(origin.seen(path))}")
+
+
 def check_offline_listing(run, origin):
     node = run.node("listing", origin).start()
     paths = ["/img/a.png", "/img/b.png", "/css/site.css"]
@@ -485,7 +511,7 @@ def main():
     run = Run(arguments)
     origin = Origin()
     checks = {
-        "disk": [check_restart, check_crash, check_disk_bound, check_offline_listing, check_flipped_byte],
+        "disk": [check_restart, check_crash, check_disk_bound, check_larger_than_memory, check_offline_listing, check_flipped_byte],
         "admin": [check_purges, check_stats_and_metrics],
     }
     try:
