@@ -75,6 +75,17 @@ struct DiskReadTests {
         try await group.shutdownGracefully()
     }
 
+    /// Starts a disk read of the key, runs `meanwhile` once the read is held at the gate, then
+    /// opens the gate and waits for the read (and its promotion) to finish.
+    func whileReadIsHeld(_ engine: CacheEngine, _ storage: GatedDisk, on loop: any EventLoop,
+                         meanwhile: () async throws -> Void) async throws {
+        let reading = engine.consultDisk(key: Self.key, on: loop)
+        try await waitUntil { storage.reads == 1 }
+        try await meanwhile()
+        storage.open()
+        _ = try await reading.get()
+    }
+
     @Test("twenty requests for a key only the disk holds: one disk read, one promotion, every request then finds it in memory")
     func concurrentReadsShareOne() async throws {
         let storage = GatedDisk(entries: [Self.entry()])
@@ -83,7 +94,7 @@ struct DiskReadTests {
             try await waitUntil { storage.reads == 1 }
             #expect(disk.readsUnderway == 1)
             storage.open()
-            for future in futures { try await future.get() }
+            for future in futures { _ = try await future.get() }
             #expect(storage.reads == 1)
             #expect(engine.stats.snapshot.diskPromotions == 1)
             #expect(engine.storage.variants(for: Self.key).count == 1)
@@ -91,7 +102,7 @@ struct DiskReadTests {
 
             // Done reads are not remembered: a later miss reads again (memory may have evicted it).
             _ = engine.storage.remove(key: Self.key)
-            try await engine.consultDisk(key: Self.key, on: loop).get()
+            _ = try await engine.consultDisk(key: Self.key, on: loop).get()
             #expect(storage.reads == 2)
             #expect(engine.stats.snapshot.diskPromotions == 2)
         }
@@ -101,12 +112,10 @@ struct DiskReadTests {
     func purgeDuringTheRead() async throws {
         let storage = GatedDisk(entries: [Self.entry()])
         try await withEngine(disk: storage) { engine, _, loop in
-            let reading = engine.consultDisk(key: Self.key, on: loop)
-            try await waitUntil { storage.reads == 1 }
-            let outcome = await engine.purge(.key(Self.key), action: .remove)
-            #expect(outcome.variants.isEmpty)  // neither tier held it yet
-            storage.open()
-            try await reading.get()
+            try await whileReadIsHeld(engine, storage, on: loop) {
+                let outcome = await engine.purge(.key(Self.key), action: .remove)
+                #expect(outcome.variants.isEmpty)  // neither tier held it yet
+            }
             #expect(engine.storage.variants(for: Self.key).isEmpty)
             #expect(engine.stats.snapshot.diskPromotions == 0)
         }
@@ -116,14 +125,12 @@ struct DiskReadTests {
     func newerMemoryVariantWins() async throws {
         let storage = GatedDisk(entries: [Self.entry()])
         try await withEngine(disk: storage) { engine, _, loop in
-            let reading = engine.consultDisk(key: Self.key, on: loop)
-            try await waitUntil { storage.reads == 1 }
-            var newer = Self.entry(fields: [("Cache-Control", "max-age=3600"), ("ETag", "\"v2\"")])
-            newer.response.responseTime = newer.response.responseTime + 10
-            let fill = engine.storage.beginFill(newer.response)
-            #expect(fill.append(newer.body) && fill.commit())
-            storage.open()
-            try await reading.get()
+            try await whileReadIsHeld(engine, storage, on: loop) {
+                var newer = Self.entry(fields: [("Cache-Control", "max-age=3600"), ("ETag", "\"v2\"")])
+                newer.response.responseTime = newer.response.responseTime + 10
+                let fill = engine.storage.beginFill(newer.response)
+                #expect(fill.append(newer.body) && fill.commit())
+            }
             let held = engine.storage.variants(for: Self.key)
             #expect(held.map { $0.response.fields["etag"] } == ["\"v2\""])
             #expect(engine.stats.snapshot.diskPromotions == 0)

@@ -90,16 +90,21 @@ struct RestartTests {
         }
     }
 
+    /// On disk, with a memory tier whose shards hold 64 KiB: a 200,000-byte body fits only on disk.
+    func onDiskWithSmallMemory(_ directory: String) -> (inout NodeConfiguration) -> Void {
+        { configuration in
+            onDisk(directory).configure(&configuration)
+            configuration.memorySize = 1 << 20
+        }
+    }
+
     @Test("a response too large for memory is stored on disk alone, served from disk, and kept across a restart")
     func largerThanMemory() async throws {
         let directory = cacheDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let body = String(repeating: "0123456789abcdef", count: 12_500)  // 200,000 bytes; a memory shard holds 64 KiB
         try await withOrigin({ _ in .ok(body, headers: [("Cache-Control", "max-age=3600")]) }) { origin in
-            let configure = { (configuration: inout NodeConfiguration) in
-                onDisk(directory).configure(&configuration)
-                configuration.memorySize = 1 << 20
-            }
+            let configure = onDiskWithSmallMemory(directory)
             try await withNode(origins: [origin], configure: configure) { node in
                 let first = try await request("/large", to: node)
                 #expect(first.bodyText == body)
@@ -137,10 +142,7 @@ struct RestartTests {
         let chunks = (0..<10).map { index in Array(String(repeating: "\(index)", count: 20_000).utf8) }  // 200,000 bytes
         let body = String(decoding: chunks.joined(), as: UTF8.self)
         try await withOrigin({ _ in OriginReply(headers: [("Cache-Control", "max-age=3600")], body: .chunked(chunks)) }) { origin in
-            try await withNode(origins: [origin], configure: { configuration in
-                onDisk(directory).configure(&configuration)
-                configuration.memorySize = 1 << 20  // a shard holds 64 KiB
-            }) { node in
+            try await withNode(origins: [origin], configure: onDiskWithSmallMemory(directory)) { node in
                 let first = try await request("/chunked", to: node)
                 #expect(first.bodyText == body)
                 try await waitUntil { node.engine.stats.snapshot.stored == 1 }

@@ -307,12 +307,10 @@ def check_crash(run, origin):
     hits = sum(1 for _, cache_status, _ in answers.values() if is_hit(cache_status))
     code, listing, _ = run.ctl("ls", "--cache-dir", node.directory, "--json", "--limit", "1000")
     entries = json.loads(listing) if code == 0 else []
-    entries = entries.get("entries", entries) if isinstance(entries, dict) else entries
     damaged = []
     for entry in entries:
         code, text, _ = run.ctl("inspect", entry["url"], "--cache-dir", node.directory, "--json")
         variants = json.loads(text) if code == 0 else []
-        variants = variants.get("variants", variants) if isinstance(variants, dict) else variants
         if code != 0 or any(variant.get("bodyIntact") is not True for variant in variants):
             damaged.append(entry["url"])
     node.stop()
@@ -375,7 +373,6 @@ def check_offline_listing(run, origin):
     wait_for(lambda: json.loads(node.admin("GET", "/stats")[1])["disk"]["objects"] >= 3)
     code, listing, error = run.ctl("ls", "--cache-dir", node.directory, "--prefix", "/img/", "--json")
     entries = json.loads(listing) if code == 0 else []
-    entries = entries.get("entries", entries) if isinstance(entries, dict) else entries
     urls = sorted(entry["url"] for entry in entries)
     url = f"http://127.0.0.1:{node.port}/img/a.png"
     inspect_code, inspected, _ = run.ctl("inspect", url, "--cache-dir", node.directory)
