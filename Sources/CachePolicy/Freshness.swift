@@ -100,14 +100,17 @@ public enum Freshness {
         // §4.2.2: a heuristic only for heuristically cacheable statuses or explicitly cacheable
         // responses ("public"), and only when no explicit expiration time is present.
         let eligible = heuristicallyCacheableStatuses.contains(status) || control.public
-        if eligible, let fraction = settings.heuristicFraction,
+        // Decision: an error is never kept on a guess. A 4xx/5xx may have been caused by something
+        // in the request the key does not see (an oversized or odd header: the CPDoS attacks), so
+        // it is stored only for as long as its own freshness or an operator's status rule says.
+        if eligible, status < 400, let fraction = settings.heuristicFraction,
            let lastModified = response.fieldValues("Last-Modified").first.flatMap({ HTTPDate.parse($0) }) {
             let date = responseDate(response) ?? responseTime
             // "this fraction is typically set to 10%" — of the time since the last modification.
             let heuristic = min(max(0, (date - lastModified) * fraction), settings.heuristicCap)
             return FreshnessLifetime(seconds: heuristic, source: .heuristic)
         }
-        if eligible, let defaultTTL = settings.defaultTTL {
+        if eligible, status < 400, let defaultTTL = settings.defaultTTL {
             return FreshnessLifetime(seconds: max(0, defaultTTL), source: .defaultRule)
         }
         return FreshnessLifetime(seconds: 0, source: .none)
@@ -157,11 +160,15 @@ public struct ResponseAge: Hashable, Sendable {
                   requestTime: requestTime, responseTime: responseTime)
     }
 
-    /// The Age field (§5.1: `Age = delta-seconds`): one valid value, else 0. A list, a negative or
-    /// a non-numeric value is invalid and ignored.
+    /// The Age field (§5.1: `Age = delta-seconds`). "Although it is defined as a singleton header
+    /// field, a cache encountering a message with a list-based Age field value SHOULD use the
+    /// first member of the field value, discarding subsequent ones": so `Age: 7200, 0` (or two
+    /// lines) is 7200. A first member that is negative or not numeric is invalid, and ignored (0).
     public static func ageField(_ response: some HTTPFieldReading) -> Double {
-        let lines = response.fieldValues("Age")
-        guard lines.count == 1, let value = FieldSyntax.deltaSeconds(FieldSyntax.trimmed(lines[0])) else { return 0 }
+        guard let line = response.fieldValues("Age").first,
+              let first = line.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false).first,
+              let value = FieldSyntax.deltaSeconds(FieldSyntax.trimmed(String(first)))
+        else { return 0 }
         return Double(value)
     }
 

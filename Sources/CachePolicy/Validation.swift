@@ -67,6 +67,18 @@ public enum Validation {
         return []
     }
 
+    /// Whether a 304 answering a conditional request made from `validated` alone (the request
+    /// carried that response's validators and no other's) selects it for update. A 304 with
+    /// validators must identify it by the rules of §4.3.4. A 304 with none cannot name another
+    /// representation: it answers the only question asked, so it selects `validated`. (Many
+    /// origins send 304 without repeating ETag or Last-Modified; §4.3.4's third rule, written
+    /// for a cache holding several responses, would otherwise leave such a 304 unusable.)
+    public static func notModifiedSelects<Fields: HTTPFieldReading>(_ notModified: some HTTPFieldReading,
+                                                                     validated: CachedResponse<Fields>) -> Bool {
+        if !notModified.contains("ETag") && !notModified.contains("Last-Modified") { return true }
+        return !responsesToUpdate(notModified: notModified, stored: [validated]).isEmpty
+    }
+
     /// The stored fields updated from a 304 (or HEAD) response (§3.2: "the cache MUST add each
     /// header field in the provided response to the stored response, replacing field values that
     /// are already present"), minus the exceptions above and any field the merged directives say

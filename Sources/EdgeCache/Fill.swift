@@ -61,12 +61,20 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     private var requestTime = Timestamp(seconds: 0)
     /// The purge generation when the origin request started (see PurgeFence).
     private var purgeGeneration = 0
+    /// The stored response the origin request validates; nil once a 304 could not be used.
+    private var validating: StoredEntry?
+    /// The origin request, kept to ask again without validators (see `revalidated`).
+    private var request: OriginRequest?
+    /// A 304 selected no stored response: the rest of that answer is ignored and the request
+    /// is sent once more, unconditionally, when it ends.
+    private var refetchPending = false
 
     init(plan: FillPlan, eventLoop: any EventLoop, coordinator: FillCoordinator, registered: Bool) {
         self.plan = plan
         self.eventLoop = eventLoop
         self.coordinator = coordinator
         self.registered = registered
+        self.validating = plan.validating
     }
 
     // MARK: subscribers (any loop)
@@ -127,6 +135,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
 
     func start(_ request: OriginRequest) {
         eventLoop.execute { [self] in
+            self.request = request
             requestTime = coordinator.clock.now()
             purgeGeneration = coordinator.purgeFence.current
             coordinator.stats.originFetches.add(1, ordering: .relaxed)
@@ -135,8 +144,9 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     }
 
     func originResponseHeadReceived(_ head: HTTPResponseHead, from origin: OriginServer) -> EventLoopFuture<Void> {
+        if refetchPending { return eventLoop.makeSucceededVoidFuture() }
         let now = coordinator.clock.now()
-        if let validating = plan.validating {
+        if let validating {
             if head.status == .notModified { return revalidated(validating, notModified: head.headers, origin: origin, now: now) }
             if Reuse.isOriginError(status: Int(head.status.code)),
                case .allowed(let staleness) = Reuse.staleIfError(cached: validating.response.cached, request: plan.requestHeaders,
@@ -212,7 +222,20 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         return leaderPaced ?? eventLoop.makeSucceededVoidFuture()
     }
 
+    /// RFC 9110 §15.2: a proxy forwards interim responses; they reach the requests waiting now.
+    func originInformationalReceived(_ head: HTTPResponseHead) {
+        guard !refetchPending else { return }
+        lock.withLock {
+            guard case .waitingForHead = phase else { return }
+            for subscription in subscriptions {
+                let subscriber = subscription.subscriber
+                subscriber.eventLoop.execute { subscriber.fillInterimResponse(head) }
+            }
+        }
+    }
+
     func originBodyPartReceived(_ part: ByteBuffer) -> EventLoopFuture<Void> {
+        if refetchPending { return eventLoop.makeSucceededVoidFuture() }
         receivedBytes += part.readableBytes
         if let fill = storeFill, receivedBytes > plan.settings.maxObjectSize || !fill.append(part) {
             fill.abandon()
@@ -261,6 +284,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     }
 
     func originResponseCompleted() {
+        if refetchPending { return refetchUnconditionally() }
         if storeFill != nil || diskFill != nil {
             // RFC 9111 §3.3: only a body that arrived whole is stored.
             if let reason = Storability.completedBody(receivedLength: receivedBytes, contentLength: declaredLength,
@@ -294,10 +318,11 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     }
 
     func originFailed(_ failure: OriginFailure, origin: OriginServer, headDelivered: Bool) {
+        if refetchPending { return refetchUnconditionally() }
         // RFC 9111 §3.3: a body that did not arrive whole is never stored.
         abandonStoring(.bodyIncomplete)
         let now = coordinator.clock.now()
-        if !headDelivered, let validating = plan.validating,
+        if !headDelivered, let validating,
            case .allowed(let staleness) = Reuse.staleIfError(cached: validating.response.cached, request: plan.requestHeaders,
                                                             settings: plan.settings, now: now) {
             serveStale(validating, staleness: staleness, originStatus: nil, origin: nil)
@@ -321,9 +346,14 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
 
     private func revalidated(_ validating: StoredEntry, notModified: HTTPHeaders, origin: OriginServer,
                              now: Timestamp) -> EventLoopFuture<Void> {
-        // RFC 9111 §4.3.4: the 304 updates the stored response it identifies.
-        guard !Validation.responsesToUpdate(notModified: notModified, stored: [validating.response.cached]).isEmpty else {
-            broadcastEnd { $0.fillFailed(.invalidResponse("304 Not Modified for a representation not stored")) }
+        // RFC 9111 §4.3.4: the 304 updates the stored response it identifies. When it identifies
+        // none (its validator names another representation), the stored response cannot be
+        // used and the 304 says nothing else: ask once more without validators (§4.3.3 leaves
+        // the cache to get a full response), never answering the client with an error.
+        guard Validation.notModifiedSelects(notModified, validated: validating.response.cached) else {
+            coordinator.logger.debug("304 selected no stored response; fetching again without validators",
+                                     metadata: ["key": "\(plan.key)"])
+            refetchPending = true
             return eventLoop.makeSucceededVoidFuture()
         }
         var updated = validating.response
@@ -346,6 +376,19 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             stored: updated, reason: plan.reason, timeToLive: lifetime - updated.cached.age.currentAge(now: now), origin: origin)
         deliverWhole(response, body: validating.body, variantKey: updated.variantKey, varyFieldNames: updated.varyFieldNames)
         return eventLoop.makeSucceededVoidFuture()
+    }
+
+    /// Sends the origin request again without the validators a useless 304 answered; the
+    /// answer is then handled as a plain fetch.
+    private func refetchUnconditionally() {
+        refetchPending = false
+        validating = nil
+        guard var request else { return }
+        for name in ["if-none-match", "if-modified-since"] { request.headers.remove(name: name) }
+        self.request = request
+        requestTime = coordinator.clock.now()
+        coordinator.stats.originFetches.add(1, ordering: .relaxed)
+        call = coordinator.origin.execute(request, on: eventLoop, handler: self)
     }
 
     private func serveStale(_ validating: StoredEntry, staleness: Double, originStatus: Int?, origin: OriginServer?) {

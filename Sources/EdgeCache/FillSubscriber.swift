@@ -1,6 +1,6 @@
 // How a request receives the response of a fill it leads or waits on. Every call happens on the
-// subscriber's own event loop, in order: started, body parts, then completed or failed — or,
-// instead of all that, declined (this fill cannot answer it: fetch alone).
+// subscriber's own event loop, in order: interim responses (1xx) if any, started, body parts, then
+// completed or failed — or, instead of all that, declined (this fill cannot answer it: fetch alone).
 import CachePolicy
 import CacheStore
 import NIOCore
@@ -18,6 +18,13 @@ public protocol FillSubscriber: AnyObject, Sendable {
     /// The fill's response cannot answer this request (it varies differently, or turned out not
     /// storable, or the wait timed out): fetch on your own.
     func fillDeclined(_ reason: NotCachedReason)
+    /// An interim response (1xx other than 101) from the origin, before the final head (RFC 9110
+    /// §15.2). Never stored.
+    func fillInterimResponse(_ head: HTTPResponseHead)
+}
+
+extension FillSubscriber {
+    public func fillInterimResponse(_ head: HTTPResponseHead) {}
 }
 
 /// The head of what a fill delivers, and how it was obtained.

@@ -13,7 +13,7 @@ public struct AccessLog: Sendable {
         guard logger.logLevel <= .info else { return }
         let elapsed = Double((NIODeadline.now() - exchange.started).nanoseconds) / 1_000_000
         let head = exchange.head
-        var line = "\(exchange.client ?? "-") \"\(head.method.rawValue) \(head.uri) HTTP/\(head.version.major).\(head.version.minor)\""
+        var line = "\(exchange.client ?? "-") \"\(head.method.wireName) \(head.uri) HTTP/\(head.version.major).\(head.version.minor)\""
         line += " \(exchange.responseStatus.map(String.init) ?? "-") \(exchange.responseBytes)"
         // The Cache-Status member without the cache's name: "hit; ttl=…", "fwd=uri-miss; stored".
         let cache = exchange.cacheStatus.map { String($0.parameters.dropFirst(2)) }

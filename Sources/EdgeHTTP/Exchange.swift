@@ -21,6 +21,9 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     var pump: RequestBodyPump?
     var requestEnded = true
     var requestBodyBytes = 0
+    /// When the last piece of the request body arrived, and the timer that watches for the next.
+    var lastRequestBodyActivity = NIODeadline.now()
+    var requestBodyTimer: Scheduled<Void>?
     var invalidates = false
     var closeAfterResponse = false
     var responseStatus: UInt?
@@ -38,6 +41,8 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     private var fillStarted = false
     private var suppressBody = false
     private var bodyFromCache = false
+    /// The one range of the body sent, when a range request is answered from a fill.
+    private var rangeWindow: RangeWindow?
     /// Whether the response came from the store (a hit, or a stored body revalidated with 304).
     var servedFromCache: Bool { cacheStatus?.hit == true || bodyFromCache }
 
@@ -53,6 +58,7 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
         call?.cancel()
         pump?.fail(ChannelError.eof)
         waitTimer?.cancel()
+        requestBodyTimer?.cancel()
         fill?.detach(self)
         fill = nil
     }
@@ -62,6 +68,10 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     func originResponseHeadReceived(_ head: HTTPResponseHead, from origin: OriginServer) -> EventLoopFuture<Void> {
         guard let handler else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
         return handler.responseHeadReceived(head, from: origin, exchange: self)
+    }
+
+    func originInformationalReceived(_ head: HTTPResponseHead) {
+        handler?.interimResponseReceived(head, exchange: self)
     }
 
     func originBodyPartReceived(_ part: ByteBuffer) -> EventLoopFuture<Void> {
@@ -163,9 +173,32 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
             suppressBody = true
         }
         if head.method == .HEAD { suppressBody = true }
+        if status == .ok, head.headers.contains(name: "range") { status = answerRange(headers: &headers, response: response) }
         handler.writeHead(status: status, headers: &headers, for: self, context: context)
         context.flush()
         return eventLoop.makeSucceededVoidFuture()
+    }
+
+    /// RFC 9110 §14: the fill fetched the whole representation (ranges are never forwarded);
+    /// a single range is cut from it as it streams, an unsatisfiable one gets 416. Several
+    /// ranges, or a length not known from the head, get the whole 200 (§14.2 allows ignoring Range).
+    private func answerRange(headers: inout HTTPHeaders, response: FillResponse) -> HTTPResponseStatus {
+        guard let length = response.stored?.bodyLength ?? headers.first(name: "content-length").flatMap({ Int($0) }) else {
+            return .ok
+        }
+        switch ByteRanges.evaluate(method: head.method.rawValue, request: head.headers, storedStatus: 200,
+                                   stored: headers, length: length) {
+        case .partial(let ranges) where ranges.count == 1:
+            ProxyHandler.describePart(&headers, range: ranges[0], length: length)
+            rangeWindow = RangeWindow(range: ranges[0])
+            return .partialContent
+        case .unsatisfiable:
+            ProxyHandler.describeUnsatisfiable(&headers, length: length)
+            suppressBody = true
+            return .rangeNotSatisfiable
+        case .whole, .partial:
+            return .ok
+        }
     }
 
     private func storedHeaders(_ response: FillResponse) -> HTTPHeaders {
@@ -176,8 +209,17 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
         return headers
     }
 
+    func fillInterimResponse(_ head: HTTPResponseHead) {
+        guard !fillStarted else { return }
+        handler?.interimResponseReceived(head, exchange: self)
+    }
+
     func fillBodyPart(_ part: ByteBuffer) -> EventLoopFuture<Void> {
         guard let handler, !suppressBody else { return eventLoop.makeSucceededVoidFuture() }
+        if rangeWindow != nil {
+            guard let slice = rangeWindow!.slice(part) else { return eventLoop.makeSucceededVoidFuture() }
+            return handler.responseBodyPartReceived(slice, fromCache: bodyFromCache, exchange: self)
+        }
         return handler.responseBodyPartReceived(part, fromCache: bodyFromCache, exchange: self)
     }
 

@@ -20,8 +20,9 @@ final class RequestBodyPump: @unchecked Sendable {
         self.eventLoop = eventLoop
     }
 
-    /// True while the front should not read more of the request body.
-    var isBackedUp: Bool { !queue.isEmpty || writing }
+    /// True while the front should not read more of the request body. Once the body has
+    /// ended nothing is held back: what the client sends next is the next request.
+    var isBackedUp: Bool { !ended && failure == nil && (!queue.isEmpty || writing) }
 
     /// The origin connection is ready: stream into `writer`. Safe to call from any event loop.
     func start(_ writer: OriginBodyWriter) -> EventLoopFuture<Void> {
@@ -79,8 +80,9 @@ final class RequestBodyPump: @unchecked Sendable {
         if ended {
             done?.succeed()
             done = nil
-        } else {
-            onDrained?()
         }
+        // Reading resumes whether or not the body has ended: after its end, the next request on
+        // the connection must be read (held back by the pipeline handler until this response ends).
+        onDrained?()
     }
 }

@@ -17,6 +17,7 @@
 // - `shutdown()` closes every connection, the listening socket, and the origin's own event loop.
 
 import NIOConcurrencyHelpers
+import EdgeHTTP
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -111,8 +112,12 @@ public final class ScriptedOrigin: Sendable {
                         let connection = OriginConnectionHandler(connectionID: id, script: script) { request in
                             state.withLockedValue { $0.requests.append(request) }
                         }
+                        // Any token method is recorded as sent (M-SEARCH, FOO), as the node forwards them.
+                        let methods = ExtensionMethods.makeHandlers()
                         try channel.pipeline.syncOperations.addHandlers(
+                            methods.beforeDecoder,
                             ByteToMessageHandler(HTTPRequestDecoder()),
+                            methods.afterDecoder,
                             connection
                         )
                     }
@@ -196,7 +201,7 @@ final class OriginConnectionHandler: ChannelInboundHandler {
         switch self.unwrapInboundIn(data) {
         case .head(let head):
             self.incoming = RecordedRequest(
-                method: head.method.rawValue,
+                method: head.method.wireName,
                 target: head.uri,
                 version: head.version.description,
                 headers: head.headers.map { (name: $0.name, value: $0.value) },

@@ -6,9 +6,12 @@ extension PolicyFile {
     public static let embeddedDefault: String = #"""
 # Outpost cache policy: the shipped defaults.
 #
-# RFC behaviour first: a response is cached exactly as long as its own Cache-Control /
-# CDN-Cache-Control / Expires say (RFC 9111 §4.2.1). No heuristic freshness and no default
-# TTL are invented; operators turn those on per rule when they know the origin.
+# RFC behaviour first: a response is cached as long as its own Cache-Control /
+# CDN-Cache-Control / Expires say (RFC 9111 §4.2.1). A response that says nothing of its
+# freshness but carries Last-Modified, with a heuristically cacheable status (RFC 9110
+# §15.1), gets the RFC 9111 §4.2.2 heuristic: 10% of its age at the time it was sent
+# (Date - Last-Modified), at most a day, as Squid and Traffic Server do. No default TTL is
+# invented; operators turn that on per rule when they know the origin.
 #
 # Durations: 30s, 5m, 1h, 2d, 1w (or 0). Sizes: 512KiB, 10MiB, 1GiB (or a byte count).
 # Settings that can be switched off accept `off`.
@@ -29,8 +32,9 @@ defaults:
   # rule for origins whose operators agree. Never overrides must-revalidate, proxy-revalidate,
   # s-maxage or no-cache.
   grace: 0
-  # RFC 9111 §4.2.2 heuristic freshness (a fraction of Date - Last-Modified): off.
-  heuristicFraction: off
+  # RFC 9111 §4.2.2 heuristic freshness: this fraction of (Date - Last-Modified), capped.
+  # `off` turns it off (globally here, or per rule).
+  heuristicFraction: 0.1
   heuristicCap: 1d
   # Lifetime for responses that state none: off (RFC behaviour).
   defaultTTL: off

@@ -36,6 +36,8 @@ struct FreshnessTests {
              settings: RuleSettings(heuristicFraction: 0.1), seconds: 10_000, source: .heuristic),
         Case(name: "rules: default TTL only when the response gives none", response: [], settings: RuleSettings(defaultTTL: 30), seconds: 30, source: .defaultRule),
         Case(name: "rules: default TTL does not override max-age", response: [("Cache-Control", "max-age=5")], settings: RuleSettings(defaultTTL: 30), seconds: 5, source: .maxAge),
+        Case(name: "§4.2.2 heuristic: 10% of Date - Last-Modified", response: [("Last-Modified", date(-10_000))], settings: RuleSettings(heuristicFraction: 0.1), seconds: 1_000, source: .heuristic),
+        Case(name: "no heuristic and no default TTL for an error, which the request may have caused (CPDoS)", status: 404, response: [("Last-Modified", date(-10_000))], settings: RuleSettings(heuristicFraction: 0.1, defaultTTL: 30), seconds: 0, source: .none),
         Case(name: "rules: negative caching TTL per status", status: 404, response: [], settings: RuleSettings(statusTTLs: [404: 60]), seconds: 60, source: .statusRule),
         Case(name: "rules: forced TTL replaces the response's own", response: [("Cache-Control", "max-age=5")], settings: RuleSettings(forceTTL: 900, maxTTL: 10), seconds: 900, source: .forced),
         Case(name: "rules: maxTTL caps", response: [("Cache-Control", "max-age=86400")], settings: RuleSettings(maxTTL: 300), seconds: 300, source: .maxAge),
@@ -86,6 +88,10 @@ struct FreshnessTests {
                 apparent: 0, corrected: 0, current: 7),
         AgeCase(name: "non-numeric Age header is ignored", dateOffset: 0, ageField: "old", requestOffset: 0, responseOffset: 0, nowOffset: 7,
                 apparent: 0, corrected: 0, current: 7),
+        AgeCase(name: "§5.1 a list-based Age uses its first member", dateOffset: 0, ageField: "7200, 0", requestOffset: 0,
+                responseOffset: 0, nowOffset: 0, apparent: 0, corrected: 7200, current: 7200),
+        AgeCase(name: "§5.1 a list whose first member is invalid is ignored", dateOffset: 0, ageField: "x, 50", requestOffset: 0,
+                responseOffset: 0, nowOffset: 0, apparent: 0, corrected: 0, current: 0),
         AgeCase(name: "missing Date: the response time stands in", dateOffset: nil, ageField: "20", requestOffset: 0, responseOffset: 0,
                 nowOffset: 5, apparent: 0, corrected: 20, current: 25),
     ])
@@ -105,5 +111,13 @@ struct FreshnessTests {
         #expect(ResponseAge.fieldValue(currentAge: 12.9) == "12")
         #expect(ResponseAge.fieldValue(currentAge: -3) == "0")
         #expect(ResponseAge.fieldValue(currentAge: 1e12) == "2147483648")
+    }
+
+    @Test("§5.1 Age: 7200, 0 with max-age=3600 is stale (the first member counts)")
+    func ageListMakesStale() {
+        let response = fields(("Date", date(0)), ("Cache-Control", "max-age=3600"), ("Age", "7200, 0"))
+        let age = ResponseAge(response: response, requestTime: at(0), responseTime: at(0))
+        let lifetime = Freshness.lifetime(status: 200, response: response, responseTime: at(0), settings: RuleSettings())
+        #expect(age.currentAge(now: at(0)) > lifetime.seconds)
     }
 }

@@ -105,4 +105,17 @@ struct ValidationTests {
         #expect(HeadResponse.fields(fromStoredGet: stored) == stored)
         #expect(MethodClass(method: "HEAD") == MethodClass(method: "GET"))
     }
+
+    @Test("§4.3.4 a 304 to the node's own conditional: with no validator it answers for the response asked about; with another validator it selects nothing")
+    func notModifiedSelects() {
+        let withTag = cached(200, ("ETag", "\"v1\""), ("Cache-Control", "no-cache"))
+        let withDate = cached(200, ("Last-Modified", date(-3600)))
+        #expect(Validation.notModifiedSelects(fields(), validated: withTag))
+        #expect(Validation.notModifiedSelects(fields(("Cache-Control", "max-age=60")), validated: withDate))
+        #expect(Validation.notModifiedSelects(fields(("ETag", "\"v1\"")), validated: withTag))
+        #expect(Validation.notModifiedSelects(fields(("ETag", "W/\"v1\"")), validated: withTag))
+        #expect(!Validation.notModifiedSelects(fields(("ETag", "\"v2\"")), validated: withTag))
+        #expect(Validation.notModifiedSelects(fields(("Last-Modified", date(-3600))), validated: withDate))
+        #expect(!Validation.notModifiedSelects(fields(("Last-Modified", date(-60))), validated: withDate))
+    }
 }

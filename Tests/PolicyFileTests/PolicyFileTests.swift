@@ -19,7 +19,9 @@ struct PolicyFileTests {
         let rules = try PolicyFile.defaultRules()
         let settings = rules.defaults
         #expect(rules.rules.isEmpty)
-        #expect(settings.heuristicFraction == nil)
+        // RFC 9111 §4.2.2's heuristic, at the fraction it names ("typically ... 10%"), capped at a day.
+        #expect(settings.heuristicFraction == 0.1 && settings.heuristicCap == 86_400)
+        #expect(settings.requestRate == nil)
         #expect(settings.defaultTTL == nil && settings.forceTTL == nil && settings.maxTTL == nil)
         #expect(settings.statusTTLs.isEmpty)
         #expect(settings.grace == 0)  // RFC behaviour first: no stale without permission
@@ -111,5 +113,24 @@ struct PolicyFileTests {
     @Test("a missing file is an error naming the file")
     func missingFile() {
         #expect(throws: PolicyFileError.self) { try PolicyFile.load(path: "/nonexistent/rules.yaml") }
+    }
+
+    @Test("requestRate and requestBurst are read per rule; a bad rate names itself")
+    func requestRates() throws {
+        let rules = try PolicyFile.parse("""
+            version: 1
+            rules:
+              - name: api
+                paths: [/api/*]
+                requestRate: 20/s
+                requestBurst: 40
+            """, file: "rates.yaml")
+        #expect(rules.limitsRequestRates)
+        let api = rules.settings(host: "a", path: "/api/x")
+        #expect(api.requestRate == 20 && api.requestBurst == 40)
+        #expect(rules.settings(host: "a", path: "/page").requestRate == nil)
+        #expect(throws: PolicyFileError.self) {
+            try PolicyFile.parse("version: 1\ndefaults:\n  requestRate: fast\n", file: "bad.yaml")
+        }
     }
 }
