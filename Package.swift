@@ -71,6 +71,7 @@ let package = Package(
             name: "AdminHTTP",
             dependencies: [
                 "AdminProtocol",
+                "EdgeHTTP",
                 "CachePolicy",
                 "CacheStore",
                 "EdgeCache",
@@ -140,6 +141,7 @@ let package = Package(
             name: "OutpostTesting",
             dependencies: [
                 "OutpostNode",
+                "EdgeHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -169,7 +171,14 @@ let package = Package(
         ),
         .testTarget(
             name: "OutpostNodeTests",
-            dependencies: ["OutpostNode", "OutpostTesting", "CacheStore", "EdgeCache", "PolicyFile", "AdminProtocol", "AdminHTTP"]
+            dependencies: ["OutpostNode", "OutpostTesting", "CachePolicy", "CacheStore", "EdgeCache", "PolicyFile", "AdminProtocol", "AdminHTTP"]
+        ),
+        // Real clients (Node's fetch, curl, Python's http.client) run as subprocesses against a node,
+        // each reusing one connection as browsers do. Clients/ holds their scripts, read by path.
+        .testTarget(
+            name: "RealClientTests",
+            dependencies: ["OutpostNode", "OutpostTesting", "OriginClient", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Clients"]
         ),
     ]
 )

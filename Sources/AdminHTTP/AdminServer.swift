@@ -2,8 +2,12 @@
 // complete request to the AdminRouter and writes its answer. Requests on one connection are
 // answered in order (NIO's pipelining handler holds the next until the current one ends).
 //
+// Bounds (AdminLimits): a connection cap, a header-read timeout and an idle timeout, as on the
+// public listener, and accept back-off when descriptors run out.
+//
 // Invariants: a request body larger than `maximumBodyBytes` is answered 413 without being kept;
 // the router runs off the event loop (it may wait on the disk); nothing here blocks a loop.
+import EdgeHTTP
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -19,14 +23,24 @@ public final class AdminServer: Sendable {
         self.port = channel.localAddress?.port ?? 0
     }
 
-    public static func start(host: String, port: Int, router: AdminRouter, group: any EventLoopGroup, logger: Logger) async throws -> AdminServer {
+    public static func start(host: String, port: Int, router: AdminRouter, limits: AdminLimits = AdminLimits(),
+                             group: any EventLoopGroup, logger: Logger) async throws -> AdminServer {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // Out of descriptors, accept fails: wait a second instead of spinning on it.
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler())
+                    try channel.pipeline.syncOperations.addHandler(ConnectionLimiter(maximum: limits.maximumConnections))
+                }
+            }
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let timeouts = ConnectionTimeouts(keepAliveTimeout: limits.idleTimeout, headerReadTimeout: limits.headerReadTimeout)
+                    try channel.pipeline.syncOperations.addHandler(timeouts)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(AdminConnectionHandler(router: router, logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(AdminConnectionHandler(router: router, timeouts: timeouts, logger: logger))
                 }
             }
             .bind(host: host, port: port)
@@ -38,6 +52,19 @@ public final class AdminServer: Sendable {
     public func shutdown() async {
         try? await channel.close()
     }
+}
+
+/// The admin listener's own bounds, as strict as the public listener's: it must never be the way to
+/// exhaust the process's descriptors or hold connections open forever.
+public struct AdminLimits: Sendable {
+    /// Most admin connections open at once; further connects wait in the kernel's backlog.
+    public var maximumConnections = 64
+    /// From the first byte of a request to the end of its head: 408 past it.
+    public var headerReadTimeout: TimeAmount = .seconds(10)
+    /// How long an idle admin connection is kept.
+    public var idleTimeout: TimeAmount = .seconds(30)
+
+    public init() {}
 }
 
 /// One admin request, whole.
@@ -108,19 +135,22 @@ final class AdminConnectionHandler: ChannelInboundHandler {
     static let maximumBodyBytes = 64 * 1024
 
     private let router: AdminRouter
+    private let timeouts: ConnectionTimeouts
     private let logger: Logger
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var bodyTooLarge = false
 
-    init(router: AdminRouter, logger: Logger) {
+    init(router: AdminRouter, timeouts: ConnectionTimeouts, logger: Logger) {
         self.router = router
+        self.timeouts = timeouts
         self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            timeouts.requestHeadReceived()
             self.head = head
             body = []
             bodyTooLarge = false
@@ -162,6 +192,10 @@ final class AdminConnectionHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
         }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+        if keepAlive {
+            timeouts.responseCompleted()
+        } else {
+            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
     }
 }

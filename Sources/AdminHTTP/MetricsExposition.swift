@@ -70,6 +70,8 @@ public final class MetricsExposition: Sendable {
             count("outpost_invalidations_total", stats.invalidations)
             count("outpost_purges_total", stats.purges)
             count("outpost_purged_variants_total", stats.purgedVariants)
+            count("outpost_rate_limited_total", stats.rateLimited)
+            count("outpost_client_connections_refused_total", stats.clientConnectionsRefused)
             count("outpost_body_bytes_sent_total", stats.bytesFromCache, [("source", "cache")])
             count("outpost_body_bytes_sent_total", stats.bytesFromOrigin, [("source", "origin")])
             for (tier, figures) in [("memory", memory), ("disk", disk)] {

@@ -45,7 +45,7 @@ extension AdminRouter {
             StatsReport.KeyFigures(url: $0.response.url, variantKey: $0.response.variantKey, hits: $0.hits, bytes: $0.response.bodyLength)
         }
         let storage = await storageFigures()
-        let report = StatsReport(
+        var report = StatsReport(
             uptimeSeconds: Date().timeIntervalSince1970 - startedAt, counters: Self.counters(snapshot),
             missesByReason: Self.byReason(snapshot.missesByReason), bypassesByReason: Self.byReason(snapshot.bypassesByReason),
             notStoredByReason: Self.byReason(snapshot.notStoredByReason),
@@ -55,6 +55,8 @@ extension AdminRouter {
             origins: sources.origin.healthReport().map {
                 StatsReport.OriginFigures(origin: $0.origin.description, healthy: $0.healthy, consecutiveFailures: $0.consecutiveFailures)
             })
+        report.clientLimits = StatsReport.ClientLimitFigures(
+            rateLimited: snapshot.rateLimited, connectionsRefused: snapshot.clientConnectionsRefused)
         return Self.json(report)
     }
 

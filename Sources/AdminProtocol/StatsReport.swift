@@ -21,6 +21,20 @@ public struct StatsReport: Codable, Sendable {
     /// Nil when the node has no disk tier.
     public var disk: TierFigures?
     public var origins: [OriginFigures]
+    /// Requests and connections refused by the per-client limits (nil from nodes that predate them).
+    public var clientLimits: ClientLimitFigures?
+
+    public struct ClientLimitFigures: Codable, Sendable, Equatable {
+        /// Requests answered 429: the client was over a rule's request rate.
+        public var rateLimited: Int
+        /// Connections answered 429 and closed: the client held the most connections allowed.
+        public var connectionsRefused: Int
+
+        public init(rateLimited: Int, connectionsRefused: Int) {
+            self.rateLimited = rateLimited
+            self.connectionsRefused = connectionsRefused
+        }
+    }
 
     public init(uptimeSeconds: Double, counters: Counters, missesByReason: [String: Int], bypassesByReason: [String: Int],
                 notStoredByReason: [String: Int], ratios: Ratios, windows: [Window], history: [Window], hosts: [HostFigures],

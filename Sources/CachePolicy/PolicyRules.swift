@@ -56,6 +56,11 @@ public struct RuleSettings: Hashable, Sendable {
     public var grace: Double
     /// Responses with Set-Cookie.
     public var setCookie: SetCookieHandling
+    /// Requests a second one client address may send under these settings (a token bucket per
+    /// address and rule); nil = no limit. Over it: 429 with Retry-After.
+    public var requestRate: Double?
+    /// How many requests above the rate a client may send at once (the bucket's size).
+    public var requestBurst: Int = 1
     /// Key normalisation.
     public var key: KeyNormalisation
     /// Most variants kept per primary key.
@@ -109,6 +114,8 @@ public struct RuleOverrides: Hashable, Sendable {
     public var normaliseAcceptEncoding: Bool?
     public var maxVariants: Int?
     public var maxObjectSize: Int?
+    public var requestRate: Double??
+    public var requestBurst: Int?
 
     public init() {}
 
@@ -129,6 +136,8 @@ public struct RuleOverrides: Hashable, Sendable {
         if let normaliseAcceptEncoding { settings.key.normaliseAcceptEncoding = normaliseAcceptEncoding }
         if let maxVariants { settings.maxVariants = maxVariants }
         if let maxObjectSize { settings.maxObjectSize = maxObjectSize }
+        if let requestRate { settings.requestRate = requestRate }
+        if let requestBurst { settings.requestBurst = requestBurst }
         return settings
     }
 }
@@ -167,6 +176,11 @@ public struct PolicyRules: Hashable, Sendable {
     public init(defaults: RuleSettings = RuleSettings(), rules: [Rule] = []) {
         self.defaults = defaults
         self.rules = rules
+    }
+
+    /// Whether any setting limits request rates, so the front asks only when one may apply.
+    public var limitsRequestRates: Bool {
+        defaults.requestRate != nil || rules.contains { ($0.overrides.requestRate ?? nil) != nil }
     }
 
     /// The settings for a request: the first matching rule laid over the defaults.

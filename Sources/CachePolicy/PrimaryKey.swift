@@ -134,6 +134,24 @@ public enum PrimaryKey {
         return parameters.joined(separator: "&")
     }
 
+    /// The request target to send to the origin for a cacheable request: the target as received,
+    /// without the query parameters the key drops (the same parameters, split on `&` exactly as
+    /// the key splits them, so `utm_content=x;callback=evil` goes as one). Order and encoding of
+    /// the rest are kept.
+    public static func targetWithoutDroppedParameters(_ target: String, key: KeyNormalisation) -> String {
+        guard !key.dropQueryParameters.isEmpty, let mark = target.firstIndex(of: "?") else { return target }
+        let path = target[..<mark]
+        var query = target[target.index(after: mark)...]
+        var fragment: Substring = ""
+        if let hash = query.firstIndex(of: "#") { fragment = query[hash...]; query = query[..<hash] }
+        let kept = query.split(separator: "&", omittingEmptySubsequences: true).filter { parameter in
+            let name = uppercasingPercentEncodings(parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0])
+            return !key.dropQueryParameters.contains { $0.matches(name) }
+        }
+        guard kept.count != query.split(separator: "&", omittingEmptySubsequences: true).count else { return target }
+        return kept.isEmpty ? "\(path)\(fragment)" : "\(path)?\(kept.joined(separator: "&"))\(fragment)"
+    }
+
     private static func name(of parameter: String) -> Substring {
         parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
     }

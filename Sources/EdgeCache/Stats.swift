@@ -48,6 +48,10 @@ public final class Stats: Sendable {
     public let purges = Synchronization.Atomic<Int>(0)
     /// Stored variants removed or marked stale by purges and group invalidations.
     public let purgedVariants = Synchronization.Atomic<Int>(0)
+    /// Requests answered 429 because their client was over a rule's request rate.
+    public let rateLimited = Synchronization.Atomic<Int>(0)
+    /// Connections refused with 429 because their client already held the most allowed.
+    public let clientConnectionsRefused = Synchronization.Atomic<Int>(0)
     /// Body bytes sent to clients from the store.
     public let bytesFromCache = Synchronization.Atomic<Int>(0)
     /// Body bytes sent to clients as they came from an origin.
@@ -71,6 +75,7 @@ public final class Stats: Sendable {
             collapseAbandoned: load(collapseAbandoned), originFetches: load(originFetches),
             backgroundRevalidations: load(backgroundRevalidations), diskPromotions: load(diskPromotions),
             invalidations: load(invalidations), purges: load(purges), purgedVariants: load(purgedVariants),
+            rateLimited: load(rateLimited), clientConnectionsRefused: load(clientConnectionsRefused),
             bytesFromCache: load(bytesFromCache), bytesFromOrigin: load(bytesFromOrigin))
     }
 }
@@ -80,6 +85,7 @@ public struct StatsSnapshot: Sendable, Hashable {
     public var missesByReason, bypassesByReason, notStoredByReason: [NotCachedReason: Int]
     public var stored, collapsedWaits, collapseAbandoned, originFetches, backgroundRevalidations, diskPromotions, invalidations: Int
     public var purges, purgedVariants: Int
+    public var rateLimited, clientConnectionsRefused: Int
     public var bytesFromCache, bytesFromOrigin: Int
 
     public var servedFromCache: Int { hitsFresh + hitsStale + hitsStaleIfError + hitsRevalidated }

@@ -2,17 +2,18 @@
 // - keep-alive: an idle connection (no request in progress) is closed after `keepAliveTimeout`;
 // - header read: once the first byte of a request arrives, its head must be complete within
 //   `headerReadTimeout` or the client gets 408 and the connection closes (slowloris defence).
-// The proxy handler reports when a head was decoded and when a response finished.
+// The request handler (the proxy's, or the admin listener's) reports when a head was decoded and
+// when a response finished.
 //
 // Cost: events only record when the current phase began; one check per connection, repeating
 // every quarter of the shorter timeout, compares that with the clock. So a busy keep-alive
 // connection schedules nothing per request, and a timeout is enforced at most a quarter late.
 import NIOCore
 
-final class ConnectionTimeouts: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+public final class ConnectionTimeouts: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
 
     private enum Phase { case idle, readingHead, serving, closed }
 
@@ -24,41 +25,41 @@ final class ConnectionTimeouts: ChannelInboundHandler, RemovableChannelHandler {
     private var check: Scheduled<Void>?
     private var context: ChannelHandlerContext?
 
-    init(keepAliveTimeout: TimeAmount, headerReadTimeout: TimeAmount) {
+    public init(keepAliveTimeout: TimeAmount, headerReadTimeout: TimeAmount) {
         self.keepAliveTimeout = keepAliveTimeout
         self.headerReadTimeout = headerReadTimeout
         self.checkInterval = max(.milliseconds(10), .nanoseconds(min(keepAliveTimeout, headerReadTimeout).nanoseconds / 4))
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         if context.channel.isActive { start() }
     }
 
-    func channelActive(context: ChannelHandlerContext) {
+    public func channelActive(context: ChannelHandlerContext) {
         start()
         context.fireChannelActive()
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    public func channelInactive(context: ChannelHandlerContext) {
         check?.cancel()
         check = nil
         phase = .closed
         context.fireChannelInactive()
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if phase == .idle { enter(.readingHead) }
         context.fireChannelRead(data)
     }
 
     /// The decoder produced a complete request head.
-    func requestHeadReceived() {
+    public func requestHeadReceived() {
         if phase != .closed { enter(.serving) }
     }
 
     /// The response to the current request has been written; the connection stays open.
-    func responseCompleted() {
+    public func responseCompleted() {
         if phase == .serving { enter(.idle) }
     }
 

@@ -13,10 +13,17 @@ public struct EdgeConfiguration: Sendable {
     public var maximumRequestBodyBytes = 100 * 1024 * 1024
     /// From the first byte of a request to the end of its head (slowloris defence): 408 past it.
     public var headerReadTimeout: TimeAmount = .seconds(10)
+    /// Longest pause between two pieces of a request body: 408 past it, and the origin connection
+    /// the body was going to is released.
+    public var requestBodyTimeout: TimeAmount = .seconds(30)
     /// How long an idle keep-alive connection is kept open waiting for its next request.
     public var keepAliveTimeout: TimeAmount = .seconds(60)
     /// Most client connections open at once; further connects wait in the kernel's backlog.
+    /// Lowered at start-up to what the descriptor limit allows.
     public var maximumConnections = 10_000
+    /// Most connections one client address may hold open (0: no cap); past it, 429 and close.
+    /// Generous by default: a whole office behind one NAT address must still get through.
+    public var maximumConnectionsPerClient = 1_024
     public var forwarding = ForwardingPolicy()
 
     public init() {}
@@ -38,9 +45,15 @@ public struct ForwardingPolicy: Sendable {
     /// Replaces the origin's Server header; nil keeps the origin's, "" removes it.
     public var serverHeader: String? = "Outpost"
     /// Request fields never forwarded because an origin might trust them and they are not part of
-    /// the cache key (a cache-poisoning vector), lower-case.
-    public var strippedRequestFields: [String] = [
-        "x-forwarded-host", "x-forwarded-server", "x-original-url", "x-rewrite-url",
+    /// the cache key (a cache-poisoning vector), lower-case: host and scheme overrides, URL
+    /// rewrites, and method overrides (CPDoS "HTTP method override", Nguyen et al., CCS 2019).
+    /// `Forwarded` is not listed: the node writes its own (RFC 7239), replacing the client's.
+    public var strippedRequestFields: [String] = Self.overrideFields
+
+    public static let overrideFields: [String] = [
+        "x-forwarded-host", "x-forwarded-server", "x-forwarded-port", "x-forwarded-scheme", "x-forwarded-prefix",
+        "x-forwarded-ssl", "x-host", "x-original-host", "x-original-url", "x-rewrite-url", "x-http-method-override",
+        "x-http-method", "x-method-override", "x-original-method",
     ]
 
     public init() {}

@@ -1,8 +1,9 @@
 // The public listener: binds, builds each connection's pipeline, and shuts down gracefully.
 //
 // Pipeline of a client connection, head to tail:
-//   ConnectionTimeouts (raw bytes) → HTTP decoder/encoder → EncodedResponseWriter (hits encoded
-//   ahead of time go past the encoder) → HTTPServerPipelineHandler (pipelining, quiescing) →
+//   ConnectionTimeouts (raw bytes) → ExtensionMethodAdapter → HTTP decoder/encoder →
+//   ExtensionMethodRestorer (any token method, see ExtensionMethods.swift) → EncodedResponseWriter
+//   (hits encoded ahead of time go past the encoder) → HTTPServerPipelineHandler (pipelining, quiescing) →
 //   ProtocolErrorResponder (400/431 on undecodable input) → ProxyHandler.
 //
 // Shutdown: stop accepting, let every connection finish the response it is writing (idle ones
@@ -40,11 +41,14 @@ public final class EdgeServer: Sendable {
     ) async throws -> EdgeServer {
         let quiescing = ServerQuiescingHelper(group: group)
         let accessLog = AccessLog(logger: accessLogger)
+        let clients = ClientLimits(maximumConnectionsPerClient: configuration.maximumConnectionsPerClient)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // Out of descriptors, accept fails: wait a second instead of spinning on it.
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler())
                     try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
                     try channel.pipeline.syncOperations.addHandler(ConnectionLimiter(maximum: configuration.maximumConnections))
                 }
@@ -53,7 +57,16 @@ public final class EdgeServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try configureConnection(channel, configuration: configuration, origin: origin, engine: engine, logger: logger, accessLog: accessLog)
+                    if let address = channel.remoteAddress?.ipAddress {
+                        guard clients.connectionOpened(from: address) else {
+                            engine.stats.clientConnectionsRefused.add(1, ordering: .relaxed)
+                            refuseConnection(channel)
+                            return
+                        }
+                        channel.closeFuture.whenComplete { _ in clients.connectionClosed(from: address) }
+                    }
+                    try configureConnection(channel, configuration: configuration, origin: origin, engine: engine, logger: logger,
+                                            accessLog: accessLog, clients: clients)
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
@@ -63,7 +76,7 @@ public final class EdgeServer: Sendable {
     /// Builds a client connection's pipeline (see the file header). Also used by the pipeline tests.
     static func configureConnection(
         _ channel: any Channel, configuration: EdgeConfiguration, origin: OriginClient, engine: CacheEngine, logger: Logger,
-        accessLog: AccessLog
+        accessLog: AccessLog, clients: ClientLimits = ClientLimits(maximumConnectionsPerClient: 0)
     ) throws {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = configuration.maximumHeaderBytes
@@ -80,10 +93,23 @@ public final class EdgeServer: Sendable {
             withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
         let encodedWriter = EncodedResponseWriter()
         try sync.addHandler(encodedWriter, position: .before(try sync.handler(type: HTTPServerPipelineHandler.self)))
+        let decoder = try sync.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+        let methods = ExtensionMethods.makeHandlers()
+        try sync.addHandler(methods.beforeDecoder, position: .before(decoder))
+        try sync.addHandler(methods.afterDecoder, position: .after(decoder))
         try sync.addHandler(ProtocolErrorResponder(logger: logger))
         try sync.addHandler(ProxyHandler(
             configuration: configuration, origin: origin, engine: engine, timeouts: timeouts, encodedWriter: encodedWriter,
-            logger: logger, accessLog: accessLog))
+            logger: logger, accessLog: accessLog, clients: clients))
+    }
+
+    /// A client over its connection cap gets one 429 (RFC 6585 §4) and the connection closes.
+    private static func refuseConnection(_ channel: any Channel) {
+        let body = "429 Too Many Requests: this client has too many connections open.\n"
+        var buffer = channel.allocator.buffer(capacity: 200)
+        buffer.writeString("HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain; charset=utf-8\r\nretry-after: 1\r\n")
+        buffer.writeString("cache-control: no-store\r\ncontent-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n\(body)")
+        channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// Stops accepting and waits for in-flight responses, at most `gracePeriod`.

@@ -1,5 +1,6 @@
 // The header rewrites of a gateway (RFC 9110 §7.6): hop-by-hop fields removed both ways, Via
-// added both ways, X-Forwarded-For / -Proto on requests, the origin's Server replaced on responses.
+// added both ways, X-Forwarded-For / -Proto and Forwarded (RFC 7239) on requests, override fields
+// removed, the origin's Server replaced on responses.
 // Pure functions over NIO's HTTPHeaders.
 import NIOCore
 import NIOHTTP1
@@ -27,8 +28,34 @@ extension ForwardingPolicy {
                 break
             }
         }
-        if forwardedProto { headers.replaceOrAdd(name: "x-forwarded-proto", value: scheme) }
+        if forwardedProto {
+            headers.replaceOrAdd(name: "x-forwarded-proto", value: scheme)
+        } else {
+            headers.remove(name: "x-forwarded-proto")
+        }
+        // RFC 7239: the node speaks for this hop only; a client's own Forwarded (host=, proto=)
+        // could steer an origin while the cache key never saw it, so it is replaced, not passed on.
+        headers.remove(name: "forwarded")
+        if forwardedFor != .off, let clientAddress {
+            headers.add(name: "forwarded", value: "for=\(Self.forwardedNode(clientAddress));proto=\(scheme)")
+        }
         headers.add(name: "via", value: "\(head.version.major).\(head.version.minor) \(viaName)")
+        return headers
+    }
+
+    /// RFC 7239 §6: an IPv6 address is quoted and bracketed.
+    static func forwardedNode(_ address: String) -> String {
+        address.contains(":") ? "\"[\(address)]\"" : address
+    }
+
+    /// The request fields the cache decides on: what the origin is sent, before the node adds its
+    /// own (Via, X-Forwarded-*, Forwarded). Fields named by Connection and the override fields are
+    /// gone, so neither the key nor a Vary'd variant can depend on a field the origin never saw.
+    func cacheRequestHeaders(_ received: HTTPHeaders) -> HTTPHeaders {
+        var headers = received
+        headers.removeHopByHopFields()
+        for name in strippedRequestFields where headers.contains(name: name) { headers.remove(name: name) }
+        headers.remove(name: "forwarded")
         return headers
     }
 

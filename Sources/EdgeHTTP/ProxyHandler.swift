@@ -42,13 +42,18 @@ final class ProxyHandler: ChannelDuplexHandler {
     let timeouts: ConnectionTimeouts
     let encodedWriter: EncodedResponseWriter
     private let accessLog: AccessLog
+    private let clients: ClientLimits
+    /// Whether any rule limits request rates (asked once: the rules do not change under a connection).
+    private let limitsRequestRates: Bool
     let logger: Logger
     private var state = State.idle
     private var context: ChannelHandlerContext?
     private var readPending = false
 
     init(configuration: EdgeConfiguration, origin: OriginClient, engine: CacheEngine, timeouts: ConnectionTimeouts,
-         encodedWriter: EncodedResponseWriter, logger: Logger, accessLog: AccessLog) {
+         encodedWriter: EncodedResponseWriter, logger: Logger, accessLog: AccessLog, clients: ClientLimits) {
+        self.clients = clients
+        self.limitsRequestRates = engine.configuration.rules.limitsRequestRates
         self.encodedWriter = encodedWriter
         self.configuration = configuration
         self.headGuard = RequestHeadGuard(configuration: configuration)
@@ -80,13 +85,39 @@ final class ProxyHandler: ChannelDuplexHandler {
         case .reject(let status, let reason):
             state = .discarding
             exchange.failureNote = reason
-            writeErrorPage(status, for: exchange, closing: true, context: context)
+            // A refused method (405) leaves the framing sound: the body is read and dropped (the
+            // pipeline handler holds the next request until it has ended) and the connection stays
+            // open. Refused framing (400, 501), a target or body too large to read (414, 413) or an
+            // expectation the client may still be waiting on (417) ends the connection.
+            let closing = status != .methodNotAllowed || !head.isKeepAlive
+            writeErrorPage(status, for: exchange, closing: closing, context: context)
         case .accept(let bodyLength, let hasBody, let expectsContinue):
+            if limitsRequestRates, let wait = overRate(head, client: exchange.client) {
+                engine.stats.rateLimited.add(1, ordering: .relaxed)
+                exchange.failureNote = "over the request rate"
+                state = .discarding
+                writeErrorPage(.tooManyRequests, for: exchange, closing: hasBody || !head.isKeepAlive, context: context,
+                               extraHeaders: [("retry-after", ClientLimits.retryAfter(wait))])
+                return
+            }
             exchange.requestEnded = false
-            let request = CacheRequest(method: head.method, target: head.uri, headers: head.headers, hasBody: hasBody)
+            // The key and any Vary'd variant are computed from what the origin will be sent.
+            let request = CacheRequest(method: head.method, target: head.uri,
+                                       headers: configuration.forwarding.cacheRequestHeaders(head.headers), hasBody: hasBody)
             act(on: request, exchange: exchange, bodyLength: bodyLength, hasBody: hasBody, expectsContinue: expectsContinue,
                 diskConsulted: false, context: context)
         }
+    }
+
+    /// How long the client must wait when a rule's request rate (RuleSettings.requestRate) is
+    /// spent for it; nil when the request may go on.
+    private func overRate(_ head: HTTPRequestHead, client: String?) -> TimeAmount? {
+        guard let client else { return nil }
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
+        let settings = engine.configuration.rules.settings(host: PrimaryKey.hostWithoutPort(head.headers.first(name: "host") ?? ""),
+                                                           path: path)
+        guard let rate = settings.requestRate else { return nil }
+        return clients.admit(client, rule: settings.ruleName ?? "", rate: rate, burst: settings.requestBurst)
     }
 
     /// Carries out the engine's decision for an accepted request.
@@ -126,13 +157,15 @@ final class ProxyHandler: ChannelDuplexHandler {
     /// Forwards the request on its own origin call, body streamed with backpressure.
     private func pass(_ exchange: Exchange, bodyLength: Int?, hasBody: Bool, expectsContinue: Bool, context: ChannelHandlerContext) {
         let head = exchange.head
-        var request = OriginRequest(method: head.method, target: head.uri, headers: forwardedHeaders(for: exchange))
+        var request = OriginRequest(method: head.method.forWire, target: head.uri, headers: forwardedHeaders(for: exchange))
         request.hostFromOrigin = configuration.forwarding.hostHeader == .origin
         if hasBody {
             let pump = RequestBodyPump(eventLoop: context.eventLoop)
             pump.onDrained = { [weak self] in self?.resumeReading() }
             exchange.pump = pump
             request.body = OriginRequestBody(length: bodyLength) { writer in pump.start(writer) }
+            exchange.lastRequestBodyActivity = .now()
+            watchRequestBody(exchange, in: configuration.requestBodyTimeout, context: context)
             if expectsContinue && head.version == .http1_1 {
                 // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
@@ -149,13 +182,38 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     /// The origin request of a fill (or a background revalidation) for this request.
     func fillRequest(_ plan: FillPlan, for exchange: Exchange) -> OriginRequest {
-        var request = OriginRequest(method: .GET, target: exchange.head.uri, headers: plan.originHeaders(from: forwardedHeaders(for: exchange)))
+        // Query parameters the key drops are not sent either: an origin that reflected them would
+        // have its answer stored for requests without them.
+        let target = PrimaryKey.targetWithoutDroppedParameters(exchange.head.uri, key: plan.settings.key)
+        var request = OriginRequest(method: .GET, target: target, headers: plan.originHeaders(from: forwardedHeaders(for: exchange)))
         request.hostFromOrigin = configuration.forwarding.hostHeader == .origin
         return request
     }
 
+    /// A client that stops sending its body mid-way holds a client and an origin connection: past
+    /// `requestBodyTimeout` of silence it gets 408 and both are released. Time the node itself
+    /// spends not reading (its origin is slower than the client) does not count.
+    private func watchRequestBody(_ exchange: Exchange, in delay: TimeAmount, context: ChannelHandlerContext) {
+        exchange.requestBodyTimer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] () -> Void in
+            guard let self, let context = self.isCurrent(exchange), !exchange.requestEnded else { return }
+            let timeout = self.configuration.requestBodyTimeout
+            if exchange.pump?.isBackedUp == true { exchange.lastRequestBodyActivity = .now() }
+            let idle = NIODeadline.now() - exchange.lastRequestBodyActivity
+            guard idle >= timeout else {
+                self.watchRequestBody(exchange, in: timeout - idle, context: context)
+                return
+            }
+            exchange.failureNote = "request body idle for \(timeout.nanoseconds / 1_000_000) ms"
+            self.logger.info("request body timed out", metadata: [
+                "target": "\(exchange.head.uri)", "received": "\(exchange.requestBodyBytes)",
+            ])
+            self.abandon(exchange, answering: .requestTimeout, context: context)
+        }
+    }
+
     private func requestBodyReceived(_ part: ByteBuffer, context: ChannelHandlerContext) {
         guard case .forwarding(let exchange) = state else { return }
+        exchange.lastRequestBodyActivity = .now()
         exchange.requestBodyBytes += part.readableBytes
         if exchange.requestBodyBytes > configuration.maximumRequestBodyBytes {
             exchange.failureNote = "request body larger than \(configuration.maximumRequestBodyBytes) bytes"
@@ -168,6 +226,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     private func requestEndReceived(context: ChannelHandlerContext) {
         guard case .forwarding(let exchange) = state else { return }
         exchange.requestEnded = true
+        exchange.requestBodyTimer?.cancel()
         exchange.pump?.end()
     }
 
@@ -216,6 +275,9 @@ final class ProxyHandler: ChannelDuplexHandler {
         exchange.cacheStatus = answer.cacheStatus
         if let plan = answer.backgroundRevalidation {
             engine.fills.revalidateInBackground(plan, request: fillRequest(plan, for: exchange), on: context.eventLoop)
+        }
+        if !notModified && exchange.head.headers.contains(name: "range") && serveRanges(answer, exchange: exchange, context: context) {
+            return
         }
         if !notModified && serveEncoded(answer, exchange: exchange, context: context) { return }
         let stored = answer.entry.response
@@ -296,6 +358,20 @@ final class ProxyHandler: ChannelDuplexHandler {
         return context.eventLoop.makeSucceededVoidFuture()
     }
 
+    /// RFC 9110 §15.2: "A proxy MUST forward 1xx responses unless the proxy itself requested the
+    /// generation of the 1xx response", but not to an HTTP/1.0 client, which cannot parse them. 100
+    /// is this node's own business (it answers Expect itself) and 101 is never asked for.
+    func interimResponseReceived(_ head: HTTPResponseHead, exchange: Exchange) {
+        guard let context = isCurrent(exchange), exchange.responseStatus == nil,
+              exchange.head.version.major == 1, exchange.head.version.minor >= 1,
+              (102..<200).contains(head.status.code)
+        else { return }
+        var headers = head.headers
+        headers.removeHopByHopFields()
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.head.version, status: head.status,
+                                                                     headers: headers))), promise: nil)
+    }
+
     func responseBodyPartReceived(_ part: ByteBuffer, fromCache: Bool, exchange: Exchange) -> EventLoopFuture<Void> {
         guard let context = isCurrent(exchange) else { return exchange.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
         exchange.responseBytes += part.readableBytes
@@ -327,6 +403,8 @@ final class ProxyHandler: ChannelDuplexHandler {
             state = .idle
             timeouts.responseCompleted()
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            // A read held back for the request body is owed to the next request.
+            resumeReading()
         }
     }
 
@@ -335,7 +413,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         exchange.origin = server ?? exchange.origin
         exchange.failureNote = failure.description
         logger.warning("origin request failed", metadata: [
-            "origin": "\(server?.description ?? "-")", "reason": "\(failure)", "method": "\(exchange.head.method.rawValue)",
+            "origin": "\(server?.description ?? "-")", "reason": "\(failure)", "method": "\(exchange.head.method.wireName)",
             "target": "\(exchange.head.uri)",
         ])
         if exchange.responseStatus != nil {
@@ -380,9 +458,11 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
     }
 
-    private func writeErrorPage(_ status: HTTPResponseStatus, for exchange: Exchange, closing: Bool, context: ChannelHandlerContext) {
+    private func writeErrorPage(_ status: HTTPResponseStatus, for exchange: Exchange, closing: Bool, context: ChannelHandlerContext,
+                                extraHeaders: [(String, String)] = []) {
         let page = ErrorPage.response(status: status, closing: closing)
         var headers = page.head.headers
+        for (name, value) in extraHeaders { headers.replaceOrAdd(name: name, value: value) }
         writeHead(status: status, headers: &headers, closing: closing, for: exchange, context: context)
         exchange.responseBytes = page.body.readableBytes
         context.write(wrapOutboundOut(.body(.byteBuffer(page.body))), promise: nil)

@@ -40,7 +40,21 @@ public struct RequestHeadGuard: Sendable {
         }
         if hosts.count > 1 { return .reject(.badRequest, reason: "more than one Host") }
 
+        // RFC 9110 §7.6.1 lets Connection name only hop-by-hop fields; naming Host would have the
+        // node forward a request without the authority its cache key was computed from.
+        if head.headers["connection"].contains(where: { value in
+            value.split(separator: ",").contains { $0.trimmingASCIIWhitespace().lowercased() == "host" }
+        }) {
+            return .reject(.badRequest, reason: "Connection names Host")
+        }
+
         let transferCodings = head.headers["transfer-encoding"]
+        // RFC 9112 §6.1: "A server or client that receives an HTTP/1.0 message containing a
+        // Transfer-Encoding header field MUST treat the message as if the framing is faulty ... and
+        // close the connection after processing the message."
+        if !transferCodings.isEmpty && head.version.major == 1 && head.version.minor == 0 {
+            return .reject(.badRequest, reason: "Transfer-Encoding in an HTTP/1.0 request")
+        }
         let lengths = head.headers["content-length"]
         if !transferCodings.isEmpty && !lengths.isEmpty {
             return .reject(.badRequest, reason: "both Transfer-Encoding and Content-Length")
@@ -56,6 +70,12 @@ public struct RequestHeadGuard: Sendable {
                 .map { $0.trimmingASCIIWhitespace().lowercased() }
             guard codings.last == "chunked", codings.filter({ $0 == "chunked" }).count == 1 else {
                 return .reject(.badRequest, reason: "Transfer-Encoding does not end in chunked")
+            }
+            // §6.1: "A server that receives a request message with a transfer coding it does not
+            // understand SHOULD respond with 501"; only chunked is understood here, and removing
+            // another coding silently would change the body the origin gets.
+            if codings.count > 1 {
+                return .reject(.notImplemented, reason: "Transfer-Encoding \(codings.joined(separator: ", ")) is not supported")
             }
             return .accept(bodyLength: nil, hasBody: true, expectsContinue: expectsContinue)
         }

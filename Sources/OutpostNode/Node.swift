@@ -47,7 +47,15 @@ public final class Node: Sendable {
     }
 
     public static func start(_ configuration: NodeConfiguration, logger: Logger, accessLogger: Logger? = nil) async throws -> Node {
-        let configuration = try configuration.validated()
+        var configuration = try configuration.validated()
+        let descriptors = DescriptorLimit.raiseToHard()
+        let allowed = DescriptorLimit.connectionsAllowed(descriptors: descriptors, adminConnections: configuration.adminLimits.maximumConnections)
+        if configuration.edge.maximumConnections > allowed {
+            logger.notice("max-connections lowered to what the descriptor limit allows", metadata: [
+                "requested": "\(configuration.edge.maximumConnections)", "allowed": "\(allowed)", "nofile": "\(descriptors)",
+            ])
+            configuration.edge.maximumConnections = allowed
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
         let origin = OriginClient(
             origins: configuration.origins, configuration: configuration.originClient,
@@ -88,7 +96,8 @@ public final class Node: Sendable {
             pool.start()
             let router = AdminRouter(sources: sources, token: token, traffic: traffic, pool: pool, logger: logger)
             do {
-                let adminServer = try await AdminServer.start(host: listen.host, port: listen.port, router: router, group: group, logger: logger)
+                let adminServer = try await AdminServer.start(host: listen.host, port: listen.port, router: router,
+                                                                limits: configuration.adminLimits, group: group, logger: logger)
                 traffic.start(on: group.next())
                 admin = AdminParts(server: adminServer, traffic: traffic, pool: pool)
             } catch {

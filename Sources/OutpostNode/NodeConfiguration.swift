@@ -1,6 +1,7 @@
 // The node's effective configuration: defaults, overlaid by the YAML file given with --config,
 // overlaid by command-line flags. Every setting is declared once in `NodeSettings.all`, so a
 // flag and its config-file key share one name, one parser and one error message.
+import AdminHTTP
 import CachePolicy
 import EdgeCache
 import EdgeHTTP
@@ -37,6 +38,8 @@ public struct NodeConfiguration: Sendable {
     /// Event loop threads; defaults to one per core.
     public var threads = System.coreCount
     public var edge = EdgeConfiguration()
+    /// The admin listener's connection cap and timeouts.
+    public var adminLimits = AdminLimits()
     public var originClient = OriginClientConfiguration()
     /// The cache engine's settings; `cache.rules` come from --policy or the embedded default.
     public var cache = CacheConfiguration()
@@ -70,6 +73,7 @@ public struct NodeConfiguration: Sendable {
             "response-head-timeout=\(DurationText.format(originClient.responseHeadTimeout))",
             "idle-body-timeout=\(DurationText.format(originClient.idleBodyTimeout))",
             "header-read-timeout=\(DurationText.format(edge.headerReadTimeout))",
+            "request-body-timeout=\(DurationText.format(edge.requestBodyTimeout))",
             "keep-alive-timeout=\(DurationText.format(edge.keepAliveTimeout))",
             "max-request-target=\(ByteSize.format(edge.maximumRequestTargetLength))",
             "max-header-size=\(ByteSize.format(edge.maximumHeaderBytes))",

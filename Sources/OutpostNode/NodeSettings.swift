@@ -51,6 +51,7 @@ public enum NodeSettings {
         .init(name: "response-head-timeout", help: "Wait for an origin's response head (default 30s).", repeatable: false) { c, v throws(SettingValueError) in c.originClient.responseHeadTimeout = try duration(v) },
         .init(name: "idle-body-timeout", help: "Longest pause inside an origin's response body (default 30s).", repeatable: false) { c, v throws(SettingValueError) in c.originClient.idleBodyTimeout = try duration(v) },
         .init(name: "origin-backoff", help: "First back-off after an origin's connect fails; doubles up to 30s (default 2s).", repeatable: false) { c, v throws(SettingValueError) in c.originClient.failureBackoff = try duration(v) },
+        .init(name: "request-body-timeout", help: "Longest pause inside a request body before 408 (default 30s).", repeatable: false) { c, v throws(SettingValueError) in c.edge.requestBodyTimeout = try duration(v) },
         .init(name: "header-read-timeout", help: "Time a client has to send a whole request head (default 10s).", repeatable: false) { c, v throws(SettingValueError) in c.edge.headerReadTimeout = try duration(v) },
         .init(name: "keep-alive-timeout", help: "Idle keep-alive connections close after this (default 60s).", repeatable: false) { c, v throws(SettingValueError) in c.edge.keepAliveTimeout = try duration(v) },
         .init(name: "max-request-target", help: "Longest request target, 414 past it (default 8KiB).", repeatable: false) { c, v throws(SettingValueError) in c.edge.maximumRequestTargetLength = try size(v) },

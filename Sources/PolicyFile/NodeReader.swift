@@ -16,7 +16,7 @@ struct NodeReader {
     static let settingKeys: Set<String> = [
         "bypass", "forceTTL", "maxTTL", "heuristicFraction", "heuristicCap", "defaultTTL", "statusTTL",
         "grace", "setCookie", "sortQuery", "dropQueryParameters", "normaliseAcceptEncoding", "maxVariants",
-        "maxObjectSize",
+        "maxObjectSize", "requestRate", "requestBurst",
     ]
 
     func error(_ node: Node?, _ reason: String) -> PolicyFileError {
@@ -156,6 +156,22 @@ struct NodeReader {
                 throw error(node, "'setCookie' must be one of do-not-store, omit-field, store (got '\(text)')")
             }
             overrides.setCookie = handling
+        case "requestRate":
+            let text = try scalar(node, key)
+            if isOff(text) {
+                overrides.requestRate = .some(nil)
+            } else {
+                guard let rate = Double(text.hasSuffix("/s") ? String(text.dropLast(2)) : text), rate > 0, rate.isFinite else {
+                    throw error(node, "'requestRate' must be requests per second (e.g. 50 or 50/s), or off (got '\(text)')")
+                }
+                overrides.requestRate = .some(rate)
+            }
+        case "requestBurst":
+            let text = try scalar(node, key)
+            guard let burst = Int(text), burst >= 1, burst <= 1_000_000 else {
+                throw error(node, "'requestBurst' must be a whole number from 1 to 1000000 (got '\(text)')")
+            }
+            overrides.requestBurst = burst
         case "sortQuery": overrides.sortQuery = try bool(node, key)
         case "normaliseAcceptEncoding": overrides.normaliseAcceptEncoding = try bool(node, key)
         case "dropQueryParameters":

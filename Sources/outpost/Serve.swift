@@ -48,6 +48,8 @@ struct Serve: AsyncParsableCommand {
     var originBackoff: String?
     @Option(name: .customLong("header-read-timeout"), help: help("header-read-timeout"))
     var headerReadTimeout: String?
+    @Option(name: .customLong("request-body-timeout"), help: help("request-body-timeout"))
+    var requestBodyTimeout: String?
     @Option(name: .customLong("keep-alive-timeout"), help: help("keep-alive-timeout"))
     var keepAliveTimeout: String?
     @Option(name: .customLong("max-request-target"), help: help("max-request-target"))
@@ -94,6 +96,7 @@ struct Serve: AsyncParsableCommand {
             ("idle-body-timeout", idleBodyTimeout),
             ("origin-backoff", originBackoff),
             ("header-read-timeout", headerReadTimeout),
+            ("request-body-timeout", requestBodyTimeout),
             ("keep-alive-timeout", keepAliveTimeout),
             ("max-request-target", maxRequestTarget),
             ("max-header-size", maxHeaderSize),

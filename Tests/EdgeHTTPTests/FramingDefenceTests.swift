@@ -69,6 +69,10 @@ struct FramingDefenceTests {
          "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "400"),
         ("an unknown Transfer-Encoding",
          "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", "400"),
+        ("RFC 9112 §6.1 a coding before chunked that is not understood (501, never silently removed)",
+         "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", "501"),
+        ("Connection naming Host (the origin would be asked without the key's authority)",
+         "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Host\r\n\r\n", "400"),
         ("obs-fold in a header",
          "GET / HTTP/1.1\r\nHost: a\r\nX-Long: one\r\n two\r\n\r\n", "400"),
         ("whitespace between a field name and the colon",
@@ -92,6 +96,15 @@ struct FramingDefenceTests {
         #expect(response.hasPrefix("HTTP/1.1 \(testCase.status) "), "\(testCase.name): \(response.prefix(80))")
         #expect(response.lowercased().contains("connection: close"), "\(testCase.name)")
         #expect(harness.isClosed, "\(testCase.name): connection must close")
+    }
+
+    @Test("RFC 9112 §6.1 Transfer-Encoding in an HTTP/1.0 request is faulty framing: 400 and closed")
+    func transferEncodingInHTTP10() throws {
+        let harness = try PipelineHarness()
+        let response = try harness.exchange(
+            "POST / HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+        #expect(response.hasPrefix("HTTP/1.0 400 "), "\(response.prefix(80))")
+        #expect(harness.isClosed)
     }
 
     @Test("a 64 KiB header is answered 431 and the connection closed")
