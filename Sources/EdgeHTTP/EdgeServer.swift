@@ -97,7 +97,7 @@ public final class EdgeServer: Sendable {
         let methods = ExtensionMethods.makeHandlers()
         try sync.addHandler(methods.beforeDecoder, position: .before(decoder))
         try sync.addHandler(methods.afterDecoder, position: .after(decoder))
-        try sync.addHandler(ProtocolErrorResponder(logger: logger))
+        try sync.addHandler(ProtocolErrorResponder(logger: logger, timeouts: timeouts))
         try sync.addHandler(ProxyHandler(
             configuration: configuration, origin: origin, engine: engine, timeouts: timeouts, encodedWriter: encodedWriter,
             logger: logger, accessLog: accessLog, clients: clients))

@@ -1,7 +1,7 @@
 // Answers requests the HTTP decoder could not parse: 431 when the head was too large or had too
 // many fields, 400 for every other framing or syntax error (RFC 9112 §11.2: a message whose framing
 // is in doubt is never forwarded), and always closes the connection afterwards — the bytes that
-// follow cannot be trusted to start a new request. If a response is already in flight it can only
+// follow cannot be trusted to start a new request; the close lingers (ConnectionTimeouts). If a response is already in flight it can only
 // close. Replaces NIO's HTTPServerProtocolErrorHandler, which always answers 400.
 import Logging
 import NIOCore
@@ -16,8 +16,12 @@ final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandle
     private var responseInFlight = false
     private var errorSeen = false
     private let logger: Logger
+    private let timeouts: ConnectionTimeouts
 
-    init(logger: Logger) { self.logger = logger }
+    init(logger: Logger, timeouts: ConnectionTimeouts) {
+        self.logger = logger
+        self.timeouts = timeouts
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard error is HTTPParserError || error is NIOHTTPDecoderError else {
@@ -44,7 +48,9 @@ final class ProtocolErrorResponder: ChannelDuplexHandler, RemovableChannelHandle
         let response = ErrorPage.response(status: status, closing: true)
         context.write(wrapOutboundOut(.head(response.head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        // A lingering close: the rest of what the client sends is read and dropped, so no reset
+        // destroys the answer before the client reads it.
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [timeouts] _ in timeouts.closeLingering() }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

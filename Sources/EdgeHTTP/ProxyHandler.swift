@@ -396,7 +396,8 @@ final class ProxyHandler: ChannelDuplexHandler {
         if closing {
             exchange.pump?.fail(ChannelError.outputClosed)
             state = .closed
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            // Lingering: the client may still be sending (a refusal answered before its body).
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [timeouts] _ in timeouts.closeLingering() }
         } else {
             // Become idle before writing the end: the pipeline handler may hand over the next
             // pipelined request from inside that write.

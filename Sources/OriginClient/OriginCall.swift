@@ -1,24 +1,27 @@
-// One request's conversation with the origins: an attempt per chosen origin (at most two), the
-// response-head timer (armed once the request has been sent) and the idle-body timer (armed at
-// the head, re-armed lazily so a busy body costs no timer per part, and never firing while the
-// client is the slow side). Confined to one event loop; every entry point asserts it.
-import AsyncHTTPClient
+// One request's conversation with the origins: an attempt (an OriginExchange) per chosen origin,
+// at most two, the response-head timer (armed once the request has been sent) and the idle-body
+// timer (armed at the head, re-armed lazily so a busy body costs no timer per part, and never
+// firing while the client is the slow side). Interim 1xx heads of the current attempt are passed
+// on before its final head. Confined to one event loop; every entry point asserts it.
+// Invariant: every call ends in exactly one `originResponseCompleted` or `originFailed`, unless
+// cancelled, after which nothing more is called.
 import NIOCore
 import NIOHTTP1
 
 public final class OriginCall: @unchecked Sendable {
     let eventLoop: any EventLoop
     private let request: OriginRequest
+    /// Built once; an attempt only replaces Host when the origin's own name is wanted.
+    private let head: HTTPRequestHead
     private var handler: (any OriginResponseHandling)?
     private let client: OriginClient
 
-    private var attemptNumber = 0
     private var retried = false
     private var originIndex = 0
-    private var task: HTTPClient.Task<Void>?
+    private var exchange: OriginExchange?
+    private var headDelivered = false
     private var headTimer: Scheduled<Void>?
     private var bodyTimer: Scheduled<Void>?
-    private var timedOut: OriginFailure?
     private var lastBodyActivity = NIODeadline.now()
     private var writePending = false
     private var finished = false
@@ -26,6 +29,7 @@ public final class OriginCall: @unchecked Sendable {
     init(eventLoop: any EventLoop, request: OriginRequest, handler: any OriginResponseHandling, client: OriginClient) {
         self.eventLoop = eventLoop
         self.request = request
+        self.head = request.originHead()
         self.handler = handler
         self.client = client
     }
@@ -37,7 +41,8 @@ public final class OriginCall: @unchecked Sendable {
         finished = true
         handler = nil
         cancelTimers()
-        task?.cancel()
+        exchange?.cancel()
+        exchange = nil
     }
 
     func attempt(excluding: Int?) {
@@ -45,15 +50,15 @@ public final class OriginCall: @unchecked Sendable {
         guard let index = client.selectOrigin(excluding: excluding) else {
             preconditionFailure("selectOrigin returns an origin whenever one exists")
         }
-        attemptNumber += 1
         originIndex = index
-        timedOut = nil
-        let delegate = Delegate(call: self, attempt: attemptNumber)
-        do {
-            task = try client.start(request, origin: index, delegate: delegate, eventLoop: eventLoop)
-        } catch {
-            fail(OriginFailure(error, headReceived: false), headDelivered: false)
-        }
+        headDelivered = false
+        var head = self.head
+        if request.hostFromOrigin { head.headers.replaceOrAdd(name: "host", value: client.hostHeaderValues[index]) }
+        let exchange = OriginExchange(
+            call: self, origin: index, head: head, body: request.body, isIdempotent: request.isIdempotent,
+            pool: client.pool(for: eventLoop))
+        self.exchange = exchange
+        exchange.start()
     }
 
     private var origin: OriginServer { client.origins[originIndex] }
@@ -63,7 +68,7 @@ public final class OriginCall: @unchecked Sendable {
         bodyTimer?.cancel(); bodyTimer = nil
     }
 
-    private func fail(_ failure: OriginFailure, headDelivered: Bool) {
+    private func fail(_ failure: OriginFailure) {
         guard !finished else { return }
         finished = true
         cancelTimers()
@@ -72,43 +77,57 @@ public final class OriginCall: @unchecked Sendable {
         handler?.originFailed(failure, origin: origin, headDelivered: headDelivered)
     }
 
-    // MARK: events from the current attempt
+    /// A timer of the current attempt fired: drop the exchange (closing its connection) and fail.
+    private func timedOut(_ failure: OriginFailure) {
+        guard !finished else { return }
+        exchange?.cancel()
+        exchange = nil
+        fail(failure)
+    }
 
-    fileprivate func requestSent(attempt: Int) {
-        guard attempt == attemptNumber, !finished else { return }
+    // MARK: events from the current exchange
+
+    func requestSent(by exchange: OriginExchange) {
+        guard exchange === self.exchange, !finished else { return }
+        // Sent again on a fresh connection after a stale one: the wait starts over.
+        headTimer?.cancel()
         headTimer = eventLoop.scheduleTask(in: client.responseHeadTimeout) { [self] in
-            guard !finished, attempt == attemptNumber else { return }
-            timedOut = .responseHeadTimedOut
-            task?.cancel()
+            guard exchange === self.exchange else { return }
+            timedOut(.responseHeadTimedOut)
         }
     }
 
-    fileprivate func headReceived(_ head: HTTPResponseHead, attempt: Int) -> EventLoopFuture<Void> {
-        guard attempt == attemptNumber, !finished, let handler else { return eventLoop.makeSucceededVoidFuture() }
+    func informationalReceived(_ head: HTTPResponseHead, by exchange: OriginExchange) {
+        guard exchange === self.exchange, !finished, let handler else { return }
+        handler.originInformationalReceived(head)
+    }
+
+    func headReceived(_ head: HTTPResponseHead, by exchange: OriginExchange) -> EventLoopFuture<Void> {
+        guard exchange === self.exchange, !finished, let handler else { return eventLoop.makeSucceededVoidFuture() }
         headTimer?.cancel(); headTimer = nil
         client.recordResponse(originIndex)
+        headDelivered = true
         lastBodyActivity = .now()
         armBodyTimer(in: client.idleBodyTimeout)
         return handler.originResponseHeadReceived(head, from: origin)
     }
 
     private func armBodyTimer(in delay: TimeAmount) {
-        let attempt = attemptNumber
+        let exchange = self.exchange
         bodyTimer = eventLoop.scheduleTask(in: delay) { [self] in
-            guard !finished, attempt == attemptNumber else { return }
+            guard !finished, exchange === self.exchange else { return }
             let idle = NIODeadline.now() - lastBodyActivity
             if writePending || idle < client.idleBodyTimeout {
                 // The client is the slow side, or the body moved since: look again later.
                 armBodyTimer(in: writePending ? client.idleBodyTimeout : client.idleBodyTimeout - idle)
             } else {
-                timedOut = .bodyIdleTimedOut
-                task?.cancel()
+                timedOut(.bodyIdleTimedOut)
             }
         }
     }
 
-    fileprivate func bodyPartReceived(_ part: ByteBuffer, attempt: Int) -> EventLoopFuture<Void> {
-        guard attempt == attemptNumber, !finished, let handler else { return eventLoop.makeSucceededVoidFuture() }
+    func bodyPartReceived(_ part: ByteBuffer, by exchange: OriginExchange) -> EventLoopFuture<Void> {
+        guard exchange === self.exchange, !finished, let handler else { return eventLoop.makeSucceededVoidFuture() }
         lastBodyActivity = .now()
         writePending = true
         let written = handler.originBodyPartReceived(part)
@@ -119,18 +138,19 @@ public final class OriginCall: @unchecked Sendable {
         return written
     }
 
-    fileprivate func completed(attempt: Int) {
-        guard attempt == attemptNumber, !finished else { return }
+    func completed(by exchange: OriginExchange) {
+        guard exchange === self.exchange, !finished else { return }
         finished = true
+        self.exchange = nil
         cancelTimers()
         let handler = self.handler
         self.handler = nil
         handler?.originResponseCompleted()
     }
 
-    fileprivate func failed(_ error: any Error, attempt current: Int, headReceived: Bool, bodyStarted: Bool) {
-        guard current == attemptNumber, !finished else { return }
-        let failure = timedOut ?? OriginFailure(error, headReceived: headReceived)
+    func failed(_ failure: OriginFailure, exchange: OriginExchange, bodyStarted: Bool) {
+        guard exchange === self.exchange, !finished else { return }
+        self.exchange = nil
         if failure.requestNeverSent {
             client.recordConnectFailure(originIndex, failure)
             // RFC 9110 §9.2.2: an idempotent request that never reached the origin may be sent
@@ -142,53 +162,6 @@ public final class OriginCall: @unchecked Sendable {
                 return
             }
         }
-        fail(failure, headDelivered: headReceived)
-    }
-
-    // MARK: - the AsyncHTTPClient delegate of one attempt
-
-    final class Delegate: HTTPClientResponseDelegate, @unchecked Sendable {
-        typealias Response = Void
-        private let call: OriginCall
-        private let attempt: Int
-        private var headReceived = false
-        private var bodyWasStarted = false
-
-        init(call: OriginCall, attempt: Int) {
-            self.call = call
-            self.attempt = attempt
-        }
-
-        /// The body stream was handed to the origin connection: a retry could no longer resend it.
-        func bodyStarted() {
-            if call.eventLoop.inEventLoop { bodyWasStarted = true }
-            else { call.eventLoop.execute { self.bodyWasStarted = true } }
-        }
-
-        func didSendRequest(task: HTTPClient.Task<Void>) {
-            call.eventLoop.assertInEventLoop()
-            call.requestSent(attempt: attempt)
-        }
-
-        func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-            call.eventLoop.assertInEventLoop()
-            headReceived = true
-            return call.headReceived(head, attempt: attempt)
-        }
-
-        func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-            call.eventLoop.assertInEventLoop()
-            return call.bodyPartReceived(buffer, attempt: attempt)
-        }
-
-        func didReceiveError(task: HTTPClient.Task<Void>, _ error: any Error) {
-            call.eventLoop.assertInEventLoop()
-            call.failed(error, attempt: attempt, headReceived: headReceived, bodyStarted: bodyWasStarted)
-        }
-
-        func didFinishRequest(task: HTTPClient.Task<Void>) throws {
-            call.eventLoop.assertInEventLoop()
-            call.completed(attempt: attempt)
-        }
+        fail(failure)
     }
 }

@@ -1,8 +1,10 @@
-// The node's connection to its origins: AsyncHTTPClient's pool (connections reused across
-// requests), round-robin selection with passive health, one retry on another origin for
-// idempotent requests that never reached the first, and the response-head and idle-body timers.
-// Invariant: every call ends in exactly one `originResponseCompleted` or `originFailed`.
-import AsyncHTTPClient
+// The node's connection to its origins: a pool of keep-alive HTTP/1.1 connections per event
+// loop (OriginConnectionPool), round-robin selection with passive health, one retry on another
+// origin for idempotent requests that never reached the first, and the response-head and
+// idle-body timers (OriginCall).
+// Invariants: every call ends in exactly one `originResponseCompleted` or `originFailed`; a call,
+// its pool and its connection share one event loop, so the data path never changes threads.
+// The per-origin connection bound is split evenly across the group's event loops.
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -16,6 +18,8 @@ public struct OriginClientConfiguration: Sendable {
     public var idleBodyTimeout: TimeAmount = .seconds(30)
     /// How long an idle pooled origin connection is kept.
     public var idleConnectionTimeout: TimeAmount = .seconds(60)
+    /// Spread over the event loops: each loop's pool keeps at most ⌈connectionsPerOrigin / loops⌉
+    /// per origin, and requests beyond that wait their turn (first come, first served).
     public var connectionsPerOrigin: Int = 256
     /// First back-off after a failed connect; doubles per consecutive failure up to the maximum.
     public var failureBackoff: TimeAmount = .seconds(2)
@@ -34,13 +38,31 @@ public struct OriginHealthReport: Sendable {
 public final class OriginClient: Sendable {
     public let origins: [OriginServer]
     private let health: NIOLockedValueBox<OriginHealth>
-    private let http: HTTPClient
     private let configuration: OriginClientConfiguration
     private let logger: Logger
+    private let connect: OriginConnectionPool.Connect
+    /// The Host value naming each origin, for requests sent with `hostFromOrigin`.
+    let hostHeaderValues: [String]
+    /// One pool per event loop of the group, made up front so the data path takes no lock.
+    private let pools: [ObjectIdentifier: OriginConnectionPool]
+    private let poolLimit: Int
+    /// Pools for loops outside the group (made on first use).
+    private let otherPools = NIOLockedValueBox<[ObjectIdentifier: OriginConnectionPool]>([:])
 
-    public init(
+    public convenience init(
         origins: [OriginServer], configuration: OriginClientConfiguration,
         eventLoopGroup: any EventLoopGroup, logger: Logger
+    ) {
+        let connector = OriginConnector(origins: origins, connectTimeout: configuration.connectTimeout)
+        self.init(origins: origins, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) {
+            connector.connect(origin: $0, on: $1, completion: $2)
+        }
+    }
+
+    /// With `connect` replaced, for tests that run connections on EmbeddedChannels.
+    init(
+        origins: [OriginServer], configuration: OriginClientConfiguration,
+        eventLoopGroup: any EventLoopGroup, logger: Logger, connect: @escaping OriginConnectionPool.Connect
     ) {
         precondition(!origins.isEmpty, "an origin client needs at least one origin")
         self.origins = origins
@@ -49,19 +71,18 @@ public final class OriginClient: Sendable {
         self.health = NIOLockedValueBox(OriginHealth(
             count: origins.count, baseBackoff: configuration.failureBackoff,
             maximumBackoff: configuration.maximumFailureBackoff))
-        var client = HTTPClient.Configuration()
-        client.redirectConfiguration = .disallow
-        client.decompression = .disabled
-        client.timeout = .init(
-            connect: configuration.connectTimeout,
-            read: max(configuration.responseHeadTimeout, configuration.idleBodyTimeout))
-        client.connectionPool = .init(
-            idleTimeout: configuration.idleConnectionTimeout,
-            concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.connectionsPerOrigin)
-        // Fail fast on a dead origin: passive health and the retry below choose another one.
-        client.connectionPool.retryConnectionEstablishment = false
-        client.httpVersion = .http1Only
-        self.http = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: client)
+        self.hostHeaderValues = origins.map(\.hostHeaderValue)
+        self.connect = connect
+        let loops = Array(eventLoopGroup.makeIterator())
+        let limit = max(1, (configuration.connectionsPerOrigin + loops.count - 1) / max(loops.count, 1))
+        self.poolLimit = limit
+        var pools: [ObjectIdentifier: OriginConnectionPool] = [:]
+        for loop in loops {
+            pools[ObjectIdentifier(loop)] = OriginConnectionPool(
+                eventLoop: loop, origins: origins.count, limit: limit,
+                idleTimeout: configuration.idleConnectionTimeout, connect: connect)
+        }
+        self.pools = pools
     }
 
     /// Whether at least one origin is currently taken to be up.
@@ -88,8 +109,12 @@ public final class OriginClient: Sendable {
         return call
     }
 
+    /// Closes every origin connection; calls still running fail, new ones fail at once.
     public func shutdown() async throws {
-        try await http.shutdown()
+        let all = Array(pools.values) + otherPools.withLockedValue { Array($0.values) }
+        for pool in all {
+            try? await pool.eventLoop.flatSubmit { pool.shutdown() }.get()
+        }
     }
 
     // MARK: - used by OriginCall
@@ -111,27 +136,18 @@ public final class OriginClient: Sendable {
         if wasDown { logger.notice("origin back up", metadata: ["origin": "\(origins[index])"]) }
     }
 
-    func start(
-        _ request: OriginRequest, origin index: Int, delegate: OriginCall.Delegate, eventLoop: any EventLoop
-    ) throws -> HTTPClient.Task<Void> {
-        let origin = origins[index]
-        var body: HTTPClient.Body? = nil
-        if let source = request.body {
-            body = .stream(contentLength: source.length.map(Int64.init)) { writer in
-                delegate.bodyStarted()
-                return source.start(OriginBodyWriter { part in writer.write(.byteBuffer(part)) })
-            }
+    /// The pool of `eventLoop`, on which the call runs.
+    func pool(for eventLoop: any EventLoop) -> OriginConnectionPool {
+        let key = ObjectIdentifier(eventLoop)
+        if let pool = pools[key] { return pool }
+        return otherPools.withLockedValue { others in
+            if let pool = others[key] { return pool }
+            let pool = OriginConnectionPool(
+                eventLoop: eventLoop, origins: origins.count, limit: poolLimit,
+                idleTimeout: configuration.idleConnectionTimeout, connect: connect)
+            others[key] = pool
+            return pool
         }
-        var headers = request.headers
-        if request.hostFromOrigin { headers.replaceOrAdd(name: "host", value: origin.hostHeaderValue) }
-        let clientRequest = try HTTPClient.Request(
-            url: origin.baseURL + request.target, method: request.method, headers: headers, body: body)
-        // `.delegate(on:)`, not `.delegateAndChannel(on:)`: a required loop makes the pool open
-        // "overflow" connections that it closes as soon as they are released, so nothing would
-        // ever be reused. With a preference the pool still favours a connection on this loop.
-        return http.execute(
-            request: clientRequest, delegate: delegate,
-            eventLoop: .delegate(on: eventLoop), logger: nil)
     }
 
     var responseHeadTimeout: TimeAmount { configuration.responseHeadTimeout }

@@ -1,6 +1,5 @@
 // What went wrong talking to an origin, classified once so that the front can choose 502 or
 // 504, passive health can tell connect failures apart, and logs can say why in plain words.
-import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -62,27 +61,10 @@ public enum OriginFailure: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Maps an error surfaced by AsyncHTTPClient or NIO; `headReceived` tells a read timeout
-    /// before the head (no response) from one during the body.
+    /// Maps an error surfaced by NIO or by the origin connection; `headReceived` is kept for
+    /// callers that classify timeouts themselves (the call's timers do).
     public init(_ error: any Error, headReceived: Bool) {
-        if let client = error as? HTTPClientError {
-            // HTTPClientError is a struct of static values, compared rather than switched over.
-            let text = String(describing: client)
-            if client == .connectTimeout {
-                self = .connectTimedOut
-            } else if client == .readTimeout || client == .deadlineExceeded {
-                self = headReceived ? .bodyIdleTimedOut : .responseHeadTimedOut
-            } else if client == .remoteConnectionClosed {
-                self = .connectionClosed
-            } else if client == .invalidURL || client == .emptyHost || client == .emptyScheme
-                || client == .traceRequestWithBody || text.contains("invalidHeaderField")
-            {
-                self = .requestNotForwardable(text)
-            } else {
-                self = .other(text)
-            }
-            return
-        }
+        if let wrapped = error as? OriginFailureError { self = wrapped.failure; return }
         if let channel = error as? ChannelError {
             switch channel {
             case .connectTimeout: self = .connectTimedOut
@@ -103,7 +85,11 @@ public enum OriginFailure: Sendable, Equatable, CustomStringConvertible {
             }
             return
         }
-        if error is HTTPParserError { self = .invalidResponse(String(describing: error)); return }
+        if let parser = error as? HTTPParserError {
+            // The origin closed in the middle of a message (RFC 9112 §8: an incomplete message).
+            self = parser == .invalidEOFState ? .connectionClosed : .invalidResponse(String(describing: parser))
+            return
+        }
         if error is NIOHTTPDecoderError { self = .invalidResponse(String(describing: error)); return }
         self = .other(String(describing: error))
     }

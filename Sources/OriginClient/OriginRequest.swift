@@ -1,6 +1,7 @@
 // What the front asks of an origin, and the callbacks through which the answer streams back.
 // All callbacks of `OriginResponseHandling` run on the event loop the call was started on, in
-// order: head, body parts, then exactly one of completed / failed.
+// order: any interim (1xx) heads, the final head, body parts, then exactly one of completed /
+// failed.
 import NIOCore
 import NIOHTTP1
 
@@ -52,8 +53,11 @@ public struct OriginBodyWriter: Sendable {
 
 /// The receiving side of an origin call. Implemented by the front; called on its event loop.
 public protocol OriginResponseHandling: AnyObject {
-    /// The final response head (1xx interim responses are not passed on). Body parts are not
-    /// delivered before the returned future completes.
+    /// An interim 1xx response (103 Early Hints, 102 Processing, 100 Continue; never 101) from
+    /// the origin being answered, before the final head. RFC 9110 §15.2: a proxy forwards them.
+    /// Nothing waits for it; the default does nothing.
+    func originInformationalReceived(_ head: HTTPResponseHead)
+    /// The final response head. Body parts are not delivered before the returned future completes.
     func originResponseHeadReceived(_ head: HTTPResponseHead, from origin: OriginServer) -> EventLoopFuture<Void>
     /// A body part; the next part is not delivered before the returned future completes, which is
     /// how a slow client slows the origin down.
@@ -62,4 +66,8 @@ public protocol OriginResponseHandling: AnyObject {
     func originResponseCompleted()
     /// The call failed; `headDelivered` says whether a head had already been handed over.
     func originFailed(_ failure: OriginFailure, origin: OriginServer, headDelivered: Bool)
+}
+
+extension OriginResponseHandling {
+    public func originInformationalReceived(_ head: HTTPResponseHead) {}
 }

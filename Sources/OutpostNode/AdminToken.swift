@@ -27,8 +27,15 @@ enum AdminToken {
         return try tokenFile(in: configuration.cacheDirectory, logger: logger)
     }
 
+    /// A loopback address, written as one (127.0.0.0/8 in dotted-quad form, ::1), or `localhost`.
+    /// A host name that merely starts with "127." (127.attacker.example) is not one.
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets.first == "127" else { return false }
+        return octets.allSatisfy { octet in
+            !octet.isEmpty && octet.count <= 3 && octet.allSatisfy(\.isASCII) && octet.allSatisfy(\.isNumber) && Int(octet)! <= 255
+        }
     }
 
     /// Reads the token file, creating it (0600, exclusively) when absent.

@@ -202,6 +202,20 @@ struct SecurityTests {
     }
 }
 
+extension SecurityTests {
+    @Test("Without a token, the admin listener starts only on a loopback address, not on a name that starts with 127.")
+    func adminLoopbackCheck() async throws {
+        try await withOrigin({ _ in .ok("x") }) { origin in
+            await #expect(throws: ConfigurationError.self) {
+                try await withNode(origins: [origin], configure: {
+                    $0.adminToken = nil
+                    $0.adminListen = HostAndPort(host: "127.attacker.example", port: 0)
+                }) { _ in }
+            }
+        }
+    }
+}
+
 /// GET on the node's admin listener with the test token.
 private func adminGet(_ path: String, node: Node) async throws -> WireResponse {
     let port = try #require(node.adminPort)
