@@ -25,9 +25,13 @@ public enum HTTPDate {
     }
 
     /// Formats as IMF-fixdate (RFC 9110 §5.6.7), the only form a sender may generate.
-    /// Fractions of a second are dropped.
+    /// Fractions of a second are dropped. The year is four digits (`year = 4DIGIT`), so times are
+    /// clamped to 0000-01-01 … 9999-12-31 (a NaN is the earliest): what is formatted always parses
+    /// back to itself (tools/fuzz FuzzHTTPDate found a year 994 written as "994").
     public static func format(_ time: Timestamp) -> String {
-        let total = Int(time.seconds.rounded(.down))
+        let earliest = Double(days(year: 0, month: 1, day: 1) * 86_400)
+        let latest = Double(days(year: 9999, month: 12, day: 31) * 86_400 + 86_399)
+        let total = time.seconds.isNaN ? Int(earliest) : Int(min(max(time.seconds.rounded(.down), earliest), latest))
         var days = total / 86_400
         var secondsOfDay = total % 86_400
         if secondsOfDay < 0 {
@@ -37,7 +41,8 @@ public enum HTTPDate {
         let (year, month, day) = civil(fromDays: days)
         // 1970-01-01 was a Thursday (index 3 with Monday = 0).
         let weekday = ((days % 7) + 7 + 3) % 7
-        return "\(dayNames[weekday]), \(pad(day)) \(monthNames[month - 1]) \(year) "
+        let fourDigitYear = String(repeating: "0", count: max(0, 4 - String(year).count)) + String(year)
+        return "\(dayNames[weekday]), \(pad(day)) \(monthNames[month - 1]) \(fourDigitYear) "
             + "\(pad(secondsOfDay / 3600)):\(pad(secondsOfDay / 60 % 60)):\(pad(secondsOfDay % 60)) GMT"
     }
 

@@ -38,4 +38,16 @@ struct HTTPDateTests {
         #expect(HTTPDate.parse("Monday, 01-Jan-74 00:00:00 GMT", now: now) == HTTPDate.parse("Tue, 01 Jan 2074 00:00:00 GMT"))
         #expect(HTTPDate.parse("Monday, 01-Jan-75 00:00:00 GMT", now: now) == HTTPDate.parse("Wed, 01 Jan 1975 00:00:00 GMT"))
     }
+
+    @Test("§5.6.7 a year below 1000 is written with four digits and parses back (found by tools/fuzz FuzzHTTPDate)")
+    func fourDigitYears() throws {
+        let parsed = try #require(HTTPDate.parse("Sun Nov  6 08:49:37 0994"))
+        let formatted = HTTPDate.format(parsed)
+        #expect(formatted.hasSuffix(" 0994 08:49:37 GMT"))
+        #expect(HTTPDate.parse(formatted) == parsed)
+        // Out of the four-digit range (and NaN): clamped, never a trap.
+        #expect(HTTPDate.format(Timestamp(seconds: 1e300)).contains(" 9999 "))
+        #expect(HTTPDate.format(Timestamp(seconds: -1e300)).contains(" 0000 "))
+        #expect(HTTPDate.format(Timestamp(seconds: .nan)).contains(" 0000 "))
+    }
 }
