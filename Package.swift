@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
@@ -98,6 +99,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -123,8 +127,11 @@ let package = Package(
             name: "outpost",
             dependencies: [
                 "OutpostNode",
+                "AdminProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // SIGUSR1 reopens the log files.
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -186,7 +193,9 @@ let package = Package(
         ),
         .testTarget(
             name: "OutpostNodeTests",
-            dependencies: ["OutpostNode", "OutpostTesting", "CachePolicy", "CacheStore", "EdgeCache", "PolicyFile", "AdminProtocol", "AdminHTTP"]
+            dependencies: ["OutpostNode", "OutpostTesting", "CachePolicy", "CacheStore", "EdgeCache", "PolicyFile", "AdminProtocol", "AdminHTTP",
+                           "OriginClient", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         // Real clients (Node's fetch, curl, Python's http.client) run as subprocesses against a node,
         // each reusing one connection as browsers do. Clients/ holds their scripts, read by path.

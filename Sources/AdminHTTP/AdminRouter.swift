@@ -118,7 +118,7 @@ public struct AdminRouter: Sendable {
     private func metricsResponse() async -> AdminResponse {
         let figures = await storageFigures()
         let text = metrics.exposition(stats: sources.engine.stats.snapshot, memory: figures.memory, disk: figures.disk,
-                                      origins: sources.origin.healthReport(), uptime: Date().timeIntervalSince1970 - startedAt)
+                                      origins: sources.origin.healthReport(), live: sources.engine.stats)
         return AdminResponse(status: .ok, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(text.utf8))
     }
 

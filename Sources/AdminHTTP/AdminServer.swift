@@ -37,6 +37,9 @@ public final class AdminServer: Sendable {
             }
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let open = router.sources.engine.stats.responses.openAdminConnections
+                    open.add(1)
+                    channel.closeFuture.whenComplete { _ in open.add(-1) }
                     let timeouts = ConnectionTimeouts(keepAliveTimeout: limits.idleTimeout, headerReadTimeout: limits.headerReadTimeout)
                     try channel.pipeline.syncOperations.addHandler(timeouts)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)

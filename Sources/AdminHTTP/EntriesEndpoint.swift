@@ -1,6 +1,7 @@
 // GET /entries and GET /entry: what the node holds, live — the memory tier's entries merged with
 // the disk index (read with the same IndexReader `outpostctl --cache-dir` uses, so both give the
-// same answers). A variant held in both is listed once, with both flags set.
+// same answers). A variant held in both is listed once, with both flags set. For a URL with no
+// stored variant, /entry answers 404 with the last reason the node declined it (UncacheableMemory).
 //
 // Pagination: the cursor is the offset into the sorted, filtered, merged list; each page reads at
 // most offset + limit rows from each tier, so pages stay cheap near the top.
@@ -102,8 +103,20 @@ extension AdminRouter {
             onDisk = (try? await pool.runIfActive { try IndexReader(directory: directory).entries(url: url) }) ?? []
         }
         let variants = Self.merge(memory: inMemory, disk: onDisk)
-        guard !variants.isEmpty else { return Self.error(.notFound, "\(url) is not stored") }
+        guard !variants.isEmpty else { return absence(of: url, key: key) }
         return Self.json(EntryReport(url: url, variants: variants))
+    }
+
+    /// A 404 that says, when the node remembers, the last time it declined to store the URL and why.
+    func absence(of url: String, key: String?) -> AdminResponse {
+        let engine = sources.engine
+        let now = engine.configuration.clock.now()
+        let decline = key.flatMap { engine.uncacheable.lastDecline(for: $0) }.map {
+            EntryAbsence.Decline(reason: $0.reason.detail, at: $0.at.seconds, secondsAgo: max(0, now - $0.at))
+        }
+        var sentence = "\(url) is not stored"
+        if let decline { sentence += "; last declined \(Int(decline.secondsAgo))s ago: \(decline.reason)" }
+        return Self.json(EntryAbsence(error: sentence, url: url, lastDeclined: decline), status: .notFound)
     }
 
     /// The memory tier's variants (those `including` selects), as listings under the node's rules.

@@ -15,8 +15,13 @@ extension AdminRouter {
 
     func storageFigures() async -> StorageFigures {
         let memoryUsage = sources.memory.usage
-        let memory = StatsReport.TierFigures(objects: memoryUsage.objects, bytes: memoryUsage.bytes,
+        var memory = StatsReport.TierFigures(objects: memoryUsage.objects, bytes: memoryUsage.bytes,
                                              capacityBytes: sources.memory.capacityBytes, evictions: memoryUsage.evictions)
+        memory.eviction = sources.memory.eviction.rawValue
+        memory.evictionsByReason = Dictionary(uniqueKeysWithValues: memoryUsage.evictionsByReason.map { ($0.key.rawValue, $0.value) })
+        memory.admissionRejections = memoryUsage.admissionRejections
+        memory.ghostHits = memoryUsage.ghostHits
+        memory.promotions = memoryUsage.promotions
         guard let tier = sources.disk else { return StorageFigures(memory: memory, disk: nil) }
         let usage = (try? await pool.runIfActive { tier.usage }) ?? StorageUsage()
         let disk = StatsReport.TierFigures(objects: usage.objects, bytes: usage.bytes, capacityBytes: tier.capacityBytes,

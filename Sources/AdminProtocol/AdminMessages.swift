@@ -138,3 +138,33 @@ public struct EntryReport: Codable, Sendable {
         self.variants = variants
     }
 }
+
+/// `GET /entry?url=` when nothing is stored for the URL: 404 with this body. `error` reads as a
+/// sentence (as every error does); `lastDeclined` is the last time the node declined to store
+/// the URL and why, when it remembers one.
+public struct EntryAbsence: Codable, Sendable, Equatable {
+    public var error: String
+    public var url: String
+    public var lastDeclined: Decline?
+
+    public init(error: String, url: String, lastDeclined: Decline?) {
+        self.error = error
+        self.url = url
+        self.lastDeclined = lastDeclined
+    }
+
+    /// One decline: `reason` is the NotCachedReason's token, the same as Cache-Status's `detail`
+    /// (`private`, `no-store`, `set-cookie`, `too-large`, `rule-bypass`, `vary-star`, …).
+    public struct Decline: Codable, Sendable, Equatable {
+        public var reason: String
+        /// When, in seconds since the Unix epoch.
+        public var at: Double
+        /// How long before the answer was made, in seconds.
+        public var secondsAgo: Double
+        public init(reason: String, at: Double, secondsAgo: Double) {
+            self.reason = reason
+            self.at = at
+            self.secondsAgo = secondsAgo
+        }
+    }
+}

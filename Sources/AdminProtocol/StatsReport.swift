@@ -161,6 +161,14 @@ public struct StatsReport: Codable, Sendable {
         public var storingPaused: Bool?
         /// Disk only: stores dropped because the disk writer could not keep up.
         public var storesDropped: Int?
+        /// Memory only (absent from older nodes): the eviction policy ("s3-fifo", "lru"), evictions
+        /// by reason ("probation", "main", "lru"), entries refused as larger than a shard, ghost
+        /// hits and promotions from probation (S3-FIFO; see docs/CACHING.md).
+        public var eviction: String?
+        public var evictionsByReason: [String: Int]?
+        public var admissionRejections: Int?
+        public var ghostHits: Int?
+        public var promotions: Int?
         public init(objects: Int, bytes: Int, capacityBytes: Int, evictions: Int, writeFailures: Int? = nil,
                     corruptBodies: Int? = nil, storingPaused: Bool? = nil, storesDropped: Int? = nil) {
             self.storesDropped = storesDropped

@@ -18,6 +18,16 @@ public enum SetCookieHandling: String, Hashable, Sendable, CaseIterable {
     case store
 }
 
+/// How the storage tiers choose what to evict (`node.eviction` in the rules file). A node-wide
+/// setting, not a per-rule one: a tier has one policy. See docs/CACHING.md for why the default.
+public enum EvictionChoice: String, Hashable, Sendable, CaseIterable {
+    /// Least recently used: the design's baseline; one pass of one-time keys flushes the tier.
+    case leastRecentlyUsed = "lru"
+    /// S3-FIFO (Yang et al., SOSP 2023): a small probation queue, a main queue and a ghost list
+    /// of keys evicted from probation. Scan-resistant, and a hit only sets a counter.
+    case threeQueueFIFO = "s3-fifo"
+}
+
 /// How request URIs and Vary'd headers are normalised before they become keys.
 public struct KeyNormalisation: Hashable, Sendable {
     /// Sort query parameters by name (stable for repeated names).
@@ -172,10 +182,13 @@ public struct Rule: Hashable, Sendable {
 public struct PolicyRules: Hashable, Sendable {
     public var defaults: RuleSettings
     public var rules: [Rule]
+    /// The storage tiers' eviction policy (node-wide).
+    public var eviction: EvictionChoice
 
-    public init(defaults: RuleSettings = RuleSettings(), rules: [Rule] = []) {
+    public init(defaults: RuleSettings = RuleSettings(), rules: [Rule] = [], eviction: EvictionChoice = .threeQueueFIFO) {
         self.defaults = defaults
         self.rules = rules
+        self.eviction = eviction
     }
 
     /// Whether any setting limits request rates, so the front asks only when one may apply.

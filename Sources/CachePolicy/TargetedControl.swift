@@ -88,7 +88,10 @@ public struct ResponseDirectives: Hashable, Sendable {
 
     /// Surrogate-Control directives addressed to everyone or to `deviceToken`. The Edge
     /// Architecture form `max-age=30+60` (freshness, then extra time usable when the origin is
-    /// unavailable) becomes `max-age=30, stale-if-error=60`. Nil when nothing applies.
+    /// unavailable) becomes `max-age=30, stale-if-error=60`. Nil when nothing applies, and nil
+    /// when what applies says nothing about caching: only `max-age` and `no-store` (Edge
+    /// Architecture Specification 1.0 §3) put Surrogate-Control in charge. `content="ESI/1.0"`
+    /// alone, which many CMSs send, leaves Cache-Control in charge.
     static func surrogateControl(_ lines: [String], deviceToken: String) -> CacheControl? {
         var kept: [String] = []
         for line in lines {
@@ -108,6 +111,7 @@ public struct ResponseDirectives: Hashable, Sendable {
             return [.init(name: "max-age", value: String(value[..<plus])),
                     .init(name: "stale-if-error", value: String(value[value.index(after: plus)...]))]
         }
-        return control.isEmpty ? nil : control
+        guard control.directives.contains(where: { $0.name == "max-age" || $0.name == "no-store" }) else { return nil }
+        return control
     }
 }

@@ -62,13 +62,40 @@ extension CacheStorage {
     }
 }
 
+/// What a tier holds and what its eviction policy did. The counters beyond `evictions` are the
+/// memory tier's (the disk tier leaves them empty); /stats and /metrics show them under these
+/// names: evictions by reason, admission rejections, ghost hits, promotions.
 public struct StorageUsage: Sendable, Hashable {
     public var objects: Int
     public var bytes: Int
+    /// Entries evicted to make room (removals and purges are not evictions).
     public var evictions: Int
-    public init(objects: Int = 0, bytes: Int = 0, evictions: Int = 0) {
+    /// The same, by the reason the policy gave (see `EvictionReason`).
+    public var evictionsByReason: [EvictionReason: Int]
+    /// Entries refused because they alone cost more than their shard holds.
+    public var admissionRejections: Int
+    /// Entries admitted straight to the protected queue because their key was a ghost (S3-FIFO).
+    public var ghostHits: Int
+    /// Entries moved from probation to the protected queue because they were used there (S3-FIFO).
+    public var promotions: Int
+
+    public init(objects: Int = 0, bytes: Int = 0, evictions: Int = 0, evictionsByReason: [EvictionReason: Int] = [:],
+                admissionRejections: Int = 0, ghostHits: Int = 0, promotions: Int = 0) {
         self.objects = objects
         self.bytes = bytes
         self.evictions = evictions
+        self.evictionsByReason = evictionsByReason
+        self.admissionRejections = admissionRejections
+        self.ghostHits = ghostHits
+        self.promotions = promotions
+    }
+
+    /// The sum of two tiers' or shards' usage.
+    public static func + (left: StorageUsage, right: StorageUsage) -> StorageUsage {
+        StorageUsage(
+            objects: left.objects + right.objects, bytes: left.bytes + right.bytes, evictions: left.evictions + right.evictions,
+            evictionsByReason: left.evictionsByReason.merging(right.evictionsByReason, uniquingKeysWith: +),
+            admissionRejections: left.admissionRejections + right.admissionRejections,
+            ghostHits: left.ghostHits + right.ghostHits, promotions: left.promotions + right.promotions)
     }
 }

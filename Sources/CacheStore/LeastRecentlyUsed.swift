@@ -12,7 +12,7 @@
 //   and remove are O(1) and allocate nothing per node (the array grows to the highest slot seen).
 
 /// Least-recently-used eviction over slots with costs, bounded by `limit`.
-public struct LeastRecentlyUsed: Sendable {
+public struct LeastRecentlyUsed: EvictionPolicy {
     /// The owner's handle for one entry: an index it allocates densely and reuses.
     public typealias Slot = Int
 
@@ -36,6 +36,10 @@ public struct LeastRecentlyUsed: Sendable {
     private var links: [Link] = []
     private var newest: Slot = LeastRecentlyUsed.noSlot
     private var oldest: Slot = LeastRecentlyUsed.noSlot
+
+    /// LRU has no ghosts and no probation.
+    public var ghostHits: Int { 0 }
+    public var promotions: Int { 0 }
 
     public init(limit: Int) {
         precondition(limit >= 0, "a negative limit")
@@ -75,6 +79,11 @@ public struct LeastRecentlyUsed: Sendable {
             victims.append(victim)
         }
         return victims
+    }
+
+    /// `admit(_:cost:)` with each victim's reason; the fingerprint is not needed.
+    public mutating func admit(_ id: Slot, cost: Int, fingerprint: UInt64) -> [EvictionVictim] {
+        admit(id, cost: cost).map { EvictionVictim(slot: $0, reason: .leastRecentlyUsed) }
     }
 
     /// Marks `id` as the most recently used. Does nothing for an untracked slot.

@@ -1,11 +1,12 @@
-// MemoryTier: the in-memory cache tier, a byte-bounded least-recently-used store of whole
+// MemoryTier: the in-memory cache tier, a byte-bounded store of whole
 // responses (metadata plus body as a `ByteBuffer`, so a hit writes without copying).
 //
 // It is split into shards so that concurrent requests rarely wait on the same lock: a key and all
 // its variants live in the shard picked by a stable hash of the key (FNV-1a over its UTF-8, the
 // same in every process, unlike `hashValue`). Each shard has its own lock, its own share of the
-// capacity and its own eviction policy (`LeastRecentlyUsed`, which returns the victims for the
-// shard to delete). A lock is held only for in-memory bookkeeping, never across I/O or while a
+// capacity and its own eviction policy (`ThreeQueueFIFO`, S3-FIFO, by default, or
+// `LeastRecentlyUsed`; either returns the victims for the shard to delete). A lock is held only
+// for in-memory bookkeeping, never across I/O or while a
 // fill's body is arriving: a fill accumulates its body unlocked and takes the lock once, to commit.
 //
 // Invariants:
@@ -17,22 +18,27 @@ import CachePolicy
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// A byte-bounded, sharded, least-recently-used cache in memory.
+/// A byte-bounded, sharded cache in memory, evicting by S3-FIFO (or LRU).
 public final class MemoryTier: CacheStorage {
     /// The bound on the bytes held, across all shards.
     public let capacityBytes: Int
     /// The bound on the bytes held by one shard, and so the most one entry may cost.
     public let shardCapacityBytes: Int
+    /// The eviction policy every shard runs.
+    public let eviction: EvictionChoice
     private let shards: [NIOLockedValueBox<Shard>]
 
     /// Creates an empty tier holding at most `capacityBytes`, split evenly over `shardCount`
-    /// shards (the remainder of the division is not used).
-    public init(capacityBytes: Int, shardCount: Int = 16) {
+    /// shards (the remainder of the division is not used), each evicting by `eviction`.
+    public init(capacityBytes: Int, shardCount: Int = 16, eviction: EvictionChoice = .threeQueueFIFO) {
         precondition(capacityBytes >= 0, "a negative capacity")
         precondition(shardCount > 0, "a memory tier needs at least one shard")
         self.capacityBytes = capacityBytes
+        self.eviction = eviction
         shardCapacityBytes = capacityBytes / shardCount
-        shards = (0..<shardCount).map { _ in NIOLockedValueBox(Shard(capacity: capacityBytes / shardCount)) }
+        shards = (0..<shardCount).map { _ in
+            NIOLockedValueBox(Shard(capacity: capacityBytes / shardCount, eviction: eviction))
+        }
     }
 
     public func variants(for key: String) -> [StoredEntry] {
@@ -53,8 +59,32 @@ public final class MemoryTier: CacheStorage {
         shard(for: response.key).withLockedValue { $0.update(response) }
     }
 
+    /// Bodies up to this size may be kept in one buffer with the encoded head (see `keepEncodedHead`).
+    static let combinedBodyLimit = 16 * 1024
+
+    /// Whether one buffer for head and body takes less memory than two. ByteBuffer rounds every
+    /// allocation up to a power of two, and each buffer has a storage object (about 64 bytes):
+    /// a 700-byte body and a 230-byte head fit one 1 KiB buffer, a 1 KiB body and its head do not.
+    static func combiningSaves(head: Int, body: Int) -> Bool {
+        func rounded(_ count: Int) -> Int { count <= 1 ? count : 1 << (Int.bitWidth - (count - 1).leadingZeroBitCount) }
+        return body <= combinedBodyLimit && head > 0 && rounded(head + body) < rounded(head) + rounded(body) + 64
+    }
+
+    /// Keeps the head with the variant. When it saves memory (`combiningSaves`), the body is
+    /// copied behind the head into one buffer (before the lock is taken), and the entry then
+    /// holds slices of it: one allocation per object instead of two.
     public func keepEncodedHead(_ head: ByteBuffer, for entry: StoredEntry) {
-        shard(for: entry.response.key).withLockedValue { $0.keepEncodedHead(head, for: entry) }
+        var kept = StoredEntry(response: entry.response, body: entry.body)
+        if Self.combiningSaves(head: head.readableBytes, body: entry.body.readableBytes) {
+            var combined = ByteBufferAllocator().buffer(capacity: head.readableBytes + entry.body.readableBytes)
+            combined.writeImmutableBuffer(head)
+            combined.writeImmutableBuffer(entry.body)
+            kept.body = combined.getSlice(at: head.readableBytes, length: entry.body.readableBytes)!
+            kept.encodedHead = combined.getSlice(at: 0, length: head.readableBytes)!
+        } else {
+            kept.encodedHead = head
+        }
+        shard(for: entry.response.key).withLockedValue { $0.keepEncodedHead(kept) }
     }
 
     @discardableResult
@@ -66,14 +96,22 @@ public final class MemoryTier: CacheStorage {
     /// is read under its own lock, so under concurrent writes the sum is not one instant's view,
     /// but it never exceeds `capacityBytes`.
     public var usage: StorageUsage {
-        var total = StorageUsage()
-        for shard in shards {
-            let usage = shard.withLockedValue { $0.usage }
-            total.objects += usage.objects
-            total.bytes += usage.bytes
-            total.evictions += usage.evictions
+        shards.reduce(StorageUsage()) { total, shard in total + shard.withLockedValue { $0.usage } }
+    }
+
+    /// Stores complete responses, each under its shard's lock, without copying their bodies
+    /// (a fill copies each part it is given; these are whole already). Returns how many were
+    /// stored; an entry larger than a shard is refused.
+    @discardableResult
+    public func store(_ entries: [StoredEntry]) -> Int {
+        var stored = 0
+        for var entry in entries {
+            entry.response.bodyLength = entry.body.readableBytes
+            entry.response.fields = entry.response.fields.compacted()
+            entry.encodedHead = nil
+            if shard(for: entry.response.key).withLockedValue({ $0.store(entry) }) { stored += 1 }
         }
-        return total
+        return stored
     }
 
     /// Removes every entry; returns how many went. Does not count as evictions.

@@ -131,7 +131,7 @@ public final class CacheEngine: Sendable {
         self.storage = storage
         self.disk = disk
         self.logger = logger
-        let stats = Stats()
+        let stats = Stats(origins: origin.origins.map(\.description))
         self.stats = stats
         let uncacheable = UncacheableMemory(duration: configuration.uncacheableMemorySeconds)
         self.uncacheable = uncacheable
@@ -153,6 +153,12 @@ public final class CacheEngine: Sendable {
         }
         if let reason = Storability.requestMayUseCache(method: method, settings: settings) {
             stats.countBypass(reason)
+            if reason == .ruleBypass {
+                // For `GET /entry?url=`: this URL is never stored, and the rule is why.
+                uncacheable.declined(PrimaryKey.make(methodClass: .retrieval, scheme: request.scheme, host: request.host,
+                                                     pathAndQuery: request.target, settings: settings),
+                                     reason: reason, now: now)
+            }
             return .pass(reason, invalidates: false, remembered: nil)
         }
         let key = PrimaryKey.make(methodClass: .retrieval, scheme: request.scheme, host: request.host,

@@ -139,7 +139,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             requestTime = coordinator.clock.now()
             purgeGeneration = coordinator.purgeFence.current
             coordinator.stats.originFetches.add(1, ordering: .relaxed)
-            call = coordinator.origin.execute(request, on: eventLoop, handler: self)
+            call = coordinator.origin.execute(request, on: eventLoop, handler: coordinator.stats.origins.metered(self))
         }
     }
 
@@ -191,7 +191,11 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         }
         if let notStored {
             coordinator.stats.countNotStored(notStored)
-            if UncacheableMemory.isAboutTheResponse(notStored) { coordinator.uncacheable.remember(plan.key, reason: notStored, now: now) }
+            if UncacheableMemory.isAboutTheResponse(notStored) {
+                coordinator.uncacheable.remember(plan.key, reason: notStored, now: now)
+            } else {
+                coordinator.uncacheable.declined(plan.key, reason: notStored, now: now)
+            }
         } else {
             coordinator.uncacheable.forget(plan.key)
         }
@@ -340,6 +344,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         storeFill = nil
         diskFill = nil
         coordinator.stats.countNotStored(reason)
+        coordinator.uncacheable.declined(plan.key, reason: reason, now: coordinator.clock.now())
     }
 
     // MARK: answers made of the stored response
@@ -388,7 +393,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         self.request = request
         requestTime = coordinator.clock.now()
         coordinator.stats.originFetches.add(1, ordering: .relaxed)
-        call = coordinator.origin.execute(request, on: eventLoop, handler: self)
+        call = coordinator.origin.execute(request, on: eventLoop, handler: coordinator.stats.origins.metered(self))
     }
 
     private func serveStale(_ validating: StoredEntry, staleness: Double, originStatus: Int?, origin: OriginServer?) {

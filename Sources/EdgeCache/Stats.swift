@@ -7,6 +7,8 @@
 // - request hit ratio = served from cache ÷ lookups (requests that looked the cache up);
 // - request hit ratio over all requests = served from cache ÷ requests;
 // - byte hit ratio = bytes.fromCache ÷ (bytes.fromCache + bytes.fromOrigin), body bytes sent to clients.
+// The storage tiers' own counters (evictions by reason, admission rejections, ghost hits,
+// promotions) are declared once in CacheStore's `StorageUsage` and read from the tiers.
 import CachePolicy
 import NIOConcurrencyHelpers
 import Synchronization
@@ -56,8 +58,12 @@ public final class Stats: Sendable {
     public let bytesFromCache = Synchronization.Atomic<Int>(0)
     /// Body bytes sent to clients as they came from an origin.
     public let bytesFromOrigin = Synchronization.Atomic<Int>(0)
+    /// Response durations by cache outcome, responses by status class, open connections (ResponseMetrics.swift).
+    public let responses = ResponseMetrics()
+    /// Per-origin requests, failures and fetch durations, for the origins named at start-up.
+    public let origins: OriginMetrics
 
-    public init() {}
+    public init(origins: [String] = []) { self.origins = OriginMetrics(origins: origins) }
 
     public func countMiss(_ reason: NotCachedReason) { missesByReason.add(reason) }
     public func countBypass(_ reason: NotCachedReason) { bypassesByReason.add(reason) }

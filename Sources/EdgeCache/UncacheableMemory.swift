@@ -2,6 +2,11 @@
 // response itself (private, no-store, no freshness, Set-Cookie, too large …), so that later
 // requests for them skip waiting on a fill and go straight to the origin (Varnish's hit-for-pass,
 // Pingora's predictor). Bounded: at most `capacity` keys; the oldest are forgotten first.
+//
+// Beside it, a longer history of the last time each key was declined and why (any reason the
+// node did not store a response for it, or a rule bypassed it), for `GET /entry?url=` and
+// `outpostctl inspect`: the same NotCachedReason that Cache-Status carried. It never expires,
+// it is only bounded (`capacity` keys, oldest first out), and it changes no decision.
 import CachePolicy
 import NIOConcurrencyHelpers
 
@@ -11,6 +16,34 @@ public final class UncacheableMemory: Sendable {
         var entries: [String: Entry] = [:]
         var order: [String] = []
         var head = 0
+        var declines = BoundedHistory()
+    }
+
+    /// The last decline of a key: why, and when (the engine's clock).
+    public struct Decline: Sendable, Equatable {
+        public var reason: NotCachedReason
+        public var at: Timestamp
+    }
+
+    /// Key → last decline, forgetting the keys first declined longest ago past `capacity`.
+    private struct BoundedHistory {
+        var latest: [String: Decline] = [:]
+        var order: [String] = []
+        var head = 0
+
+        mutating func record(_ key: String, _ decline: Decline, capacity: Int) {
+            if latest.updateValue(decline, forKey: key) == nil {
+                order.append(key)
+                if order.count - head > capacity {
+                    latest[order[head]] = nil
+                    head += 1
+                }
+                if head > 4096 && head * 2 > order.count {
+                    order.removeFirst(head)
+                    head = 0
+                }
+            }
+        }
     }
 
     private let state = NIOLockedValueBox(State())
@@ -35,6 +68,7 @@ public final class UncacheableMemory: Sendable {
 
     public func remember(_ key: String, reason: NotCachedReason, now: Timestamp) {
         state.withLockedValue { state in
+            state.declines.record(key, Decline(reason: reason, at: now), capacity: capacity)
             if state.entries[key] == nil {
                 state.order.append(key)
                 if state.order.count - state.head > capacity {
@@ -48,6 +82,16 @@ public final class UncacheableMemory: Sendable {
             }
             state.entries[key] = Entry(reason: reason, until: now + duration)
         }
+    }
+
+    /// Notes that the node declined to store (or to look up, for a rule bypass) `key`.
+    public func declined(_ key: String, reason: NotCachedReason, now: Timestamp) {
+        state.withLockedValue { $0.declines.record(key, Decline(reason: reason, at: now), capacity: capacity) }
+    }
+
+    /// The last time `key` was declined, and why; nil when it never was (or was forgotten).
+    public func lastDecline(for key: String) -> Decline? {
+        state.withLockedValue { $0.declines.latest[key] }
     }
 
     public func forget(_ key: String) {

@@ -1,30 +1,236 @@
-// One line per request, written when its response ends (or fails): client, request line,
-// status, bytes sent, duration, the cache outcome and the origin that answered.
-// 499 marks a client that went away before a response head was sent.
+// One access-log record per request, made when its response ends (or fails), and the response
+// metrics recorded at the same moment (duration by cache outcome, status class: Stats.responses).
+//
+// Two formats (`--access-log-format`), both one line per request:
+// - `combined`: the Apache/nginx combined format, then four trailing fields:
+//     client - - [06/Dec/2026:04:47:24 +0000] "GET /a HTTP/1.1" 200 512 "referer" "user-agent" hit 0.000412 "Outpost; hit; ttl=59" -
+//   the cache outcome (hit, stale, revalidated, miss, pass, none), the request time in seconds,
+//   the Cache-Status member this node added, and the origin that answered (or "-").
+//   A request whose client went away before a response head was sent is logged with status 499.
+// - `json`: one object per line with every field named (see `AccessRecord.jsonLine`).
+//
+// Where a record goes is the logger's business: a handler that is an `AccessRecordWriting` gets the
+// record itself (it renders the format it was configured with and writes the line to standard
+// output or a reopenable file); any other handler gets the combined line at level info.
+import CachePolicy
+import EdgeCache
+import Foundation
 import Logging
 import NIOCore
 
+/// The access log's line formats.
+public enum AccessLogFormat: String, Sendable, CaseIterable {
+    case combined
+    case json
+}
+
+/// A log handler that takes access records whole rather than as messages.
+public protocol AccessRecordWriting: Sendable {
+    func write(_ record: AccessRecord)
+}
+
 public struct AccessLog: Sendable {
     public let logger: Logger
+    /// Where the response metrics go; nil records none (pipeline tests).
+    let stats: Stats?
 
-    public init(logger: Logger) { self.logger = logger }
-
-    func record(_ exchange: Exchange) {
-        guard logger.logLevel <= .info else { return }
-        let elapsed = Double((NIODeadline.now() - exchange.started).nanoseconds) / 1_000_000
-        let head = exchange.head
-        var line = "\(exchange.client ?? "-") \"\(head.method.wireName) \(head.uri) HTTP/\(head.version.major).\(head.version.minor)\""
-        line += " \(exchange.responseStatus.map(String.init) ?? "-") \(exchange.responseBytes)"
-        // The Cache-Status member without the cache's name: "hit; ttl=…", "fwd=uri-miss; stored".
-        let cache = exchange.cacheStatus.map { String($0.parameters.dropFirst(2)) }
-        line += " \(Self.milliseconds(elapsed))ms cache=\"\(cache ?? "-")\" origin=\(exchange.origin?.description ?? "-")"
-        if let note = exchange.failureNote { line += " error=\"\(note)\"" }
-        logger.info("\(line)")
+    public init(logger: Logger, stats: Stats? = nil) {
+        self.logger = logger
+        self.stats = stats
     }
 
-    static func milliseconds(_ value: Double) -> String {
-        let hundredths = Int((value * 100).rounded())
-        let fraction = hundredths % 100
-        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    func record(_ exchange: Exchange) {
+        let elapsed = NIODeadline.now() - exchange.started
+        let outcome = CacheOutcome(exchange.cacheStatus)
+        stats?.responses.record(outcome: outcome, status: exchange.responseStatus, elapsed: elapsed)
+        guard logger.logLevel <= .info else { return }
+        let head = exchange.head
+        let record = AccessRecord(
+            time: Date(), client: exchange.client, method: head.method.wireName, target: head.uri,
+            version: "HTTP/\(head.version.major).\(head.version.minor)", status: exchange.responseStatus.map { Int($0) },
+            bytes: exchange.responseBytes, referer: head.headers.first(name: "referer"),
+            userAgent: head.headers.first(name: "user-agent"), host: head.headers.first(name: "host"),
+            seconds: Double(elapsed.nanoseconds) / 1e9, outcome: outcome.label,
+            cacheStatus: exchange.cacheStatus?.description, origin: exchange.origin?.description, error: exchange.failureNote)
+        if let writer = logger.handler as? any AccessRecordWriting {
+            writer.write(record)
+        } else {
+            logger.info("\(record.combinedLine)")
+        }
+    }
+}
+
+/// Everything the access log knows about one request.
+public struct AccessRecord: Sendable, Equatable {
+    /// When the response ended.
+    public var time: Date
+    public var client: String?
+    public var method: String
+    public var target: String
+    /// "HTTP/1.1".
+    public var version: String
+    /// Nil when the client went away before a response head was sent.
+    public var status: Int?
+    /// Body bytes sent.
+    public var bytes: Int
+    public var referer: String?
+    public var userAgent: String?
+    public var host: String?
+    /// From the request head to the response's end.
+    public var seconds: Double
+    /// `CacheOutcome.label`.
+    public var outcome: String
+    /// The Cache-Status member this node added.
+    public var cacheStatus: String?
+    public var origin: String?
+    public var error: String?
+
+    public init(time: Date, client: String?, method: String, target: String, version: String, status: Int?, bytes: Int,
+                referer: String?, userAgent: String?, host: String?, seconds: Double, outcome: String, cacheStatus: String?,
+                origin: String?, error: String?) {
+        self.time = time
+        self.client = client
+        self.method = method
+        self.target = target
+        self.version = version
+        self.status = status
+        self.bytes = bytes
+        self.referer = referer
+        self.userAgent = userAgent
+        self.host = host
+        self.seconds = seconds
+        self.outcome = outcome
+        self.cacheStatus = cacheStatus
+        self.origin = origin
+        self.error = error
+    }
+
+    public func line(_ format: AccessLogFormat) -> String {
+        switch format {
+        case .combined: combinedLine
+        case .json: jsonLine
+        }
+    }
+
+    /// The combined format plus outcome, request time, Cache-Status and origin (see the file header).
+    public var combinedLine: String {
+        var line = client ?? "-"
+        line += " - - ["
+        line += Self.commonLogTime(time)
+        line += "] \""
+        line += Self.escaped("\(method) \(target) \(version)")
+        line += "\" \(status ?? 499) \(bytes) \""
+        line += Self.escaped(referer ?? "-")
+        line += "\" \""
+        line += Self.escaped(userAgent ?? "-")
+        line += "\" \(outcome) \(Self.decimal(seconds)) \""
+        line += Self.escaped(cacheStatus ?? "-")
+        line += "\" \(origin ?? "-")"
+        return line
+    }
+
+    /// One JSON object: time, client, method, target, protocol, status, bytes, duration (seconds),
+    /// cache (the outcome), cache_status, origin, host, referer, user_agent and error; absent
+    /// values are null.
+    public var jsonLine: String {
+        var line = "{\"time\":"
+        line += Self.jsonString(Self.isoTimestamp(time))
+        line += ",\"client\":" + Self.jsonString(client)
+        line += ",\"method\":" + Self.jsonString(method)
+        line += ",\"target\":" + Self.jsonString(target)
+        line += ",\"protocol\":" + Self.jsonString(version)
+        line += ",\"status\":" + (status.map(String.init) ?? "499")
+        line += ",\"bytes\":\(bytes)"
+        line += ",\"duration\":" + Self.decimal(seconds)
+        line += ",\"cache\":" + Self.jsonString(outcome)
+        line += ",\"cache_status\":" + Self.jsonString(cacheStatus)
+        line += ",\"origin\":" + Self.jsonString(origin)
+        line += ",\"host\":" + Self.jsonString(host)
+        line += ",\"referer\":" + Self.jsonString(referer)
+        line += ",\"user_agent\":" + Self.jsonString(userAgent)
+        line += ",\"error\":" + Self.jsonString(error)
+        line += "}"
+        return line
+    }
+
+    // MARK: rendering
+
+    /// Seconds with microseconds, as nginx's `$request_time` but finer: "0.000412".
+    static func decimal(_ value: Double) -> String {
+        let micros = Int((max(0, value) * 1_000_000).rounded())
+        let fraction = String(micros % 1_000_000)
+        return "\(micros / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
+    }
+
+    /// Inside a quoted combined field: `"` and `\` and control bytes as `\xHH`, as nginx does.
+    static func escaped(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x7F }) else { return text }
+        var result = ""
+        for byte in text.utf8 {
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte >= 0x7F {
+                let hex = String(byte, radix: 16, uppercase: true)
+                result += "\\x" + (hex.count == 1 ? "0" : "") + hex
+            } else {
+                result.unicodeScalars.append(Unicode.Scalar(byte))
+            }
+        }
+        return result
+    }
+
+    /// A JSON string literal (or null), escaped per RFC 8259 §7.
+    public static func jsonString(_ text: String?) -> String {
+        guard let text else { return "null" }
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                let hex = String(scalar.value, radix: 16)
+                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// "06/Dec/2026:04:47:24 +0000" (UTC).
+    static func commonLogTime(_ date: Date) -> String {
+        let parts = utc(date)
+        return "\(two(parts.day))/\(months[parts.month - 1])/\(parts.year):\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second)) +0000"
+    }
+
+    /// "2026-12-06T04:47:24.123Z".
+    public static func isoTimestamp(_ date: Date) -> String {
+        let parts = utc(date)
+        let millis = String(parts.millisecond)
+        return "\(parts.year)-\(two(parts.month))-\(two(parts.day))T\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second))."
+            + String(repeating: "0", count: 3 - millis.count) + millis + "Z"
+    }
+
+    private static func two(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
+
+    /// The civil date and time in UTC (Howard Hinnant's days-to-civil), without a formatter.
+    static func utc(_ date: Date) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, millisecond: Int) {
+        let totalMillis = Int((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var days = totalMillis / 86_400_000
+        var millisOfDay = totalMillis % 86_400_000
+        if millisOfDay < 0 { millisOfDay += 86_400_000; days -= 1 }
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthPrime = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
+        let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let seconds = millisOfDay / 1000
+        return (year, month, day, seconds / 3600, seconds % 3600 / 60, seconds % 60, millisOfDay % 1000)
     }
 }

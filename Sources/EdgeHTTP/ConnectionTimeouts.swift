@@ -67,6 +67,9 @@ public final class ConnectionTimeouts: ChannelInboundHandler, RemovableChannelHa
         context.fireChannelRead(data)
     }
 
+    /// Whether the handler sits in a pipeline (an HTTP/2 stream's request handler has a detached one).
+    public var isAttached: Bool { context != nil }
+
     /// Ends the connection once what is written has gone: the output is shut, what the client
     /// still sends is read and dropped, and the connection closes when it falls quiet.
     public func closeLingering() {
@@ -134,6 +137,7 @@ public final class ConnectionTimeouts: ChannelInboundHandler, RemovableChannelHa
         let body = "408 Request Timeout: the request head did not arrive in time.\n"
         var buffer = context.channel.allocator.buffer(capacity: 160)
         buffer.writeString("HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n")
+        buffer.writeString("cache-status: \(ErrorPage.cacheStatus(for: .requestTimeout).description)\r\n")
         buffer.writeString("content-length: \(body.utf8.count)\r\nconnection: close\r\n\r\n\(body)")
         context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { [self] _ in closeLingering() }
     }

@@ -37,10 +37,10 @@ public final class EdgeServer: Sendable {
 
     public static func start(
         host: String, port: Int, configuration: EdgeConfiguration, origin: OriginClient, engine: CacheEngine,
-        group: any EventLoopGroup, logger: Logger, accessLogger: Logger
+        group: any EventLoopGroup, logger: Logger, accessLogger: Logger, tls: TLSTermination? = nil
     ) async throws -> EdgeServer {
         let quiescing = ServerQuiescingHelper(group: group)
-        let accessLog = AccessLog(logger: accessLogger)
+        let accessLog = AccessLog(logger: accessLogger, stats: engine.stats)
         let clients = ClientLimits(maximumConnectionsPerClient: configuration.maximumConnectionsPerClient)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -57,6 +57,10 @@ public final class EdgeServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // The open-connection gauge of /metrics (outpost_open_connections{listener="public"}).
+                    let open = engine.stats.responses.openPublicConnections
+                    open.add(1)
+                    channel.closeFuture.whenComplete { _ in open.add(-1) }
                     if let address = channel.remoteAddress?.ipAddress {
                         guard clients.connectionOpened(from: address) else {
                             engine.stats.clientConnectionsRefused.add(1, ordering: .relaxed)
@@ -65,8 +69,13 @@ public final class EdgeServer: Sendable {
                         }
                         channel.closeFuture.whenComplete { _ in clients.connectionClosed(from: address) }
                     }
-                    try configureConnection(channel, configuration: configuration, origin: origin, engine: engine, logger: logger,
-                                            accessLog: accessLog, clients: clients)
+                    if let tls {
+                        try configureSecureConnection(channel, tls: tls, configuration: configuration, origin: origin, engine: engine,
+                                                      logger: logger, accessLog: accessLog, clients: clients)
+                    } else {
+                        try configureConnection(channel, configuration: configuration, origin: origin, engine: engine, logger: logger,
+                                                accessLog: accessLog, clients: clients)
+                    }
                 }
             }
         let channel = try await bootstrap.bind(host: host, port: port).get()
@@ -76,7 +85,7 @@ public final class EdgeServer: Sendable {
     /// Builds a client connection's pipeline (see the file header). Also used by the pipeline tests.
     static func configureConnection(
         _ channel: any Channel, configuration: EdgeConfiguration, origin: OriginClient, engine: CacheEngine, logger: Logger,
-        accessLog: AccessLog, clients: ClientLimits = ClientLimits(maximumConnectionsPerClient: 0)
+        accessLog: AccessLog, clients: ClientLimits = ClientLimits(maximumConnectionsPerClient: 0), scheme: String = "http"
     ) throws {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = configuration.maximumHeaderBytes
@@ -100,7 +109,7 @@ public final class EdgeServer: Sendable {
         try sync.addHandler(ProtocolErrorResponder(logger: logger, timeouts: timeouts))
         try sync.addHandler(ProxyHandler(
             configuration: configuration, origin: origin, engine: engine, timeouts: timeouts, encodedWriter: encodedWriter,
-            logger: logger, accessLog: accessLog, clients: clients))
+            logger: logger, accessLog: accessLog, clients: clients, scheme: scheme))
     }
 
     /// A client over its connection cap gets one 429 (RFC 6585 §4) and the connection closes.

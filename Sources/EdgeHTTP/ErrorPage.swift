@@ -1,6 +1,10 @@
 // The short plain-text responses the node itself produces (4xx for bad requests, 502/504 when an
 // origin fails). They never name an origin, an address or an internal error: only the status and
 // one sentence, so nothing about the origin leaks to clients.
+// Every one carries Cache-Status (RFC 9211), as every other response does: a request refused
+// before the cache was consulted says `Outpost; detail=refused` (or `rate-limited`); a gateway
+// error of a fill says `fwd=miss` and `detail=origin-error` or `origin-timeout`.
+import CachePolicy
 import NIOCore
 import NIOHTTP1
 
@@ -28,13 +32,26 @@ enum ErrorPage {
         }
     }
 
+    /// The Cache-Status of a page written for `status` when the request has none of its own yet.
+    static func cacheStatus(for status: HTTPResponseStatus, cacheName: String = "Outpost") -> CacheStatus {
+        switch status.code {
+        case 502: CacheStatus(cacheName: cacheName, forward: .miss, detail: "origin-error")
+        case 504: CacheStatus(cacheName: cacheName, forward: .miss, detail: "origin-timeout")
+        case 429: CacheStatus(cacheName: cacheName, detail: "rate-limited")
+        default: CacheStatus(cacheName: cacheName, detail: "refused")
+        }
+    }
+
     /// The head's version is a placeholder: the writer sends the request's own version.
-    static func response(status: HTTPResponseStatus, closing: Bool) -> Response {
+    /// `cacheStatus` nil leaves Cache-Status to the writer (the proxy adds the exchange's own).
+    static func response(status: HTTPResponseStatus, closing: Bool,
+                         cacheStatus: CacheStatus? = ErrorPage.cacheStatus(for: .badRequest)) -> Response {
         let text = "\(status.code) \(status.reasonPhrase): \(sentence(for: status))\n"
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
         headers.add(name: "content-length", value: String(text.utf8.count))
         headers.add(name: "cache-control", value: "no-store")
+        if let cacheStatus { headers.add(name: "cache-status", value: cacheStatus.description) }
         if closing { headers.add(name: "connection", value: "close") }
         // RFC 9110 §15.5.6: a 405 lists the methods that are accepted.
         if status == .methodNotAllowed { headers.add(name: "allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS") }

@@ -43,6 +43,8 @@ final class ProxyHandler: ChannelDuplexHandler {
     let encodedWriter: EncodedResponseWriter
     private let accessLog: AccessLog
     private let clients: ClientLimits
+    /// "https" on a TLS listener: sent as X-Forwarded-Proto / Forwarded proto, and part of the key.
+    let scheme: String
     /// Whether any rule limits request rates (asked once: the rules do not change under a connection).
     private let limitsRequestRates: Bool
     let logger: Logger
@@ -51,8 +53,9 @@ final class ProxyHandler: ChannelDuplexHandler {
     private var readPending = false
 
     init(configuration: EdgeConfiguration, origin: OriginClient, engine: CacheEngine, timeouts: ConnectionTimeouts,
-         encodedWriter: EncodedResponseWriter, logger: Logger, accessLog: AccessLog, clients: ClientLimits) {
+         encodedWriter: EncodedResponseWriter, logger: Logger, accessLog: AccessLog, clients: ClientLimits, scheme: String = "http") {
         self.clients = clients
+        self.scheme = scheme
         self.limitsRequestRates = engine.configuration.rules.limitsRequestRates
         self.encodedWriter = encodedWriter
         self.configuration = configuration
@@ -103,7 +106,8 @@ final class ProxyHandler: ChannelDuplexHandler {
             exchange.requestEnded = false
             // The key and any Vary'd variant are computed from what the origin will be sent.
             let request = CacheRequest(method: head.method, target: head.uri,
-                                       headers: configuration.forwarding.cacheRequestHeaders(head.headers), hasBody: hasBody)
+                                       headers: configuration.forwarding.cacheRequestHeaders(head.headers), hasBody: hasBody,
+                                       scheme: scheme)
             act(on: request, exchange: exchange, bodyLength: bodyLength, hasBody: hasBody, expectsContinue: expectsContinue,
                 diskConsulted: false, context: context)
         }
@@ -166,18 +170,18 @@ final class ProxyHandler: ChannelDuplexHandler {
             request.body = OriginRequestBody(length: bodyLength) { writer in pump.start(writer) }
             exchange.lastRequestBodyActivity = .now()
             watchRequestBody(exchange, in: configuration.requestBodyTimeout, context: context)
-            if expectsContinue && head.version == .http1_1 {
+            if expectsContinue && head.version != .http1_0 {
                 // RFC 9110 §10.1.1: tell the client to send the body it is holding back.
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
         }
         state = .forwarding(exchange)
         engine.stats.originFetches.add(1, ordering: .relaxed)
-        exchange.call = origin.execute(request, on: context.eventLoop, handler: exchange)
+        exchange.call = origin.execute(request, on: context.eventLoop, handler: engine.stats.origins.metered(exchange))
     }
 
     func forwardedHeaders(for exchange: Exchange) -> HTTPHeaders {
-        configuration.forwarding.originRequestHeaders(for: exchange.head, clientAddress: exchange.client, scheme: "http")
+        configuration.forwarding.originRequestHeaders(for: exchange.head, clientAddress: exchange.client, scheme: scheme)
     }
 
     /// The origin request of a fill (or a background revalidation) for this request.
@@ -322,10 +326,11 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
         let request = exchange.head
         // HTTP/1.0 clients cannot be sent chunked framing: the body ends with the connection.
-        let unframed = request.version.minor == 0 && !headers.contains(name: "content-length") && status.mayHaveResponseBody
+        let unframed = request.version == .http1_0 && !headers.contains(name: "content-length") && status.mayHaveResponseBody
         if closing || !request.isKeepAlive || unframed {
             exchange.closeAfterResponse = true
-            headers.replaceOrAdd(name: "connection", value: "close")
+            // HTTP/2 has no Connection field (RFC 9113 §8.2.2): the stream just ends.
+            if request.version.major == 1 { headers.replaceOrAdd(name: "connection", value: "close") }
         }
         exchange.responseStatus = status.code
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
@@ -363,7 +368,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     /// is this node's own business (it answers Expect itself) and 101 is never asked for.
     func interimResponseReceived(_ head: HTTPResponseHead, exchange: Exchange) {
         guard let context = isCurrent(exchange), exchange.responseStatus == nil,
-              exchange.head.version.major == 1, exchange.head.version.minor >= 1,
+              exchange.head.version.major >= 2 || exchange.head.version.minor >= 1,
               (102..<200).contains(head.status.code)
         else { return }
         var headers = head.headers
@@ -397,7 +402,10 @@ final class ProxyHandler: ChannelDuplexHandler {
             exchange.pump?.fail(ChannelError.outputClosed)
             state = .closed
             // Lingering: the client may still be sending (a refusal answered before its body).
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [timeouts] _ in timeouts.closeLingering() }
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [timeouts] _ in
+                // An HTTP/2 stream has no connection timers of its own: it is closed at once.
+                if timeouts.isAttached { timeouts.closeLingering() } else { context.close(promise: nil) }
+            }
         } else {
             // Become idle before writing the end: the pipeline handler may hand over the next
             // pipelined request from inside that write.
@@ -461,7 +469,11 @@ final class ProxyHandler: ChannelDuplexHandler {
 
     private func writeErrorPage(_ status: HTTPResponseStatus, for exchange: Exchange, closing: Bool, context: ChannelHandlerContext,
                                 extraHeaders: [(String, String)] = []) {
-        let page = ErrorPage.response(status: status, closing: closing)
+        let page = ErrorPage.response(status: status, closing: closing, cacheStatus: nil)
+        // Every response carries Cache-Status: a page written before any cache decision gets one.
+        if exchange.cacheStatus == nil {
+            exchange.cacheStatus = ErrorPage.cacheStatus(for: status, cacheName: engine.configuration.cacheName)
+        }
         var headers = page.head.headers
         for (name, value) in extraHeaders { headers.replaceOrAdd(name: name, value: value) }
         writeHead(status: status, headers: &headers, closing: closing, for: exchange, context: context)

@@ -24,6 +24,8 @@ public struct OriginClientConfiguration: Sendable {
     /// First back-off after a failed connect; doubles per consecutive failure up to the maximum.
     public var failureBackoff: TimeAmount = .seconds(2)
     public var maximumFailureBackoff: TimeAmount = .seconds(30)
+    /// How https origins are trusted (CA bundle, verification, server name, client certificate).
+    public var tls = OriginTLS()
 
     public init() {}
 }
@@ -53,7 +55,7 @@ public final class OriginClient: Sendable {
         origins: [OriginServer], configuration: OriginClientConfiguration,
         eventLoopGroup: any EventLoopGroup, logger: Logger
     ) {
-        let connector = OriginConnector(origins: origins, connectTimeout: configuration.connectTimeout)
+        let connector = OriginConnector(origins: origins, connectTimeout: configuration.connectTimeout, tls: configuration.tls)
         self.init(origins: origins, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) {
             connector.connect(origin: $0, on: $1, completion: $2)
         }

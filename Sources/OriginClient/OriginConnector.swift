@@ -28,17 +28,19 @@ struct OriginConnector: Sendable {
     /// Made once if any origin is https; an error here fails every https connect with its reason.
     let tls: Result<NIOSSLContext, any Error>?
 
-    init(origins: [OriginServer], connectTimeout: TimeAmount) {
+    init(origins: [OriginServer], connectTimeout: TimeAmount, tls trust: OriginTLS = OriginTLS()) {
         self.connectTimeout = connectTimeout
         self.endpoints = origins.map { origin in
             var host = origin.host
             if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             let address = try? SocketAddress(ipAddress: host, port: origin.port)
+            // `--origin-sni` names the server for every https origin (an origin known by address
+            // whose certificate names its public host); otherwise the host name, never an IP literal.
             return Endpoint(address: address, host: host, port: origin.port, usesTLS: origin.scheme == "https",
-                            serverName: address == nil ? host : nil)
+                            serverName: trust.serverName ?? (address == nil ? host : nil))
         }
         if origins.contains(where: { $0.scheme == "https" }) {
-            tls = Result { try NIOSSLContext(configuration: .makeClientConfiguration()) }
+            tls = Result { try trust.makeContext() }
         } else {
             tls = nil
         }

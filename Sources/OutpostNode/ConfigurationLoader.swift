@@ -24,7 +24,7 @@ public enum ConfigurationLoader {
             }
             if setting.repeatable && !replaced.contains(name) {
                 replaced.insert(name)
-                if name == "origin" { configuration.origins = [] }
+                NodeSettings.clear(name, in: &configuration)
             }
             do throws(SettingValueError) {
                 try setting.apply(&configuration, value)

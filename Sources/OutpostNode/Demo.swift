@@ -59,7 +59,8 @@ public struct DemoReport: Sendable {
             lines.append("hit ratio    \(format(ratio * 100))% of \(cache.lookups) lookups served from cache (\(cache.servedFromCache)); over all \(cache.requests) requests \(format((cache.requestHitRatioOverAll ?? 0) * 100))%")
             lines.append("byte ratio   \(format((cache.byteHitRatio ?? 0) * 100))% of body bytes from cache; origin fetches \(cache.originFetches), collapsed waits \(cache.collapsedWaits)")
         }
-        return lines.joined(separator: "\n")
+        // The report ends with a newline, as every text file and terminal report should.
+        return lines.joined(separator: "\n") + "\n"
     }
 
     private func format(_ value: Double) -> String {

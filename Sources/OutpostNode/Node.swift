@@ -15,7 +15,10 @@ public final class Node: Sendable {
     public let configuration: NodeConfiguration
     public let origin: OriginClient
     public let engine: CacheEngine
-    private let server: EdgeServer
+    /// Every public listener: the plain ones first, then the TLS ones, in the order given.
+    private let servers: [EdgeServer]
+    /// The TLS listeners' certificates (reloadable); nil without TLS listeners.
+    public let tls: TLSTermination?
     private let admin: AdminParts?
     /// Warming memory from the disk tier, while it runs (see `MemoryWarming`).
     public let warming: MemoryWarming?
@@ -23,7 +26,11 @@ public final class Node: Sendable {
     private let logger: Logger
 
     /// The bound public port (useful when listening on port 0).
-    public var port: Int { server.port }
+    public var port: Int { servers[0].port }
+    /// The bound ports of the TLS listeners, in the order given.
+    public var tlsPorts: [Int] { Array(servers.suffix(configuration.tlsListens.count).map(\.port)) }
+    /// The bound ports of the plain listeners, in the order given.
+    public var plainPorts: [Int] { Array(servers.prefix(configuration.plainListens.count).map(\.port)) }
     /// The bound admin port, when the admin listener is on.
     public var adminPort: Int? { admin?.server.port }
 
@@ -34,12 +41,14 @@ public final class Node: Sendable {
         var pool: NIOThreadPool
     }
 
-    private init(configuration: NodeConfiguration, origin: OriginClient, engine: CacheEngine, server: EdgeServer, admin: AdminParts?,
+    private init(configuration: NodeConfiguration, origin: OriginClient, engine: CacheEngine, servers: [EdgeServer], tls: TLSTermination?,
+                 admin: AdminParts?,
                  warming: MemoryWarming?, group: MultiThreadedEventLoopGroup, logger: Logger) {
         self.configuration = configuration
         self.origin = origin
         self.engine = engine
-        self.server = server
+        self.servers = servers
+        self.tls = tls
         self.admin = admin
         self.warming = warming
         self.group = group
@@ -56,11 +65,14 @@ public final class Node: Sendable {
             ])
             configuration.edge.maximumConnections = allowed
         }
+        if configuration.originClient.tls.verification == .none, configuration.origins.contains(where: { $0.scheme == "https" }) {
+            logger.warning("origin TLS verification is OFF (--origin-tls-verify none): anyone on the path to the origins can impersonate them and poison this cache")
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads)
         let origin = OriginClient(
             origins: configuration.origins, configuration: configuration.originClient,
             eventLoopGroup: group, logger: logger)
-        let memory = MemoryTier(capacityBytes: configuration.memorySize)
+        let memory = MemoryTier(capacityBytes: configuration.memorySize, eviction: configuration.cache.rules.eviction)
         let tier: DiskTier?
         let token: String?
         do {
@@ -76,17 +88,30 @@ public final class Node: Sendable {
         }
         let disk = tier.map { DiskAccess(storage: $0, logger: logger) }
         let engine = CacheEngine(configuration: configuration.cache, storage: memory, disk: disk, origin: origin, logger: logger)
-        let server: EdgeServer
+        var servers: [EdgeServer] = []
+        let tls: TLSTermination?
         do {
-            server = try await EdgeServer.start(
-                host: configuration.listen.host, port: configuration.listen.port,
-                configuration: configuration.edge, origin: origin, engine: engine, group: group, logger: logger,
-                accessLogger: accessLogger ?? logger)
+            tls = configuration.tlsListens.isEmpty ? nil : try TLSTermination(pairs: configuration.tlsPairs, http2: configuration.http2)
         } catch {
             await disk?.shutdown()
             try? await origin.shutdown()
             try? await group.shutdownGracefully()
-            throw ConfigurationError(setting: "--listen", message: "cannot listen on \(configuration.listen): \(error)")
+            throw ConfigurationError(setting: "--tls-certificate", message: "\(error)")
+        }
+        let listeners = configuration.plainListens.map { ($0, "--listen", nil as TLSTermination?) }
+            + configuration.tlsListens.map { ($0, "--tls-listen", tls) }
+        for (listen, setting, termination) in listeners {
+            do {
+                servers.append(try await EdgeServer.start(
+                    host: listen.host, port: listen.port, configuration: configuration.edge, origin: origin, engine: engine,
+                    group: group, logger: logger, accessLogger: accessLogger ?? logger, tls: termination))
+            } catch {
+                for server in servers { _ = await server.shutdown(gracePeriod: .zero) }
+                await disk?.shutdown()
+                try? await origin.shutdown()
+                try? await group.shutdownGracefully()
+                throw ConfigurationError(setting: setting, message: "cannot listen on \(listen): \(error)")
+            }
         }
         var admin: AdminParts?
         if let listen = configuration.adminListen, let token {
@@ -101,7 +126,7 @@ public final class Node: Sendable {
                 traffic.start(on: group.next())
                 admin = AdminParts(server: adminServer, traffic: traffic, pool: pool)
             } catch {
-                _ = await server.shutdown(gracePeriod: .zero)
+                for server in servers { _ = await server.shutdown(gracePeriod: .zero) }
                 try? await pool.shutdownGracefully()
                 await disk?.shutdown()
                 try? await origin.shutdown()
@@ -114,10 +139,16 @@ public final class Node: Sendable {
         let warming = tier.flatMap { tier in
             configuration.warmMemoryBytes > 0 ? engine.warmMemory(from: tier, limitBytes: configuration.warmMemoryBytes) : nil
         }
+        // Each listener with the protocols it speaks.
+        let protocols = configuration.http2 ? "https: HTTP/1.1, HTTP/2 (ALPN)" : "https: HTTP/1.1"
+        let listening = zip(listeners, servers).map { listener, server in
+            "\(listener.0.host):\(server.port) (\(listener.2 == nil ? "http: HTTP/1.1" : protocols))"
+        }.joined(separator: ", ")
         logger.notice("outpost started", metadata: [
-            "port": "\(server.port)", "admin-port": "\(admin.map { String($0.server.port) } ?? "off")", "config": "\(configuration.summary)",
+            "port": "\(servers[0].port)", "listeners": "\(listening)", "admin-port": "\(admin.map { String($0.server.port) } ?? "off")",
+            "config": "\(configuration.summary)",
         ])
-        return Node(configuration: configuration, origin: origin, engine: engine, server: server, admin: admin, warming: warming,
+        return Node(configuration: configuration, origin: origin, engine: engine, servers: servers, tls: tls, admin: admin, warming: warming,
                     group: group, logger: logger)
     }
 
@@ -129,7 +160,11 @@ public final class Node: Sendable {
             admin.traffic.stop()
             await admin.server.shutdown()
         }
-        let clean = await server.shutdown(gracePeriod: grace)
+        var clean = true
+        await withTaskGroup(of: Bool.self) { group in
+            for server in servers { group.addTask { await server.shutdown(gracePeriod: grace) } }
+            for await finished in group { clean = clean && finished }
+        }
         warming?.stop()
         // Every acknowledged store reaches the disk before the process goes.
         await engine.disk?.shutdown()

@@ -18,7 +18,28 @@ public struct HostAndPort: Sendable, Equatable, CustomStringConvertible {
 }
 
 public struct NodeConfiguration: Sendable {
-    public var listen = HostAndPort(host: "127.0.0.1", port: 8080)
+    public static let defaultListen = HostAndPort(host: "127.0.0.1", port: 8080)
+    /// Plain HTTP listeners (`--listen`, repeatable); nil until one is given. With none given the
+    /// node listens on 127.0.0.1:8080, unless TLS listeners are given: then on those alone.
+    public var listens: [HostAndPort]?
+    /// The first plain listener; setting it makes it the only one.
+    public var listen: HostAndPort {
+        get { listens?.first ?? Self.defaultListen }
+        set { listens = [newValue] }
+    }
+    /// The plain listeners that start.
+    public var plainListens: [HostAndPort] { listens ?? (tlsListens.isEmpty ? [Self.defaultListen] : []) }
+    /// TLS listeners (`--tls-listen`, repeatable), served with `tlsCertificates`.
+    public var tlsListens: [HostAndPort] = []
+    /// Certificate/key pairs for the TLS listeners, paired in order (`--tls-certificate`,
+    /// `--tls-key`); the client's SNI name picks one, the first is the default.
+    public var tlsCertificateFiles: [String] = []
+    public var tlsKeyFiles: [String] = []
+    /// HTTP/2 on the TLS listeners, negotiated by ALPN (`--http2 on|off`).
+    public var http2 = true
+    public var tlsPairs: [TLSCertificatePair] {
+        zip(tlsCertificateFiles, tlsKeyFiles).map { TLSCertificatePair(certificateFile: $0, keyFile: $1) }
+    }
     public var origins: [OriginServer] = []
     /// The admin listener; nil turns it off (`--admin-listen off`).
     public var adminListen: HostAndPort? = HostAndPort(host: "127.0.0.1", port: 8081)
@@ -34,6 +55,12 @@ public struct NodeConfiguration: Sendable {
     /// The warming budget in force.
     public var warmMemoryBytes: Int { min(warmMemory ?? memorySize / 2, memorySize) }
     public var logLevel = Logger.Level.info
+    /// The application log's line format (`--log-format`).
+    public var logFormat = ApplicationLogFormat.text
+    /// Where access lines go (`--access-log`), apart from the application log.
+    public var accessLog = AccessLogDestination.standardOutput
+    /// The access log's line format (`--access-log-format`).
+    public var accessLogFormat = AccessLogFormat.combined
     public var shutdownGracePeriod = TimeAmount.seconds(30)
     /// Event loop threads; defaults to one per core.
     public var threads = System.coreCount
@@ -56,6 +83,27 @@ public struct NodeConfiguration: Sendable {
         if origins.isEmpty {
             throw ConfigurationError(setting: "--origin", message: "at least one origin is required (e.g. --origin http://127.0.0.1:9000)")
         }
+        if !tlsListens.isEmpty || !tlsCertificateFiles.isEmpty || !tlsKeyFiles.isEmpty {
+            guard tlsCertificateFiles.count == tlsKeyFiles.count else {
+                throw ConfigurationError(setting: "--tls-key", message: "\(tlsCertificateFiles.count) --tls-certificate and \(tlsKeyFiles.count) --tls-key: give them in pairs")
+            }
+            guard !tlsListens.isEmpty else {
+                throw ConfigurationError(setting: "--tls-listen", message: "certificates are given but no TLS listener")
+            }
+            do {
+                _ = try TLSTermination(pairs: tlsPairs, http2: http2)
+            } catch let error as TLSTerminationError {
+                throw ConfigurationError(setting: error.setting, message: error.message)
+            }
+        }
+        if origins.contains(where: { $0.scheme == "https" }) {
+            // Made once here so an unreadable CA bundle or key stops start-up with its name.
+            do {
+                _ = try originClient.tls.makeContext()
+            } catch let error as OriginTLSError {
+                throw ConfigurationError(setting: error.setting, message: error.message)
+            }
+        }
         return self
     }
 
@@ -63,12 +111,15 @@ public struct NodeConfiguration: Sendable {
     public var summary: String {
         let forwarding = edge.forwarding
         return [
-            "listen=\(listen)", "origins=\(origins.map(\.description).joined(separator: ","))",
+            "listen=\(plainListens.map(\.description).joined(separator: ","))",
+            "tls-listen=\(tlsListens.isEmpty ? "off" : tlsListens.map(\.description).joined(separator: ","))",
+            "http2=\(http2 ? "on" : "off")", "origins=\(origins.map(\.description).joined(separator: ","))",
             "admin-listen=\(adminListen.map(\.description) ?? "off")",
             "admin-token=\(adminToken == nil ? "(environment or token file)" : "(given)")", "cache-dir=\(cacheDirectory)",
             "memory-size=\(ByteSize.format(memorySize))", "disk-size=\(ByteSize.format(diskSize))",
             "warm-memory=\(ByteSize.format(warmMemoryBytes))",
-            "log-level=\(logLevel)", "threads=\(threads)",
+            "log-level=\(logLevel)", "log-format=\(logFormat.rawValue)", "access-log=\(accessLog)",
+            "access-log-format=\(accessLogFormat.rawValue)", "threads=\(threads)",
             "connect-timeout=\(DurationText.format(originClient.connectTimeout))",
             "response-head-timeout=\(DurationText.format(originClient.responseHeadTimeout))",
             "idle-body-timeout=\(DurationText.format(originClient.idleBodyTimeout))",
@@ -81,6 +132,8 @@ public struct NodeConfiguration: Sendable {
             "max-request-body=\(ByteSize.format(edge.maximumRequestBodyBytes))",
             "max-connections=\(edge.maximumConnections)",
             "origin-backoff=\(DurationText.format(originClient.failureBackoff))",
+            "origin-ca-file=\(originClient.tls.certificateAuthorityFiles.isEmpty ? "(system roots)" : originClient.tls.certificateAuthorityFiles.joined(separator: ","))",
+            "origin-tls-verify=\(originClient.tls.verification.rawValue)",
             "host-header=\(forwarding.hostHeader.rawValue)", "forwarded-for=\(forwarding.forwardedFor.rawValue)",
             "forwarded-proto=\(forwarding.forwardedProto)", "via-name=\(forwarding.viaName)",
             "server-header=\(forwarding.serverHeader.map { $0.isEmpty ? "(removed)" : $0 } ?? "(origin's)")",

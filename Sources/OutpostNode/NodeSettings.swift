@@ -19,8 +19,36 @@ public struct NodeSetting: Sendable {
 public struct SettingValueError: Error { public var message: String }
 
 public enum NodeSettings {
+    /// A repeatable setting given on the command line replaces the config file's values: this
+    /// clears them before the first flag's value is applied.
+    static func clear(_ name: String, in configuration: inout NodeConfiguration) {
+        switch name {
+        case "origin": configuration.origins = []
+        case "listen": configuration.listens = nil
+        case "tls-listen": configuration.tlsListens = []
+        case "tls-certificate": configuration.tlsCertificateFiles = []
+        case "tls-key": configuration.tlsKeyFiles = []
+        case "origin-ca-file": configuration.originClient.tls.certificateAuthorityFiles = []
+        default: break
+        }
+    }
+
     public static let all: [NodeSetting] = [
-        .init(name: "listen", help: "Public listener, HOST:PORT (default 127.0.0.1:8080).", repeatable: false) { c, v throws(SettingValueError) in c.listen = try hostAndPort(v) },
+        .init(name: "listen", help: "Public HTTP listener, HOST:PORT (repeatable; default 127.0.0.1:8080 unless only --tls-listen is given).", repeatable: true) { c, v throws(SettingValueError) in
+            c.listens = (c.listens ?? []) + [try hostAndPort(v)]
+        },
+        .init(name: "tls-listen", help: "Public HTTPS listener (TLS 1.2/1.3, HTTP/2 by ALPN), HOST:PORT (repeatable).", repeatable: true) { c, v throws(SettingValueError) in
+            c.tlsListens.append(try hostAndPort(v))
+        },
+        .init(name: "tls-certificate", help: "PEM certificate chain for the TLS listeners (repeatable, paired in order with --tls-key; chosen by SNI, the first is the default).", repeatable: true) { c, v throws(SettingValueError) in c.tlsCertificateFiles.append(v) },
+        .init(name: "tls-key", help: "PEM private key of the --tls-certificate in the same position (repeatable).", repeatable: true) { c, v throws(SettingValueError) in c.tlsKeyFiles.append(v) },
+        .init(name: "http2", help: "HTTP/2 on the TLS listeners: on or off (default on).", repeatable: false) { c, v throws(SettingValueError) in
+            switch v.lowercased() {
+            case "on", "true": c.http2 = true
+            case "off", "false": c.http2 = false
+            default: throw SettingValueError(message: "\"\(v)\" is not on or off")
+            }
+        },
         .init(name: "origin", help: "Origin URL, http:// or https:// (repeat for several; round robin).", repeatable: true) { c, v throws(SettingValueError) in
             do { c.origins.append(try OriginServer(url: v)) } catch { throw SettingValueError(message: "\(error)") }
         },
@@ -46,10 +74,27 @@ public enum NodeSettings {
             }
             c.logLevel = level
         },
+        .init(name: "log-format", help: "Application log lines: text or json (default text).", repeatable: false) { c, v throws(SettingValueError) in c.logFormat = try choice(v) },
+        .init(name: "access-log", help: "Access log: stdout, a file path (reopened on SIGUSR1), or off (default stdout).", repeatable: false) { c, v throws(SettingValueError) in
+            guard !v.isEmpty else { throw SettingValueError(message: "give stdout, off or a file path") }
+            c.accessLog = AccessLogDestination(v)
+        },
+        .init(name: "access-log-format", help: "Access log lines: combined (Apache/nginx, plus cache outcome, seconds, Cache-Status, origin) or json (default combined).", repeatable: false) { c, v throws(SettingValueError) in c.accessLogFormat = try choice(v) },
         .init(name: "threads", help: "Event loop threads (default: one per core).", repeatable: false) { c, v throws(SettingValueError) in c.threads = try count(v, in: 1...256) },
         .init(name: "connect-timeout", help: "Origin connect timeout (default 2s).", repeatable: false) { c, v throws(SettingValueError) in c.originClient.connectTimeout = try duration(v) },
         .init(name: "response-head-timeout", help: "Wait for an origin's response head (default 30s).", repeatable: false) { c, v throws(SettingValueError) in c.originClient.responseHeadTimeout = try duration(v) },
         .init(name: "idle-body-timeout", help: "Longest pause inside an origin's response body (default 30s).", repeatable: false) { c, v throws(SettingValueError) in c.originClient.idleBodyTimeout = try duration(v) },
+        .init(name: "origin-ca-file", help: "PEM file of CA certificates trusted for https origins, besides the system roots (repeatable).", repeatable: true) { c, v throws(SettingValueError) in
+            guard !v.isEmpty else { throw SettingValueError(message: "the file name is empty") }
+            c.originClient.tls.certificateAuthorityFiles.append(v)
+        },
+        .init(name: "origin-tls-verify", help: "Verify https origins' certificates: full or none (default full; none is logged loudly).", repeatable: false) { c, v throws(SettingValueError) in c.originClient.tls.verification = try choice(v) },
+        .init(name: "origin-sni", help: "Server name sent to and verified for https origins (default: each origin's host name).", repeatable: false) { c, v throws(SettingValueError) in
+            guard !v.isEmpty, !v.contains(" ") else { throw SettingValueError(message: "\"\(v)\" is not a host name") }
+            c.originClient.tls.serverName = v
+        },
+        .init(name: "origin-client-certificate", help: "PEM certificate chain presented to https origins that ask for one (mutual TLS).", repeatable: false) { c, v throws(SettingValueError) in c.originClient.tls.clientCertificateFile = v },
+        .init(name: "origin-client-key", help: "PEM private key of --origin-client-certificate.", repeatable: false) { c, v throws(SettingValueError) in c.originClient.tls.clientKeyFile = v },
         .init(name: "origin-backoff", help: "First back-off after an origin's connect fails; doubles up to 30s (default 2s).", repeatable: false) { c, v throws(SettingValueError) in c.originClient.failureBackoff = try duration(v) },
         .init(name: "request-body-timeout", help: "Longest pause inside a request body before 408 (default 30s).", repeatable: false) { c, v throws(SettingValueError) in c.edge.requestBodyTimeout = try duration(v) },
         .init(name: "header-read-timeout", help: "Time a client has to send a whole request head (default 10s).", repeatable: false) { c, v throws(SettingValueError) in c.edge.headerReadTimeout = try duration(v) },

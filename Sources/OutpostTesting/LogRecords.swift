@@ -5,7 +5,7 @@ import Logging
 import Synchronization
 
 public final class LogRecords: Sendable {
-    private let records = Mutex<[(level: Logger.Level, message: String)]>([])
+    private let records = Mutex<[(level: Logger.Level, message: String, metadata: String)]>([])
 
     public init() {}
 
@@ -17,12 +17,17 @@ public final class LogRecords: Sendable {
     /// The default logger (label `test.node`).
     public var logger: Logger { logger() }
 
-    public func append(_ level: Logger.Level, _ message: String) {
-        records.withLock { $0.append((level, message)) }
+    public func append(_ level: Logger.Level, _ message: String, metadata: String = "") {
+        records.withLock { $0.append((level, message, metadata)) }
     }
 
     public func messages(at level: Logger.Level) -> [String] {
         records.withLock { $0.filter { $0.level == level }.map(\.message) }
+    }
+
+    /// Each record at `level` as one line: the message, then its metadata as `key=value` pairs.
+    public func lines(at level: Logger.Level) -> [String] {
+        records.withLock { $0.filter { $0.level == level }.map { "\($0.message) \($0.metadata)" } }
     }
 }
 
@@ -40,6 +45,8 @@ struct RecordingLogHandler: LogHandler {
         level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
         function: String, line: UInt
     ) {
-        records.append(level, message.description)
+        let merged = self.metadata.merging(metadata ?? [:]) { _, new in new }
+        records.append(level, message.description,
+                       metadata: merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
     }
 }

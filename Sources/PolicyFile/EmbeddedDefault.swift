@@ -23,6 +23,9 @@ node:
   cacheControlField: Outpost-Cache-Control
   # Surrogate-Control directives addressed as `max-age=60;outpost` apply to this node.
   surrogateDeviceToken: outpost
+  # How the memory and disk tiers choose what to evict: s3-fifo (a probation queue that one-time
+  # keys leave quickly, so a scan cannot flush what is hot; see docs/CACHING.md) or lru.
+  eviction: s3-fifo
 
 defaults:
   # Operator grace: how long past its freshness a response that had one may still be served

@@ -2,7 +2,7 @@
 //
 // File layout (see cache-policy/default.yaml):
 //   version: 1
-//   node: { cacheControlField: ..., surrogateDeviceToken: ... }
+//   node: { cacheControlField: ..., surrogateDeviceToken: ..., eviction: s3-fifo | lru }
 //   defaults: <settings>
 //   rules: [ { name, hosts, paths, <settings> }, ... ]
 // Settings that can be switched off accept `off`.
@@ -57,6 +57,12 @@ struct NodeReader {
                     case "surrogateDeviceToken":
                         guard FieldSyntax.isToken(text) else { throw error(nodeValue, "'\(text)' is not a valid device token") }
                         targeting.surrogateDeviceToken = text
+                    case "eviction":
+                        guard let choice = EvictionChoice(rawValue: text) else {
+                            let names = EvictionChoice.allCases.map(\.rawValue).joined(separator: ", ")
+                            throw error(nodeValue, "'eviction' must be one of \(names) (got '\(text)')")
+                        }
+                        rules.eviction = choice
                     default:
                         throw error(nodeKeyNode, "unknown key 'node.\(nodeKey)'")
                     }

@@ -37,7 +37,7 @@ struct Demo: AsyncParsableCommand {
         options.deadline = .seconds(Int64(seconds))
         let report = try await OutpostNode.Demo.run(options: options, logger: Logger(label: "outpost.demo"))
         print("\nOutpost demo: \(options.requests) requests over \(options.distinctURLs) URLs (Zipf), \(options.concurrency) at a time\n")
-        print(report.text)
+        print(report.text, terminator: "")
         if report.failures > 0 { throw ExitCode(1) }
     }
 }

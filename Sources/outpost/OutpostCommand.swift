@@ -1,6 +1,7 @@
 // The `outpost` executable: the composition root. `serve` runs the node until SIGTERM/SIGINT;
 // `demo` runs a self-contained demonstration and exits. Any unusable flag or config value stops
 // start-up with one line naming it and exit code 2.
+import AdminProtocol
 import ArgumentParser
 import Foundation
 import Logging
@@ -12,6 +13,7 @@ struct OutpostCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "outpost",
         abstract: "Outpost, a caching CDN edge node.",
+        version: "outpost \(OutpostRelease.version)",
         subcommands: [Serve.self, Demo.self])
 
     /// ArgumentParser exits 64 on usage errors; Outpost promises 2, with one line on stderr.
@@ -39,11 +41,10 @@ struct OutpostCommand: AsyncParsableCommand {
     }
 }
 
-/// Sends swift-log output to standard output at the configured level.
-func bootstrapLogging(level: Logger.Level) {
+/// Sends the application log (swift-log) to standard output at the configured level, as text or
+/// JSON lines. The access log has its own handler (LogOutput), whatever this bootstraps.
+func bootstrapLogging(level: Logger.Level, format: ApplicationLogFormat = .text) {
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardOutput(label: label)
-        handler.logLevel = level
-        return handler
+        LogOutput.applicationHandler(label: label, format: format, level: level)
     }
 }

@@ -1,10 +1,12 @@
 // `outpost serve`: runs the node with the effective configuration (defaults < --config file <
 // flags) until SIGTERM or SIGINT, then finishes in-flight requests within the grace period.
+// SIGUSR1 reopens the access log file (after logrotate moved it), as nginx does.
 // The options mirror NodeSettings.all one for one (kept in step by a test).
 import ArgumentParser
 import Logging
 import OutpostNode
 import ServiceLifecycle
+import UnixSignals
 
 private func help(_ name: String) -> ArgumentHelp {
     ArgumentHelp(NodeSettings.named(name)?.help ?? "")
@@ -19,7 +21,15 @@ struct Serve: AsyncParsableCommand {
     var config: String?
 
     @Option(name: .customLong("listen"), help: help("listen"))
-    var listen: String?
+    var listen: [String] = []
+    @Option(name: .customLong("tls-listen"), help: help("tls-listen"))
+    var tlsListen: [String] = []
+    @Option(name: .customLong("tls-certificate"), help: help("tls-certificate"))
+    var tlsCertificate: [String] = []
+    @Option(name: .customLong("tls-key"), help: help("tls-key"))
+    var tlsKey: [String] = []
+    @Option(name: .customLong("http2"), help: help("http2"))
+    var http2: String?
     @Option(name: .customLong("origin"), help: help("origin"))
     var origin: [String] = []
     @Option(name: .customLong("admin-listen"), help: help("admin-listen"))
@@ -36,6 +46,12 @@ struct Serve: AsyncParsableCommand {
     var warmMemory: String?
     @Option(name: .customLong("log-level"), help: help("log-level"))
     var logLevel: String?
+    @Option(name: .customLong("log-format"), help: help("log-format"))
+    var logFormat: String?
+    @Option(name: .customLong("access-log"), help: help("access-log"))
+    var accessLog: String?
+    @Option(name: .customLong("access-log-format"), help: help("access-log-format"))
+    var accessLogFormat: String?
     @Option(name: .customLong("threads"), help: help("threads"))
     var threads: String?
     @Option(name: .customLong("connect-timeout"), help: help("connect-timeout"))
@@ -46,6 +62,16 @@ struct Serve: AsyncParsableCommand {
     var idleBodyTimeout: String?
     @Option(name: .customLong("origin-backoff"), help: help("origin-backoff"))
     var originBackoff: String?
+    @Option(name: .customLong("origin-ca-file"), help: help("origin-ca-file"))
+    var originCAFile: [String] = []
+    @Option(name: .customLong("origin-tls-verify"), help: help("origin-tls-verify"))
+    var originTLSVerify: String?
+    @Option(name: .customLong("origin-sni"), help: help("origin-sni"))
+    var originSNI: String?
+    @Option(name: .customLong("origin-client-certificate"), help: help("origin-client-certificate"))
+    var originClientCertificate: String?
+    @Option(name: .customLong("origin-client-key"), help: help("origin-client-key"))
+    var originClientKey: String?
     @Option(name: .customLong("header-read-timeout"), help: help("header-read-timeout"))
     var headerReadTimeout: String?
     @Option(name: .customLong("request-body-timeout"), help: help("request-body-timeout"))
@@ -81,8 +107,11 @@ struct Serve: AsyncParsableCommand {
     /// The flags given, as (setting name, value), origins first in the order given.
     var flags: [(name: String, value: String)] {
         var result: [(name: String, value: String)] = origin.map { ("origin", $0) }
+        result += originCAFile.map { ("origin-ca-file", $0) }
+        result += listen.map { ("listen", $0) } + tlsListen.map { ("tls-listen", $0) }
+        result += tlsCertificate.map { ("tls-certificate", $0) } + tlsKey.map { ("tls-key", $0) }
         let singles: [(String, String?)] = [
-            ("listen", listen),
+            ("http2", http2),
             ("admin-listen", adminListen),
             ("admin-token", adminToken),
             ("cache-dir", cacheDir),
@@ -90,11 +119,18 @@ struct Serve: AsyncParsableCommand {
             ("disk-size", diskSize),
             ("warm-memory", warmMemory),
             ("log-level", logLevel),
+            ("log-format", logFormat),
+            ("access-log", accessLog),
+            ("access-log-format", accessLogFormat),
             ("threads", threads),
             ("connect-timeout", connectTimeout),
             ("response-head-timeout", responseHeadTimeout),
             ("idle-body-timeout", idleBodyTimeout),
             ("origin-backoff", originBackoff),
+            ("origin-tls-verify", originTLSVerify),
+            ("origin-sni", originSNI),
+            ("origin-client-certificate", originClientCertificate),
+            ("origin-client-key", originClientKey),
             ("header-read-timeout", headerReadTimeout),
             ("request-body-timeout", requestBodyTimeout),
             ("keep-alive-timeout", keepAliveTimeout),
@@ -117,14 +153,32 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try ConfigurationLoader.load(configFile: config, flags: flags).validated()
-        bootstrapLogging(level: configuration.logLevel)
+        bootstrapLogging(level: configuration.logLevel, format: configuration.logFormat)
         let logger = Logger(label: "outpost")
-        let accessLogger = Logger(label: "outpost.access")
+        // The access log is a logger of its own, with its own destination and format.
+        let output = try LogOutput(configuration: configuration)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: NodeService(configuration: configuration, logger: logger, accessLogger: accessLogger))],
+                services: [
+                    .init(service: NodeService(configuration: configuration, logger: logger, accessLogger: output.accessLogger)),
+                    // Ends quietly at shutdown; its end must not cancel the node's graceful one.
+                    .init(service: LogReopening(output: output, logger: logger), successTerminationBehavior: .ignore),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+}
+
+/// Reopens the log files on every SIGUSR1 until the node shuts down.
+struct LogReopening: Service {
+    let output: LogOutput
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sigusr1)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            output.reopen(logger: logger)
+        }
     }
 }

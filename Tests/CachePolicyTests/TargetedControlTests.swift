@@ -30,6 +30,11 @@ struct TargetedControlTests {
                        source: .cacheControl, maxAge: .seconds(7)),
         PrecedenceCase(name: "Surrogate-Control for this device applies", response: ["Surrogate-Control": "max-age=60;outpost", "Cache-Control": "max-age=7"],
                        source: .surrogateControl, maxAge: .seconds(60)),
+        PrecedenceCase(name: "Surrogate-Control content=\"ESI/1.0\" alone leaves Cache-Control in charge",
+                       response: ["Surrogate-Control": "content=\"ESI/1.0\"", "Cache-Control": "max-age=60"],
+                       source: .cacheControl, maxAge: .seconds(60)),
+        PrecedenceCase(name: "Surrogate-Control no-store applies", response: ["Surrogate-Control": "no-store", "Cache-Control": "max-age=60"],
+                       source: .surrogateControl, maxAge: nil),
     ])
     func precedence(testCase: PrecedenceCase) {
         let response = HeaderFields(testCase.response.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })

@@ -43,7 +43,7 @@ struct MemoryTierTests {
     @Test("the least recently used entry goes first, and reading an entry saves it")
     func leastRecentlyUsedEvictedFirst() {
         let entryCost = cost(key: "a", bodyLength: 1_000)
-        let tier = MemoryTier(capacityBytes: 3 * entryCost + entryCost / 2, shardCount: 1)
+        let tier = MemoryTier(capacityBytes: 3 * entryCost + entryCost / 2, shardCount: 1, eviction: .leastRecentlyUsed)
         for key in ["a", "b", "c"] {
             #expect(store(tier, makeResponse(key: key), body: bytes(1_000)))
         }
@@ -61,16 +61,17 @@ struct MemoryTierTests {
     @Test("evictions are counted; removals are not")
     func evictionsCounted() {
         let entryCost = cost(key: "k0", bodyLength: 500)
-        let tier = MemoryTier(capacityBytes: 2 * entryCost, shardCount: 1)
+        let tier = MemoryTier(capacityBytes: 2 * entryCost, shardCount: 1, eviction: .leastRecentlyUsed)
         for index in 0..<5 {
             #expect(store(tier, makeResponse(key: "k\(index)"), body: bytes(500)))
         }
-        #expect(tier.usage == StorageUsage(objects: 2, bytes: 2 * entryCost, evictions: 3))
+        let reasons: [EvictionReason: Int] = [.leastRecentlyUsed: 3]
+        #expect(tier.usage == StorageUsage(objects: 2, bytes: 2 * entryCost, evictions: 3, evictionsByReason: reasons))
 
         #expect(tier.remove(key: "k4") == 1)
-        #expect(tier.usage == StorageUsage(objects: 1, bytes: entryCost, evictions: 3))
+        #expect(tier.usage == StorageUsage(objects: 1, bytes: entryCost, evictions: 3, evictionsByReason: reasons))
         #expect(tier.removeAll() == 1)
-        #expect(tier.usage == StorageUsage(objects: 0, bytes: 0, evictions: 3))
+        #expect(tier.usage == StorageUsage(objects: 0, bytes: 0, evictions: 3, evictionsByReason: reasons))
         #expect(tier.entries().isEmpty)
     }
 
@@ -142,7 +143,7 @@ struct MemoryTierTests {
     func growingUpdateEvicts() {
         let entryCost = cost(key: "a", bodyLength: 1_000)
         let capacity = 2 * entryCost + 100
-        let tier = MemoryTier(capacityBytes: capacity, shardCount: 1)
+        let tier = MemoryTier(capacityBytes: capacity, shardCount: 1, eviction: .leastRecentlyUsed)
         #expect(store(tier, makeResponse(key: "a"), body: bytes(1_000)))
         #expect(store(tier, makeResponse(key: "b"), body: bytes(1_000)))
 

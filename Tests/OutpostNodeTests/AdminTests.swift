@@ -322,7 +322,7 @@ struct AdminTests {
                 #expect(response.header("content-type")?.hasPrefix("text/plain; version=0.0.4") == true)
                 let samples = try PrometheusText.parse(response.bodyText)
                 #expect(samples["outpost_hits_total{kind=\"fresh\"}"] == 2)
-                #expect(samples["outpost_misses_total"] == 1)
+                #expect(samples["outpost_misses_total{reason=\"not-stored\"}"] == 1)
                 #expect(samples["outpost_requests_total"] == 3)
                 #expect(samples["outpost_stored_objects{tier=\"memory\"}"] == 1)
                 // A second scrape after more traffic: counters move by the difference, never back.

@@ -78,8 +78,12 @@ struct ConfigurationTests {
         #expect(throws: ConfigurationError(setting: "\(unknown):2: listen-port", message: "unknown setting")) {
             try ConfigurationLoader.load(configFile: unknown, flags: [])
         }
-        let list = try file("listen:\n  - a:1\n  - b:2\n")
+        let list = try file("log-level:\n  - info\n  - debug\n")
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(configFile: list, flags: []) }
+        // `listen` is repeatable: a list is several listeners, and a flag replaces the file's list.
+        let listeners = try file("listen:\n  - 127.0.0.1:1\n  - 127.0.0.1:2\n")
+        #expect(try ConfigurationLoader.load(configFile: listeners, flags: []).plainListens.map(\.port) == [1, 2])
+        #expect(try ConfigurationLoader.load(configFile: listeners, flags: [("listen", "127.0.0.1:3")]).plainListens.map(\.port) == [3])
         let broken = try file("listen: [unclosed\n")
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(configFile: broken, flags: []) }
         #expect(throws: ConfigurationError.self) { try ConfigurationLoader.load(configFile: "/nonexistent/outpost.yaml", flags: []) }

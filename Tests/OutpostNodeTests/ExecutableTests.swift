@@ -1,5 +1,6 @@
 // The built `outpost` binary, run as an operator would: exit codes, help, the demo, and SIGTERM
 // during an in-flight request. The binary sits next to the test bundle in the build folder.
+import AdminProtocol
 import Foundation
 import OutpostNode
 import OutpostTesting
@@ -36,7 +37,7 @@ func startServing(_ arguments: [String]) throws -> (Process, Int) {
                          "--admin-token", adminToken] + arguments
     let output = Pipe()
     process.standardOutput = output
-    try process.run()
+    try ProcessLaunch.run(process)
     var text = ""
     let deadline = ContinuousClock.now + .seconds(20)
     while !text.contains(" port=") && ContinuousClock.now < deadline && process.isRunning {
@@ -58,7 +59,7 @@ func run(_ arguments: [String], binary: String = "outpost", timeout: Duration = 
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output
     process.standardError = errors
-    try process.run()
+    try ProcessLaunch.run(process)
     let deadline = ContinuousClock.now + timeout
     while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
     if process.isRunning { process.terminate() }
@@ -93,6 +94,15 @@ struct ExecutableTests {
         #expect(result.status == 0)
         for setting in NodeSettings.all { #expect(result.output.contains("--\(setting.name)"), "--\(setting.name) missing from help") }
         #expect(result.output.contains("--config"))
+    }
+
+    @Test("outpost --version and outpostctl --version name the release")
+    func version() async throws {
+        for binary in ["outpost", "outpostctl"] {
+            let result = try await run(["--version"], binary: binary)
+            #expect(result.status == 0)
+            #expect(result.output.trimmingCharacters(in: .whitespacesAndNewlines) == "\(binary) \(OutpostRelease.version)")
+        }
     }
 
     @Test("outpost demo exits 0 with a report")

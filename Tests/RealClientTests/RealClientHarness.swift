@@ -108,7 +108,7 @@ func runProgram(_ program: ExternalProgram, _ arguments: [String], timeout: Dura
     let errors = Pipe()
     process.standardOutput = output
     process.standardError = errors
-    try process.run()
+    try ProcessLaunch.run(process)
     // Both pipes are drained while the process runs, so a chatty client never blocks on a full pipe.
     async let outputData = readToEnd(output.fileHandleForReading)
     async let errorData = readToEnd(errors.fileHandleForReading)

@@ -82,8 +82,18 @@ final class AdminClient: Sendable {
         try await send(.POST, path, query: [], body: try jsonEncoder.encode(body), missingIsNil: false)!
     }
 
+    /// A GET whose 404 gives no answer and, decoded as `Absence`, what the node says about it.
+    func findOrExplain<Answer: Decodable, Absence: Decodable>(_ path: String, query: [(String, String)], as type: Answer.Type,
+                                                              absence: Absence.Type) async throws -> (answer: Answer?, absence: Absence?) {
+        nonisolated(unsafe) var explanation: Absence?
+        let answer: Answer? = try await send(.GET, path, query: query, body: nil, missingIsNil: true) { data in
+            explanation = try? JSONDecoder().decode(Absence.self, from: data)
+        }
+        return (answer, explanation)
+    }
+
     private func send<Answer: Decodable>(_ method: HTTPMethod, _ path: String, query: [(String, String)], body: Data?,
-                                         missingIsNil: Bool) async throws -> Answer? {
+                                         missingIsNil: Bool, missing: (Data) -> Void = { _ in }) async throws -> Answer? {
         let url = baseURL + path + queryString(query)
         var request = HTTPClientRequest(url: url)
         request.method = method
@@ -116,7 +126,10 @@ final class AdminClient: Sendable {
             let hint = token == nil ? "no token given: use --token or \(AdminAPI.tokenEnvironmentVariable)" : "check --token or \(AdminAPI.tokenEnvironmentVariable)"
             throw failure("the admin API at \(baseURL) refused the request (\(status.code)\(reason.isEmpty ? "" : ": \(reason)")); \(hint)", code: 3)
         case 404:
-            if missingIsNil { return nil }
+            if missingIsNil {
+                missing(data)
+                return nil
+            }
             throw failure(reason.isEmpty ? "\(path): not found" : reason, code: 1)
         case 400:
             throw failure("the node rejected the request: \(reason)", code: 2)

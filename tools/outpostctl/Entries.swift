@@ -85,14 +85,23 @@ struct Inspect: AsyncParsableCommand {
 
     func run() async throws {
         let entries: [IndexEntry]
+        var absence: EntryAbsence?
         if let directory = source.cacheDirectory {
             entries = try CacheDirectory(path: directory).reader().entries(url: url)
         } else {
-            entries = try await source.admin.withClient { client in
-                try await client.find("/entry", query: [("url", url)], as: EntryReport.self)?.variants ?? []
+            let answer = try await source.admin.withClient { client in
+                try await client.findOrExplain("/entry", query: [("url", url)], as: EntryReport.self, absence: EntryAbsence.self)
             }
+            entries = answer.answer?.variants ?? []
+            absence = answer.absence
         }
         if source.json { printJSON(entries) } else { printVariants(entries) }
-        if entries.isEmpty { throw failure("\(url) is not stored", code: 1) }
+        guard entries.isEmpty else { return }
+        // The node remembers why it last declined the URL: the same token as Cache-Status's detail.
+        if let decline = absence?.lastDeclined {
+            if !source.json { print("not stored: last declined \(seconds(decline.secondsAgo)) ago, reason \(decline.reason)") }
+            throw failure("\(url) is not stored (reason: \(decline.reason))", code: 1)
+        }
+        throw failure("\(url) is not stored", code: 1)
     }
 }

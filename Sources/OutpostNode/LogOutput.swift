@@ -1,0 +1,243 @@
+// Where the node's two logs go. The application log (swift-log, `--log-format text|json`) goes to
+// standard output; the access log (`--access-log stdout|FILE|off`, `--access-log-format
+// combined|json`) is a logger of its own whose handler writes bare access lines, without the
+// application log's level and label, to standard output or to a file.
+//
+// A log file is appended to (O_APPEND, one write per line, so lines never interleave) and can be
+// reopened by its path: after logrotate has moved it, SIGUSR1 makes `reopen()` create a new file
+// and later lines go there, as nginx does. Writes take a short lock (the descriptor may be swapped
+// by a reopen); they are off the cache's hit path, which the metrics keep lock-free.
+import EdgeHTTP
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `--access-log`: standard output, a file, or nothing.
+public enum AccessLogDestination: Sendable, Equatable, CustomStringConvertible {
+    case standardOutput
+    case file(String)
+    case off
+
+    public init(_ text: String) {
+        switch text {
+        case "stdout", "-": self = .standardOutput
+        case "off": self = .off
+        default: self = .file(text)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .standardOutput: "stdout"
+        case .file(let path): path
+        case .off: "off"
+        }
+    }
+}
+
+/// `--log-format`: the application log's lines.
+public enum ApplicationLogFormat: String, Sendable, CaseIterable {
+    /// swift-log's stream format: `2026-12-06T04:47:24+0000 info outpost : key=value message`.
+    case text
+    /// One JSON object per line: time, level, label, message, metadata, source.
+    case json
+}
+
+/// A file lines are appended to, or standard output; reopenable by path.
+public final class LogFile: Sendable {
+    /// Nil for standard output.
+    public let path: String?
+    private let descriptor: NIOLockedValueBox<Int32>
+
+    public struct OpenError: Error, CustomStringConvertible {
+        public var path: String
+        public var code: Int32
+        public var description: String { "cannot open \(path) for appending: \(String(cString: strerror(code)))" }
+    }
+
+    /// Standard output (never closed, never reopened).
+    public static let standardOutput = LogFile()
+
+    private init() {
+        path = nil
+        descriptor = NIOLockedValueBox(STDOUT_FILENO)
+    }
+
+    /// Opens (creating it, mode 0644) `path` for appending.
+    public init(path: String) throws(OpenError) {
+        self.path = path
+        descriptor = NIOLockedValueBox(try Self.open(path))
+    }
+
+    deinit {
+        let descriptor = descriptor.withLockedValue { $0 }
+        if path != nil { close(descriptor) }
+    }
+
+    private static func open(_ path: String) throws(OpenError) -> Int32 {
+        let descriptor = Foundation.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw OpenError(path: path, code: errno) }
+        return descriptor
+    }
+
+    /// Appends `line` and a newline in one write (a short write continues where it stopped).
+    public func write(_ line: String) {
+        var bytes = Array(line.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        descriptor.withLockedValue { descriptor in
+            bytes.withUnsafeBytes { buffer in
+                var offset = 0
+                while offset < buffer.count {
+                    let written = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        return
+                    }
+                    offset += written
+                }
+            }
+        }
+    }
+
+    /// Opens the path again and swaps the descriptor (after a rotation moved the file away).
+    /// Standard output is left alone. On failure the old descriptor stays in use.
+    public func reopen() throws(OpenError) {
+        guard let path else { return }
+        let fresh = try Self.open(path)
+        let old = descriptor.withLockedValue { descriptor in
+            let old = descriptor
+            descriptor = fresh
+            return old
+        }
+        close(old)
+    }
+}
+
+/// The access log's handler: receives whole records (AccessRecordWriting) and writes each as one
+/// line in its format. Plain messages logged to it are written as they are.
+public struct AccessLogHandler: LogHandler, AccessRecordWriting {
+    public let file: LogFile
+    public let format: AccessLogFormat
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+
+    public init(file: LogFile, format: AccessLogFormat) {
+        self.file = file
+        self.format = format
+    }
+
+    public func write(_ record: AccessRecord) { file.write(record.line(format)) }
+
+    public func log(event: LogEvent) { file.write("\(event.message)") }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+}
+
+/// The application log as JSON lines: {"time","level","label","message","metadata","source"}.
+public struct JSONLogHandler: LogHandler {
+    public let label: String
+    public let file: LogFile
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+
+    public init(label: String, file: LogFile = .standardOutput, level: Logger.Level, metadataProvider: Logger.MetadataProvider? = nil) {
+        self.label = label
+        self.file = file
+        self.logLevel = level
+        self.metadataProvider = metadataProvider
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        var line = "{\"time\":" + AccessRecord.jsonString(AccessRecord.isoTimestamp(Date()))
+        line += ",\"level\":" + AccessRecord.jsonString(event.level.rawValue)
+        line += ",\"label\":" + AccessRecord.jsonString(label)
+        line += ",\"message\":" + AccessRecord.jsonString("\(event.message)")
+        if !merged.isEmpty { line += ",\"metadata\":" + Self.object(merged) }
+        line += ",\"source\":" + AccessRecord.jsonString(event.source) + "}"
+        file.write(line)
+    }
+
+    static func object(_ metadata: Logger.Metadata) -> String {
+        "{" + metadata.sorted { $0.key < $1.key }.map { AccessRecord.jsonString($0.key) + ":" + value($0.value) }.joined(separator: ",") + "}"
+    }
+
+    static func value(_ value: Logger.Metadata.Value) -> String {
+        switch value {
+        case .string(let text): AccessRecord.jsonString(text)
+        case .stringConvertible(let convertible): AccessRecord.jsonString(convertible.description)
+        case .array(let values): "[" + values.map(Self.value).joined(separator: ",") + "]"
+        case .dictionary(let dictionary): object(dictionary)
+        }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+}
+
+/// The loggers of one node process, made from its configuration.
+public struct LogOutput: Sendable {
+    /// The label of the access logger; the application log's labels are `outpost…`.
+    public static let accessLabel = "outpost.access"
+    /// The access log's file, when it goes to one (reopened on SIGUSR1).
+    public let accessFile: LogFile?
+    public let accessLogger: Logger
+
+    /// Opens the access log's destination.
+    public init(configuration: NodeConfiguration) throws {
+        switch configuration.accessLog {
+        case .off:
+            accessFile = nil
+            accessLogger = Logger(label: Self.accessLabel) { _ in SwiftLogNoOpLogHandler() }
+        case .standardOutput:
+            accessFile = nil
+            let handler = AccessLogHandler(file: .standardOutput, format: configuration.accessLogFormat)
+            accessLogger = Logger(label: Self.accessLabel) { _ in handler }
+        case .file(let path):
+            let file: LogFile
+            do { file = try LogFile(path: path) } catch {
+                throw ConfigurationError(setting: "--access-log", message: error.description)
+            }
+            accessFile = file
+            let handler = AccessLogHandler(file: file, format: configuration.accessLogFormat)
+            accessLogger = Logger(label: Self.accessLabel) { _ in handler }
+        }
+    }
+
+    /// The process-wide application log handler for `format` at `level`.
+    public static func applicationHandler(label: String, format: ApplicationLogFormat, level: Logger.Level) -> any LogHandler {
+        switch format {
+        case .text:
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        case .json:
+            return JSONLogHandler(label: label, level: level)
+        }
+    }
+
+    /// Reopens every log file (SIGUSR1); a failure is reported and the old file kept.
+    public func reopen(logger: Logger) {
+        guard let accessFile else { return }
+        do {
+            try accessFile.reopen()
+            logger.notice("log files reopened", metadata: ["access-log": "\(accessFile.path ?? "-")"])
+        } catch {
+            logger.error("log file not reopened; still writing to the old one", metadata: ["reason": "\(error)"])
+        }
+    }
+}
