@@ -138,7 +138,7 @@ public enum HTTPDate {
     }
 
     /// The proleptic Gregorian date for a day count since 1970-01-01.
-    static func civil(fromDays count: Int) -> (year: Int, month: Int, day: Int) {
+    public static func civil(fromDays count: Int) -> (year: Int, month: Int, day: Int) {
         let z = count + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

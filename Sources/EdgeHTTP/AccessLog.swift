@@ -215,21 +215,13 @@ public struct AccessRecord: Sendable, Equatable {
 
     private static func two(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
 
-    /// The civil date and time in UTC (Howard Hinnant's days-to-civil), without a formatter.
+    /// The civil date and time in UTC, from the same day arithmetic HTTP dates use (HTTPDate.civil).
     static func utc(_ date: Date) -> (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, millisecond: Int) {
         let totalMillis = Int((date.timeIntervalSince1970 * 1000).rounded(.down))
         var days = totalMillis / 86_400_000
         var millisOfDay = totalMillis % 86_400_000
         if millisOfDay < 0 { millisOfDay += 86_400_000; days -= 1 }
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthPrime = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
-        let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = HTTPDate.civil(fromDays: days)
         let seconds = millisOfDay / 1000
         return (year, month, day, seconds / 3600, seconds % 3600 / 60, seconds % 60, millisOfDay % 1000)
     }

@@ -328,3 +328,18 @@ final class OriginConnectionHandler: ChannelInboundHandler {
         }
     }
 }
+
+/// Runs `body` against a fresh scripted origin, and shuts the origin down whatever happens.
+public func withOrigin(
+    _ script: @escaping @Sendable (RecordedRequest) -> OriginReply,
+    run body: (ScriptedOrigin) async throws -> Void
+) async throws {
+    let origin = try await ScriptedOrigin.start(script)
+    do {
+        try await body(origin)
+    } catch {
+        try? await origin.shutdown()
+        throw error
+    }
+    try await origin.shutdown()
+}

@@ -40,21 +40,6 @@ func withNode(
 /// The admin token every test node is started with.
 let adminToken = "test-admin-token-0123456789"
 
-/// Runs `body` against a fresh scripted origin, and shuts the origin down whatever happens.
-func withOrigin(
-    _ script: @escaping @Sendable (RecordedRequest) -> OriginReply,
-    run body: (ScriptedOrigin) async throws -> Void
-) async throws {
-    let origin = try await ScriptedOrigin.start(script)
-    do {
-        try await body(origin)
-    } catch {
-        try? await origin.shutdown()
-        throw error
-    }
-    try await origin.shutdown()
-}
-
 /// One request on a fresh connection; returns the response as seen on the wire.
 func send(_ raw: String, to node: Node, headOnly: Bool = false) async throws -> WireResponse {
     try await send(raw, to: node.port, headOnly: headOnly)

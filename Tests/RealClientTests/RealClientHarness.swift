@@ -33,21 +33,6 @@ func withNode(proxying origin: ScriptedOrigin, _ body: (Node) async throws -> Vo
     await node.shutdown(gracePeriod: .seconds(1))
 }
 
-/// Runs `body` against a fresh scripted origin, and shuts the origin down whatever happens.
-func withOrigin(
-    _ script: @escaping @Sendable (RecordedRequest) -> OriginReply,
-    run body: (ScriptedOrigin) async throws -> Void
-) async throws {
-    let origin = try await ScriptedOrigin.start(script)
-    do {
-        try await body(origin)
-    } catch {
-        try? await origin.shutdown()
-        throw error
-    }
-    try await origin.shutdown()
-}
-
 extension RecordedRequest {
     var bodyText: String { String(decoding: body, as: UTF8.self) }
     /// `METHOD target`, the way the tests list what the origin saw.
