@@ -9,6 +9,10 @@
 //   those waiters are declined and fetch on their own;
 // - a body that does not arrive whole is abandoned, never stored, and every subscriber gets a
 //   failure (never a short body passed off as complete);
+// - the head of a small storable response (declared length up to `headHoldLimit`) is held until
+//   the body has ended and the store has answered, so the `Cache-Status` it carries says `stored`
+//   only for what was stored, and a response cut short becomes a 502 instead of a truncated
+//   body; larger or unsized bodies stream at once and never claim `stored` in their head;
 // - a response larger than the memory tier can hold (declared so, or found so as it arrives),
 //   but within the rules' bound, is stored on the disk tier alone (DiskStreamingFill), whose
 //   writes pace the origin too.
@@ -32,6 +36,8 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
 
     private enum Phase {
         case waitingForHead
+        /// The origin's head has arrived; it is held back until the body ends.
+        case holdingHead(FillResponse, variantKey: String, varyFieldNames: [String])
         case streaming(FillResponse, variantKey: String, varyFieldNames: [String])
         case finished
     }
@@ -68,6 +74,13 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     /// A 304 selected no stored response: the rest of that answer is ignored and the request
     /// is sent once more, unconditionally, when it ends.
     private var refetchPending = false
+    /// The body parts read while the head is held; delivered with it.
+    private var heldParts: [ByteBuffer] = []
+    /// Why storing stopped, when it did (for the held head's Cache-Status).
+    private var abandonedBecause: NotCachedReason?
+
+    /// Declared lengths up to this hold their head until the body ends (see the header comment).
+    static let headHoldLimit = 256 * 1024
 
     init(plan: FillPlan, eventLoop: any EventLoop, coordinator: FillCoordinator, registered: Bool) {
         self.plan = plan
@@ -94,6 +107,9 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             let subscription = Subscription(subscriber: subscriber, requestHeaders: requestHeaders, isLeader: false)
             switch phase {
             case .waitingForHead:
+                subscriptions.append(subscription)
+            case .holdingHead(_, let variantKey, let varyFieldNames):
+                guard matches(subscription, variantKey: variantKey, varyFieldNames: varyFieldNames) else { return false }
                 subscriptions.append(subscription)
             case .streaming(let response, let variantKey, let varyFieldNames):
                 guard matches(subscription, variantKey: variantKey, varyFieldNames: varyFieldNames) else { return false }
@@ -201,6 +217,18 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         }
         let response = FillResponse(status: head.status, headers: head.headers, outcome: .fetched(notStored: notStored),
                                     stored: nil, reason: plan.reason, timeToLive: timeToLive, origin: origin)
+        if storeFill != nil, let declaredLength, declaredLength <= Self.headHoldLimit {
+            // RFC 9211 §2.7: `stored` is said once it is so; the head waits for the body (bounded).
+            lock.withLock {
+                phase = .holdingHead(response, variantKey: variantKey, varyFieldNames: varyFieldNames)
+                subscriptions.removeAll { subscription in
+                    guard !matches(subscription, variantKey: variantKey, varyFieldNames: varyFieldNames) else { return false }
+                    subscription.subscriber.eventLoop.execute { subscription.subscriber.fillDeclined(.varyMismatch) }
+                    return true
+                }
+            }
+            return eventLoop.makeSucceededVoidFuture()
+        }
         let (leaderPaced, unregister) = lock.withLock { () -> (EventLoopFuture<Void>?, Bool) in
             phase = .streaming(response, variantKey: variantKey, varyFieldNames: varyFieldNames)
             joinable = notStored == nil
@@ -241,7 +269,14 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     func originBodyPartReceived(_ part: ByteBuffer) -> EventLoopFuture<Void> {
         if refetchPending { return eventLoop.makeSucceededVoidFuture() }
         receivedBytes += part.readableBytes
+        let holding = lock.withLock { if case .holdingHead = phase { true } else { false } }
         if let fill = storeFill, receivedBytes > plan.settings.maxObjectSize || !fill.append(part) {
+            if holding {
+                // The memory tier cannot take it after all: the head goes now, without `stored`,
+                // and the body streams from here on (before the disk switch below reads `parts`).
+                let toDisk = receivedBytes <= plan.settings.maxObjectSize && coordinator.disk != nil
+                releaseHeldHead(notStored: toDisk ? nil : .tooLarge, storedWhole: false)
+            }
             fill.abandon()
             storeFill = nil
             if receivedBytes <= plan.settings.maxObjectSize, let disk = coordinator.disk, let storing {
@@ -257,6 +292,9 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                 lock.withLock { joinable = false; parts = [] }
                 coordinator.remove(self)
             }
+        } else if holding {
+            heldParts.append(part)
+            return eventLoop.makeSucceededVoidFuture()
         }
         var written: EventLoopFuture<Void>?
         if let fill = diskFill {
@@ -289,6 +327,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
 
     func originResponseCompleted() {
         if refetchPending { return refetchUnconditionally() }
+        var committed = false
         if storeFill != nil || diskFill != nil {
             // RFC 9111 §3.3: only a body that arrived whole is stored.
             if let reason = Storability.completedBody(receivedLength: receivedBytes, contentLength: declaredLength,
@@ -309,7 +348,10 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                 }, stored: { stats.stored.add(1, ordering: .relaxed) })
             } else if let fill = storeFill {
                 storeFill = nil
-                if fill.commit() {
+                if !fill.commit() {
+                    abandonedBecause = .tooLarge
+                } else {
+                    committed = true
                     coordinator.stats.stored.add(1, ordering: .relaxed)
                     if let disk = coordinator.disk, let storing,
                        let entry = coordinator.storage.variants(for: plan.key).first(where: { $0.response.variantKey == storing.variantKey }) {
@@ -318,7 +360,29 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                 }
             }
         }
+        releaseHeldHead(notStored: committed ? nil : abandonedBecause ?? .bodyIncomplete, storedWhole: committed)
         broadcastEnd { $0.fillCompleted() }
+    }
+
+    /// Delivers a held head and the body so far to every subscriber, saying what became of the store.
+    private func releaseHeldHead(notStored: NotCachedReason?, storedWhole: Bool) {
+        lock.withLock {
+            guard case .holdingHead(var response, let variantKey, let varyFieldNames) = phase else { return }
+            response.outcome = .fetched(notStored: notStored)
+            response.storedWhole = storedWhole
+            phase = .streaming(response, variantKey: variantKey, varyFieldNames: varyFieldNames)
+            let parts = heldParts
+            heldParts = []
+            if joinable { self.parts = parts }
+            let released = response
+            for subscription in subscriptions {
+                let subscriber = subscription.subscriber
+                subscriber.eventLoop.execute {
+                    _ = subscriber.fillStarted(released)
+                    for part in parts { _ = subscriber.fillBodyPart(part) }
+                }
+            }
+        }
     }
 
     func originFailed(_ failure: OriginFailure, origin: OriginServer, headDelivered: Bool) {
@@ -343,6 +407,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         diskFill?.abandon()
         storeFill = nil
         diskFill = nil
+        abandonedBecause = reason
         coordinator.stats.countNotStored(reason)
         coordinator.uncacheable.declined(plan.key, reason: reason, now: coordinator.clock.now())
     }

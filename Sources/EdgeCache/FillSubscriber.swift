@@ -50,4 +50,8 @@ public struct FillResponse: Sendable {
     public var timeToLive: Double?
     /// The origin that answered (nil when it failed and a stale response was served).
     public var origin: OriginServer?
+    /// For `.fetched(notStored: nil)`: the body had ended and was stored before this head was
+    /// delivered. False while a larger body is still streaming into the store (RFC 9211 §2.7:
+    /// `stored` is not claimed before it is true).
+    public var storedWhole = false
 }

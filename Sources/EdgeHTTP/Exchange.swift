@@ -142,10 +142,11 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
         switch response.outcome {
         case .fetched(let notStored):
             // A plain miss says only `fwd=uri-miss`; a revalidation also says what the origin
-            // answered, and the reason it was forwarded or not stored goes in `detail`.
+            // answered, and the reason it was forwarded or not stored goes in `detail`. `stored`
+            // only when the body was already stored as this head goes out (RFC 9211 §2.7).
             cacheStatus = .forwarded(
                 cacheName: name, response.reason.forwardReason, status: response.reason == .noStoredResponse ? nil : code,
-                stored: notStored == nil, collapsed: waiting, timeToLive: notStored == nil ? response.timeToLive : nil,
+                stored: notStored == nil && response.storedWhole, collapsed: waiting, timeToLive: notStored == nil ? response.timeToLive : nil,
                 detail: notStored ?? (response.reason == .noStoredResponse ? nil : response.reason))
             headers = response.headers
             headers.removeHopByHopFields()

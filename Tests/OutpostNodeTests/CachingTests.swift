@@ -320,16 +320,37 @@ struct CachingTests {
         }
     }
 
-    @Test("§3.3: a fill whose body is cut short is not stored, and the client's connection ends abnormally")
+    @Test("§3.3: a small fill whose body is cut short is not stored; its held head becomes a 502 that never says `stored`")
     func truncatedFill() async throws {
         try await withOrigin({ _ in
             OriginReply(headers: [("Cache-Control", "max-age=60")], body: .generated(size: 10_000), behaviour: .shortBody(sendBytes: 4_000))
         }) { origin in
             try await withNode(origins: [origin], configure: configure) { node in
-                await #expect(throws: WireError.self) { _ = try await request("/cut", to: node) }
-                await #expect(throws: WireError.self) { _ = try await request("/cut", to: node) }
+                for _ in 0..<2 {
+                    let response = try await request("/cut", to: node)
+                    #expect(response.status == 502)
+                    #expect(!response.cacheStatus.contains("stored"), "\(response.cacheStatus)")
+                }
                 #expect(origin.requestCount == 2)
                 #expect(node.engine.stats.snapshot.stored == 0)
+            }
+        }
+    }
+
+    @Test("RFC 9211 §2.7: a small miss says `stored` because its head waits for the stored body; a large one streams and does not claim it")
+    func storedOnlyWhenStored() async throws {
+        let large = String(repeating: "z", count: 300 * 1024)
+        try await withOrigin({ head in
+            .ok(head.target.hasPrefix("/large") ? large : "small", headers: [("Cache-Control", "max-age=60")])
+        }) { origin in
+            try await withNode(origins: [origin], configure: configure) { node in
+                let small = try await request("/small", to: node)
+                #expect(small.cacheStatus == "Outpost; fwd=uri-miss; ttl=60; stored")
+                let streamed = try await request("/large", to: node)
+                #expect(streamed.bodyText == large)
+                #expect(streamed.cacheStatus == "Outpost; fwd=uri-miss; ttl=60")
+                try await waitUntil { node.engine.stats.snapshot.stored == 2 }
+                #expect(try await request("/large", to: node).cacheStatus.hasPrefix("Outpost; hit"))
             }
         }
     }

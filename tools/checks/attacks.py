@@ -65,6 +65,8 @@ class Origin:
                 with self.lock:
                     self.seen.append((request_line, fields))
                 connection.sendall(self.answer(request_line, fields))
+                if " /truncated" in request_line:
+                    break  # the declared length never arrives
         except OSError:
             pass
         finally:
@@ -83,6 +85,8 @@ class Origin:
                 bare = target.startswith("/nocache-bare")
                 return b"HTTP/1.1 304 Not Modified\r\n" + (b"" if bare else b'ETag: "v1"\r\n') + b"\r\n"
             return response("200 OK", [("Cache-Control", "no-cache"), ("ETag", '"v1"')], b"stored page")
+        if target.startswith("/truncated"):
+            return b"HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: 100\r\n\r\n0123456789"
         if target.startswith("/hints"):
             return b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n" + response(
                 "200 OK", [("Cache-Control", "max-age=60")], b"hinted")
@@ -304,6 +308,16 @@ def framing(node):
     check("Transfer-Encoding: gzip, chunked is 501", status == 501, f"{status}")
 
 
+def truncated(node):
+    try:
+        status, fields, _ = Connection(node.port).ask("GET", "/truncated")
+    except (EOFError, OSError) as error:
+        status, fields = None, {"error": str(error)}
+    cache_status = fields.get("cache-status", "")
+    check("a truncated origin response never carries `stored` in its Cache-Status",
+          "stored" not in cache_status and status in (502, None), f"{status} {cache_status!r}")
+
+
 def stalled_body(binary, origin):
     node = Node(binary, origin.port, ["--request-body-timeout", "1s"])
     try:
@@ -373,6 +387,7 @@ def main():
         real_clients(node, origin)
         poisoning(node, origin)
         framing(node)
+        truncated(node)
     finally:
         node.stop()
     stalled_body(arguments.outpost, origin)
