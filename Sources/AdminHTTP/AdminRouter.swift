@@ -21,12 +21,15 @@ public struct AdminSources: Sendable {
     /// The disk tier, when the node has one (its reads block: use `pool`).
     public var disk: DiskTier?
     public var origin: OriginClient
+    /// `POST /reload` runs what the node sets here.
+    public var reload: ReloadTrigger
 
-    public init(engine: CacheEngine, memory: MemoryTier, disk: DiskTier?, origin: OriginClient) {
+    public init(engine: CacheEngine, memory: MemoryTier, disk: DiskTier?, origin: OriginClient, reload: ReloadTrigger = ReloadTrigger()) {
         self.engine = engine
         self.memory = memory
         self.disk = disk
         self.origin = origin
+        self.reload = reload
     }
 }
 
@@ -69,8 +72,9 @@ public struct AdminRouter: Sendable {
         case ("/entries", .GET): return await entries(request)
         case ("/entry", .GET): return await entry(request)
         case ("/readyz", .GET): return await readiness()
+        case ("/reload", .POST): return await reload()
         case ("/", _), ("/stats", _), ("/metrics", _), ("/entries", _), ("/entry", _), ("/readyz", _): return Self.notAllowed("GET")
-        case ("/purge", _): return Self.notAllowed("POST")
+        case ("/purge", _), ("/reload", _): return Self.notAllowed("POST")
         default: return Self.error(.notFound, "no such endpoint: \(request.path)")
         }
     }

@@ -168,3 +168,16 @@ public struct EntryAbsence: Codable, Sendable, Equatable {
         }
     }
 }
+
+/// `POST /reload`: what a reload applied live, and what changed but waits for a restart.
+public struct ReloadReport: Codable, Sendable, Equatable {
+    /// e.g. "rules (4)", "origins", "certificates (2)", "log-level debug".
+    public var applied: [String]
+    /// Settings that differ from the running ones but only a restart applies (e.g. "--listen").
+    public var needsRestart: [String]
+
+    public init(applied: [String], needsRestart: [String]) {
+        self.applied = applied
+        self.needsRestart = needsRestart
+    }
+}

@@ -5,6 +5,7 @@
 import CachePolicy
 import CacheStore
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import OriginClient
@@ -124,10 +125,21 @@ public final class CacheEngine: Sendable {
     /// The disk tier behind the memory tier, if the node has one.
     public let disk: DiskAccess?
     let logger: Logger
+    private let liveRules: NIOLockedValueBox<PolicyRules>
+
+    /// The operator rules in force: `configuration.rules` until a reload replaces them.
+    public var rules: PolicyRules { liveRules.withLockedValue { $0 } }
+
+    /// Applies new rules to every request decided from now on (SIGHUP, `outpostctl reload`).
+    /// Stored responses keep their stored facts; their freshness is judged by the new rules.
+    public func replaceRules(_ rules: PolicyRules) {
+        liveRules.withLockedValue { $0 = rules }
+    }
 
     public init(configuration: CacheConfiguration, storage: any CacheStorage, disk: DiskAccess? = nil, origin: OriginClient,
                 logger: Logger) {
         self.configuration = configuration
+        self.liveRules = NIOLockedValueBox(configuration.rules)
         self.storage = storage
         self.disk = disk
         self.logger = logger
@@ -146,7 +158,7 @@ public final class CacheEngine: Sendable {
                        diskEntries: [StoredEntry] = []) -> CacheDecision {
         if !diskConsulted { stats.requests.add(1, ordering: .relaxed) }
         let method = request.method.rawValue
-        let settings = configuration.rules.settings(host: PrimaryKey.hostWithoutPort(request.host), path: String(request.path))
+        let settings = rules.settings(host: PrimaryKey.hostWithoutPort(request.host), path: String(request.path))
         guard MethodClass(method: method) != nil, !request.hasBody else {
             stats.countBypass(.methodNotCacheable)
             return .pass(.methodNotCacheable, invalidates: !Invalidation.isSafe(method: method), remembered: nil)
@@ -238,7 +250,7 @@ public final class CacheEngine: Sendable {
         let target = RequestTarget(scheme: request.scheme, authority: request.host, pathAndQuery: request.target)
         let effect = Invalidation.effect(method: request.method.rawValue, status: status, target: target, response: response)
         for invalid in effect.targets {
-            let settings = configuration.rules.settings(host: PrimaryKey.hostWithoutPort(invalid.authority),
+            let settings = rules.settings(host: PrimaryKey.hostWithoutPort(invalid.authority),
                                                         path: String(invalid.pathAndQuery.prefix { $0 != "?" }))
             let key = PrimaryKey.make(methodClass: .retrieval, scheme: invalid.scheme, host: invalid.authority,
                                       pathAndQuery: invalid.pathAndQuery, settings: settings)
@@ -266,7 +278,7 @@ public final class CacheEngine: Sendable {
         guard let target = Invalidation.resolve(url, against: RequestTarget(scheme: "http", authority: "invalid", pathAndQuery: "/")),
               url.lowercased().hasPrefix(target.scheme + "://")
         else { return nil }
-        let settings = configuration.rules.settings(host: PrimaryKey.hostWithoutPort(target.authority),
+        let settings = rules.settings(host: PrimaryKey.hostWithoutPort(target.authority),
                                                     path: String(target.pathAndQuery.prefix { $0 != "?" }))
         return PrimaryKey.make(methodClass: .retrieval, scheme: target.scheme, host: target.authority,
                                pathAndQuery: target.pathAndQuery, settings: settings)
@@ -276,7 +288,7 @@ public final class CacheEngine: Sendable {
     public func settings(forURL url: String) -> RuleSettings {
         let path = PurgeSelection.path(of: url).prefix { $0 != "?" }
         let host = url.range(of: "://").map { url[$0.upperBound...].prefix { $0 != "/" && $0 != "?" } } ?? ""
-        return configuration.rules.settings(host: PrimaryKey.hostWithoutPort(String(host)), path: String(path))
+        return rules.settings(host: PrimaryKey.hostWithoutPort(String(host)), path: String(path))
     }
 
     /// Reads `key`'s variants from the disk tier off the event loop and promotes them into

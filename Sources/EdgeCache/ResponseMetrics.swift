@@ -7,6 +7,7 @@
 // Invariant: every value only grows, except the open-connection gauges, which go up when a
 // connection is accepted and down exactly once when it closes.
 import CachePolicy
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import OriginClient
@@ -144,18 +145,27 @@ public final class OriginMetrics: Sendable {
         init(origin: String) { self.origin = origin }
     }
 
-    public let meters: [Meter]
+    private let all: NIOLockedValueBox<[Meter]>
 
-    public init(origins: [String]) { meters = origins.map(Meter.init) }
+    /// One meter per origin ever configured, in the order first seen (a reload that adds
+    /// origins adds meters; the series of removed ones stay, as counters must).
+    public var meters: [Meter] { all.withLockedValue { $0 } }
+
+    public init(origins: [String]) { all = NIOLockedValueBox(origins.map(Meter.init)) }
 
     func meter(_ origin: OriginServer) -> Meter? {
         let name = origin.description
-        return meters.first { $0.origin == name }
+        return all.withLockedValue { meters in
+            if let meter = meters.first(where: { $0.origin == name }) { return meter }
+            let meter = Meter(origin: name)
+            meters.append(meter)
+            return meter
+        }
     }
 
     /// Wraps a handler of an origin call so the call is counted and timed when it ends.
     public func metered(_ handler: any OriginResponseHandling) -> any OriginResponseHandling {
-        meters.isEmpty ? handler : MeteredOriginCall(inner: handler, metrics: self)
+        MeteredOriginCall(inner: handler, metrics: self)
     }
 }
 

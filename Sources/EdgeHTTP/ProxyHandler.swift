@@ -56,7 +56,7 @@ final class ProxyHandler: ChannelDuplexHandler {
          encodedWriter: EncodedResponseWriter, logger: Logger, accessLog: AccessLog, clients: ClientLimits, scheme: String = "http") {
         self.clients = clients
         self.scheme = scheme
-        self.limitsRequestRates = engine.configuration.rules.limitsRequestRates
+        self.limitsRequestRates = engine.rules.limitsRequestRates
         self.encodedWriter = encodedWriter
         self.configuration = configuration
         self.headGuard = RequestHeadGuard(configuration: configuration)
@@ -118,7 +118,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     private func overRate(_ head: HTTPRequestHead, client: String?) -> TimeAmount? {
         guard let client else { return nil }
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
-        let settings = engine.configuration.rules.settings(host: PrimaryKey.hostWithoutPort(head.headers.first(name: "host") ?? ""),
+        let settings = engine.rules.settings(host: PrimaryKey.hostWithoutPort(head.headers.first(name: "host") ?? ""),
                                                            path: path)
         guard let rate = settings.requestRate else { return nil }
         return clients.admit(client, rule: settings.ruleName ?? "", rate: rate, burst: settings.requestBurst)
@@ -341,7 +341,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     /// and no targeted fields only this node obeys.
     func rewriteForClients(_ headers: inout HTTPHeaders, receivedVersion version: HTTPVersion) {
         configuration.forwarding.rewriteResponseHeaders(&headers, receivedVersion: version)
-        for name in engine.configuration.rules.defaults.targeting.fieldsToStrip where headers.contains(name: name) {
+        for name in engine.rules.defaults.targeting.fieldsToStrip where headers.contains(name: name) {
             headers.remove(name: name)
         }
     }

@@ -14,7 +14,8 @@ public final class OriginCall: @unchecked Sendable {
     /// Built once; an attempt only replaces Host when the origin's own name is wanted.
     private let head: HTTPRequestHead
     private var handler: (any OriginResponseHandling)?
-    private let client: OriginClient
+    /// The origins as they were when the call started (a reload does not change them under it).
+    private let client: OriginRoster
 
     private var retried = false
     private var originIndex = 0
@@ -26,12 +27,12 @@ public final class OriginCall: @unchecked Sendable {
     private var writePending = false
     private var finished = false
 
-    init(eventLoop: any EventLoop, request: OriginRequest, handler: any OriginResponseHandling, client: OriginClient) {
+    init(eventLoop: any EventLoop, request: OriginRequest, handler: any OriginResponseHandling, roster: OriginRoster) {
         self.eventLoop = eventLoop
         self.request = request
         self.head = request.originHead()
         self.handler = handler
-        self.client = client
+        self.client = roster
     }
 
     /// The client went away or no longer wants the answer: stop, and call nothing more.

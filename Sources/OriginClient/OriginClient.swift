@@ -5,6 +5,9 @@
 // Invariants: every call ends in exactly one `originResponseCompleted` or `originFailed`; a call,
 // its pool and its connection share one event loop, so the data path never changes threads.
 // The per-origin connection bound is split evenly across the group's event loops.
+// The origins themselves live in an OriginRoster that a reload replaces as a whole: a call keeps
+// the roster it started with to its end, and the replaced roster's connections close as their
+// last responses complete.
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -38,120 +41,82 @@ public struct OriginHealthReport: Sendable {
 }
 
 public final class OriginClient: Sendable {
-    public let origins: [OriginServer]
-    private let health: NIOLockedValueBox<OriginHealth>
+    private let current: NIOLockedValueBox<OriginRoster>
+    /// Rosters replaced by a reload, kept until shutdown closes what they still hold.
+    private let retired = NIOLockedValueBox<[OriginRoster]>([])
     private let configuration: OriginClientConfiguration
+    private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
-    private let connect: OriginConnectionPool.Connect
-    /// The Host value naming each origin, for requests sent with `hostFromOrigin`.
-    let hostHeaderValues: [String]
-    /// One pool per event loop of the group, made up front so the data path takes no lock.
-    private let pools: [ObjectIdentifier: OriginConnectionPool]
-    private let poolLimit: Int
-    /// Pools for loops outside the group (made on first use).
-    private let otherPools = NIOLockedValueBox<[ObjectIdentifier: OriginConnectionPool]>([:])
+    /// Makes the connect function for a list of origins.
+    private let connector: @Sendable ([OriginServer]) -> OriginConnectionPool.Connect
+
+    /// The origins requests go to now, in configuration order.
+    public var origins: [OriginServer] { roster.origins }
+    var roster: OriginRoster { current.withLockedValue { $0 } }
 
     public convenience init(
         origins: [OriginServer], configuration: OriginClientConfiguration,
         eventLoopGroup: any EventLoopGroup, logger: Logger
     ) {
-        let connector = OriginConnector(origins: origins, connectTimeout: configuration.connectTimeout, tls: configuration.tls)
-        self.init(origins: origins, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) {
-            connector.connect(origin: $0, on: $1, completion: $2)
+        self.init(origins: origins, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) { origins in
+            let connector = OriginConnector(origins: origins, connectTimeout: configuration.connectTimeout, tls: configuration.tls)
+            return { connector.connect(origin: $0, on: $1, completion: $2) }
         }
     }
 
-    /// With `connect` replaced, for tests that run connections on EmbeddedChannels.
-    init(
+    /// With the connection opener replaced, for tests that run connections on EmbeddedChannels.
+    convenience init(
         origins: [OriginServer], configuration: OriginClientConfiguration,
         eventLoopGroup: any EventLoopGroup, logger: Logger, connect: @escaping OriginConnectionPool.Connect
     ) {
+        self.init(origins: origins, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) { _ in connect }
+    }
+
+    init(
+        origins: [OriginServer], configuration: OriginClientConfiguration, eventLoopGroup: any EventLoopGroup,
+        logger: Logger, connector: @escaping @Sendable ([OriginServer]) -> OriginConnectionPool.Connect
+    ) {
         precondition(!origins.isEmpty, "an origin client needs at least one origin")
-        self.origins = origins
         self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
         self.logger = logger
-        self.health = NIOLockedValueBox(OriginHealth(
-            count: origins.count, baseBackoff: configuration.failureBackoff,
-            maximumBackoff: configuration.maximumFailureBackoff))
-        self.hostHeaderValues = origins.map(\.hostHeaderValue)
-        self.connect = connect
-        let loops = Array(eventLoopGroup.makeIterator())
-        let limit = max(1, (configuration.connectionsPerOrigin + loops.count - 1) / max(loops.count, 1))
-        self.poolLimit = limit
-        var pools: [ObjectIdentifier: OriginConnectionPool] = [:]
-        for loop in loops {
-            pools[ObjectIdentifier(loop)] = OriginConnectionPool(
-                eventLoop: loop, origins: origins.count, limit: limit,
-                idleTimeout: configuration.idleConnectionTimeout, connect: connect)
+        self.connector = connector
+        self.current = NIOLockedValueBox(OriginRoster(
+            origins: origins, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger,
+            connect: connector(origins)))
+    }
+
+    /// Sends new requests to `origins` from now on (a reload). Calls under way finish on the
+    /// origins they started with; the old connections close once their responses are done.
+    public func replaceOrigins(_ origins: [OriginServer]) {
+        precondition(!origins.isEmpty, "an origin client needs at least one origin")
+        let roster = OriginRoster(origins: origins, configuration: configuration, eventLoopGroup: eventLoopGroup,
+                                  logger: logger, connect: connector(origins))
+        let old = current.withLockedValue { current in
+            defer { current = roster }
+            return current
         }
-        self.pools = pools
+        retired.withLockedValue { $0.append(old) }
+        old.retire()
     }
 
     /// Whether at least one origin is currently taken to be up.
-    public func anyOriginUp(now: NIODeadline = .now()) -> Bool {
-        health.withLockedValue { state in state.entries.indices.contains { state.isUp($0, now: now) } }
-    }
+    public func anyOriginUp(now: NIODeadline = .now()) -> Bool { roster.anyOriginUp(now: now) }
 
     /// Each origin's passive health, in configuration order.
-    public func healthReport(now: NIODeadline = .now()) -> [OriginHealthReport] {
-        health.withLockedValue { state in
-            state.entries.indices.map { index in
-                OriginHealthReport(origin: origins[index], healthy: state.isUp(index, now: now),
-                                   consecutiveFailures: state.entries[index].consecutiveFailures)
-            }
-        }
-    }
+    public func healthReport(now: NIODeadline = .now()) -> [OriginHealthReport] { roster.healthReport(now: now) }
 
     /// Starts a call on `eventLoop`; `handler` is called on that loop only.
     public func execute(
         _ request: OriginRequest, on eventLoop: any EventLoop, handler: any OriginResponseHandling
     ) -> OriginCall {
-        let call = OriginCall(eventLoop: eventLoop, request: request, handler: handler, client: self)
+        let call = OriginCall(eventLoop: eventLoop, request: request, handler: handler, roster: roster)
         call.attempt(excluding: nil)
         return call
     }
 
     /// Closes every origin connection; calls still running fail, new ones fail at once.
     public func shutdown() async throws {
-        let all = Array(pools.values) + otherPools.withLockedValue { Array($0.values) }
-        for pool in all {
-            try? await pool.eventLoop.flatSubmit { pool.shutdown() }.get()
-        }
+        for roster in [roster] + retired.withLockedValue({ $0 }) { await roster.shutdown() }
     }
-
-    // MARK: - used by OriginCall
-
-    func selectOrigin(excluding: Int?) -> Int? {
-        health.withLockedValue { $0.select(now: .now(), excluding: excluding) }
-    }
-
-    func recordConnectFailure(_ index: Int, _ failure: OriginFailure) {
-        let backoff = health.withLockedValue { $0.connectFailed(index, now: .now()) }
-        logger.warning("origin marked down", metadata: [
-            "origin": "\(origins[index])", "reason": "\(failure)",
-            "retry-in-ms": "\(backoff.nanoseconds / 1_000_000)",
-        ])
-    }
-
-    func recordResponse(_ index: Int) {
-        let wasDown = health.withLockedValue { $0.responded(index) }
-        if wasDown { logger.notice("origin back up", metadata: ["origin": "\(origins[index])"]) }
-    }
-
-    /// The pool of `eventLoop`, on which the call runs.
-    func pool(for eventLoop: any EventLoop) -> OriginConnectionPool {
-        let key = ObjectIdentifier(eventLoop)
-        if let pool = pools[key] { return pool }
-        return otherPools.withLockedValue { others in
-            if let pool = others[key] { return pool }
-            let pool = OriginConnectionPool(
-                eventLoop: eventLoop, origins: origins.count, limit: poolLimit,
-                idleTimeout: configuration.idleConnectionTimeout, connect: connect)
-            others[key] = pool
-            return pool
-        }
-    }
-
-    var responseHeadTimeout: TimeAmount { configuration.responseHeadTimeout }
-    var idleBodyTimeout: TimeAmount { configuration.idleBodyTimeout }
 }

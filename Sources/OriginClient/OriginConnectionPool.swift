@@ -41,6 +41,8 @@ final class OriginConnectionPool: @unchecked Sendable {
     private var established: [ObjectIdentifier: OriginConnectionHandler] = [:]
     private var sweep: Scheduled<Void>?
     private var isShutDown = false
+    /// Replaced by a reload: waiting requests are still served, but no connection goes idle.
+    private var isRetired = false
 
     init(eventLoop: any EventLoop, origins: Int, limit: Int, idleTimeout: TimeAmount, connect: @escaping Connect) {
         precondition(limit > 0, "a pool needs room for at least one connection per origin")
@@ -104,6 +106,16 @@ final class OriginConnectionPool: @unchecked Sendable {
         return EventLoopFuture.andAllComplete(closing, on: eventLoop)
     }
 
+    /// The origins were replaced: idle connections close now, and each busy one once its
+    /// response is done and nobody waits for it.
+    func retire() {
+        eventLoop.assertInEventLoop()
+        isRetired = true
+        for index in entries.indices {
+            while let idle = entries[index].idle.popLast() { idle.connection.closeRequested() }
+        }
+    }
+
     // MARK: - connections coming and going
 
     private func open(_ origin: Int, for exchange: OriginExchange?) {
@@ -148,6 +160,7 @@ final class OriginConnectionPool: @unchecked Sendable {
             next.connectionLeased(connection)
             return
         }
+        guard !isRetired else { return connection.closeRequested() }
         entries[origin].idle.append(Idle(connection: connection, since: eventLoop.now))
         if sweep == nil { scheduleSweep(at: eventLoop.now + idleTimeout) }
     }

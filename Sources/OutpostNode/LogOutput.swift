@@ -10,6 +10,7 @@
 import EdgeHTTP
 import Foundation
 import Logging
+import Synchronization
 import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
@@ -218,15 +219,17 @@ public struct LogOutput: Sendable {
         }
     }
 
-    /// The process-wide application log handler for `format` at `level`.
+    /// The process-wide application log handler for `format`, at the live application level
+    /// (`level` becomes it; a reload may change it later).
     public static func applicationHandler(label: String, format: ApplicationLogFormat, level: Logger.Level) -> any LogHandler {
+        ApplicationLogLevel.current = level
         switch format {
         case .text:
             var handler = StreamLogHandler.standardOutput(label: label)
-            handler.logLevel = level
-            return handler
+            handler.logLevel = .trace
+            return LiveLevelLogHandler(inner: handler)
         case .json:
-            return JSONLogHandler(label: label, level: level)
+            return LiveLevelLogHandler(inner: JSONLogHandler(label: label, level: .trace))
         }
     }
 
@@ -240,4 +243,46 @@ public struct LogOutput: Sendable {
             logger.error("log file not reopened; still writing to the old one", metadata: ["reason": "\(error)"])
         }
     }
+}
+
+/// The application log's level for the whole process; a reload changes it for every logger
+/// already made, since their handlers read it on each message.
+public enum ApplicationLogLevel {
+    private static let raw = Atomic<Int>(2)  // Logger.Level.info
+
+    public static var current: Logger.Level {
+        get { Logger.Level.allCases[raw.load(ordering: .relaxed)] }
+        set { raw.store(Logger.Level.allCases.firstIndex(of: newValue) ?? 2, ordering: .relaxed) }
+    }
+}
+
+/// Wraps an application handler so its level is the live process level, unless a logger sets
+/// its own.
+struct LiveLevelLogHandler: LogHandler {
+    var inner: any LogHandler
+    private var own: Logger.Level?
+
+    init(inner: any LogHandler) { self.inner = inner }
+
+    var logLevel: Logger.Level {
+        get { own ?? ApplicationLogLevel.current }
+        set { own = newValue }
+    }
+
+    var metadata: Logger.Metadata {
+        get { inner.metadata }
+        set { inner.metadata = newValue }
+    }
+
+    var metadataProvider: Logger.MetadataProvider? {
+        get { inner.metadataProvider }
+        set { inner.metadataProvider = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { inner[metadataKey: key] }
+        set { inner[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) { inner.log(event: event) }
 }

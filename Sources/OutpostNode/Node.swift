@@ -6,10 +6,12 @@ import EdgeCache
 import Foundation
 import EdgeHTTP
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import OriginClient
 import ServiceLifecycle
+import UnixSignals
 
 public final class Node: Sendable {
     public let configuration: NodeConfiguration
@@ -23,7 +25,18 @@ public final class Node: Sendable {
     /// Warming memory from the disk tier, while it runs (see `MemoryWarming`).
     public let warming: MemoryWarming?
     private let group: MultiThreadedEventLoopGroup
-    private let logger: Logger
+    let logger: Logger
+    /// The configuration in force, as reloads have changed it (see Node+Reload).
+    private let live: NIOLockedValueBox<NodeConfiguration>
+    let reloadSource = NIOLockedValueBox<(@Sendable () throws -> NodeConfiguration)?>(nil)
+    /// One reload at a time.
+    let reloading = NIOLock()
+
+    /// The configuration in force: `configuration`, with what reloads applied.
+    public internal(set) var liveConfiguration: NodeConfiguration {
+        get { live.withLockedValue { $0 } }
+        set { live.withLockedValue { $0 = newValue } }
+    }
 
     /// The bound public port (useful when listening on port 0).
     public var port: Int { servers[0].port }
@@ -53,6 +66,7 @@ public final class Node: Sendable {
         self.warming = warming
         self.group = group
         self.logger = logger
+        self.live = NIOLockedValueBox(configuration)
     }
 
     public static func start(_ configuration: NodeConfiguration, logger: Logger, accessLogger: Logger? = nil) async throws -> Node {
@@ -113,9 +127,10 @@ public final class Node: Sendable {
                 throw ConfigurationError(setting: setting, message: "cannot listen on \(listen): \(error)")
             }
         }
+        let reloadTrigger = ReloadTrigger()
         var admin: AdminParts?
         if let listen = configuration.adminListen, let token {
-            let sources = AdminSources(engine: engine, memory: memory, disk: tier, origin: origin)
+            let sources = AdminSources(engine: engine, memory: memory, disk: tier, origin: origin, reload: reloadTrigger)
             let traffic = TrafficRecorder(stats: engine.stats)
             let pool = NIOThreadPool(numberOfThreads: 1)
             pool.start()
@@ -148,8 +163,13 @@ public final class Node: Sendable {
             "port": "\(servers[0].port)", "listeners": "\(listening)", "admin-port": "\(admin.map { String($0.server.port) } ?? "off")",
             "config": "\(configuration.summary)",
         ])
-        return Node(configuration: configuration, origin: origin, engine: engine, servers: servers, tls: tls, admin: admin, warming: warming,
-                    group: group, logger: logger)
+        let node = Node(configuration: configuration, origin: origin, engine: engine, servers: servers, tls: tls, admin: admin,
+                        warming: warming, group: group, logger: logger)
+        reloadTrigger.set { [weak node] in
+            guard let node else { throw ConfigurationError(setting: "reload", message: "the node has stopped") }
+            return try node.reloadFromSource()
+        }
+        return node
     }
 
     /// Stops accepting, lets in-flight requests finish within the grace period, releases all.
@@ -196,21 +216,36 @@ private func openDisk(_ configuration: NodeConfiguration, logger: Logger) throws
     }
 }
 
-/// `outpost serve` as a service: runs until SIGTERM/SIGINT, then shuts down gracefully.
+/// `outpost serve` as a service: runs until SIGTERM/SIGINT, then shuts down gracefully; each
+/// SIGHUP reloads the configuration from `reloadSource` (see Node+Reload).
 public struct NodeService: Service {
     let configuration: NodeConfiguration
     let logger: Logger
     let accessLogger: Logger
+    let reloadSource: (@Sendable () throws -> NodeConfiguration)?
 
-    public init(configuration: NodeConfiguration, logger: Logger, accessLogger: Logger) {
+    public init(configuration: NodeConfiguration, logger: Logger, accessLogger: Logger,
+                reloadSource: (@Sendable () throws -> NodeConfiguration)? = nil) {
         self.configuration = configuration
         self.logger = logger
         self.accessLogger = accessLogger
+        self.reloadSource = reloadSource
     }
 
     public func run() async throws {
         let node = try await Node.start(configuration, logger: logger, accessLogger: accessLogger)
-        try? await gracefulShutdown()
+        if let reloadSource { node.setReloadSource(reloadSource) }
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in hangups.cancelOnGracefulShutdown() {
+                    node.logger.notice("SIGHUP: reloading")
+                    _ = try? node.reloadFromSource()
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
         await node.shutdown()
     }
 }

@@ -108,7 +108,10 @@ public struct NodeConfiguration: Sendable {
     }
 
     /// One line per setting, for the start-up log.
-    public var summary: String {
+    public var summary: String { summaryItems.joined(separator: " ") }
+
+    /// Each setting as `name=value`, in the start-up line's order.
+    public var summaryItems: [String] {
         let forwarding = edge.forwarding
         return [
             "listen=\(plainListens.map(\.description).joined(separator: ","))",
@@ -139,7 +142,8 @@ public struct NodeConfiguration: Sendable {
             "server-header=\(forwarding.serverHeader.map { $0.isEmpty ? "(removed)" : $0 } ?? "(origin's)")",
             "shutdown-grace=\(DurationText.format(shutdownGracePeriod))",
             "policy=\(policyFile ?? "(embedded default)")", "rules=\(cache.rules.rules.count)",
-        ].joined(separator: " ")
+            "eviction=\(cache.rules.eviction.rawValue)",
+        ]
     }
 }
 

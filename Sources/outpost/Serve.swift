@@ -152,7 +152,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = try ConfigurationLoader.load(configFile: config, flags: flags).validated()
+        let (configFile, flags) = (config, flags)
+        let configuration = try ConfigurationLoader.load(configFile: configFile, flags: flags).validated()
         bootstrapLogging(level: configuration.logLevel, format: configuration.logFormat)
         let logger = Logger(label: "outpost")
         // The access log is a logger of its own, with its own destination and format.
@@ -160,7 +161,8 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: NodeService(configuration: configuration, logger: logger, accessLogger: output.accessLogger)),
+                    .init(service: NodeService(configuration: configuration, logger: logger, accessLogger: output.accessLogger,
+                                               reloadSource: { try ConfigurationLoader.load(configFile: configFile, flags: flags) })),
                     // Ends quietly at shutdown; its end must not cancel the node's graceful one.
                     .init(service: LogReopening(output: output, logger: logger), successTerminationBehavior: .ignore),
                 ],

@@ -31,6 +31,12 @@ func outpostBinary() throws -> URL { try builtBinary("outpost") }
 /// Starts `outpost serve --listen 127.0.0.1:0 --threads 1` plus `arguments`; returns the running
 /// process and the port its start-up line reports.
 func startServing(_ arguments: [String]) throws -> (Process, Int) {
+    let (process, port, _) = try startServingWithAdmin(arguments)
+    return (process, port)
+}
+
+/// As `startServing`, with the admin port from the start-up line too.
+func startServingWithAdmin(_ arguments: [String]) throws -> (Process, Int, Int?) {
     let process = Process()
     process.executableURL = try outpostBinary()
     process.arguments = ["serve", "--listen", "127.0.0.1:0", "--threads", "1", "--admin-listen", "127.0.0.1:0",
@@ -40,16 +46,19 @@ func startServing(_ arguments: [String]) throws -> (Process, Int) {
     try ProcessLaunch.run(process)
     var text = ""
     let deadline = ContinuousClock.now + .seconds(20)
-    while !text.contains(" port=") && ContinuousClock.now < deadline && process.isRunning {
+    // The whole start-up line: it names the public port and the admin port.
+    func started() -> Bool { text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().contains { $0.contains(" port=") } }
+    while !started() && ContinuousClock.now < deadline && process.isRunning {
         text += String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
     }
     guard let port = text.split(separator: " ").first(where: { $0.hasPrefix("port=") }).flatMap({ Int($0.dropFirst(5)) }) else {
         if process.isRunning { process.terminate() }
         throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "outpost did not report a port: \(text)"])
     }
+    let admin = text.split(separator: " ").first(where: { $0.hasPrefix("admin-port=") }).flatMap { Int($0.dropFirst(11)) }
     // Keep draining the output so the node never blocks on a full pipe.
     output.fileHandleForReading.readabilityHandler = { handle in _ = handle.availableData }
-    return (process, port)
+    return (process, port, admin)
 }
 
 func run(_ arguments: [String], binary: String = "outpost", timeout: Duration = .seconds(60)) async throws -> RunResult {

@@ -173,13 +173,13 @@ _outpostctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    check|stats|top|purge|ls|inspect|warm|help)
+    check|stats|top|purge|ls|inspect|warm|reload|help)
         # Offer subcommand argument completions
         "_outpostctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'check stats top purge ls inspect warm help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'check stats top purge ls inspect warm reload help' -- "${cur}"))
         ;;
     esac
 }
@@ -356,6 +356,24 @@ _outpostctl_warm() {
         return
         ;;
     '--timeout')
+        return
+        ;;
+    esac
+}
+
+_outpostctl_reload() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--admin --token)
+    __outpostctl_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--admin')
+        return
+        ;;
+    '--token')
         return
         ;;
     esac

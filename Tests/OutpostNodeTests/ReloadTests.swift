@@ -1,0 +1,178 @@
+// Reloading a running node: rules, origins and certificates change live on a connection that
+// stays open; a configuration that fails to load changes nothing; the built binary reloads on
+// SIGHUP and through `outpostctl reload` (POST /reload).
+import AdminProtocol
+import Foundation
+import OriginClient
+import OutpostNode
+import OutpostTesting
+import PolicyFile
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Reload without a restart", .timeLimit(.minutes(2)))
+struct ReloadTests {
+    func rulesFile(_ text: String, at path: String? = nil) throws -> String {
+        let path = path ?? NSTemporaryDirectory() + "outpost-rules-\(UUID().uuidString).yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static let storeAll = "version: 1\nrules:\n  - name: all\n    paths: [/]\n    forceTTL: 5m\n"
+    static let bypassLive = "version: 1\nrules:\n  - name: live\n    paths: [/live/]\n    bypass: live-data\n"
+
+    @Test("new rules apply to the next request on a connection opened before the reload")
+    func rulesOnAnOpenConnection() async throws {
+        let path = try rulesFile(Self.storeAll)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await withOrigin({ _ in .ok("body") }) { origin in
+            try await withNode(origins: [origin], configure: {
+                $0.policyFile = path
+                $0.cache.rules = try! PolicyFile.load(path: path)
+            }) { node in
+                try await WireConnection.with(port: node.port) { connection in
+                    try await connection.send("GET /live/a HTTP/1.1\r\nHost: a\r\n\r\n")
+                    let before = try await connection.readResponse()
+                    #expect(before.header("cache-status")?.contains("stored") == true)
+                    _ = try rulesFile(Self.bypassLive, at: path)
+                    let report = try node.reloadFromSource()
+                    #expect(report.applied.contains("rules (1)"))
+                    #expect(report.needsRestart.isEmpty)
+                    try await connection.send("GET /live/b HTTP/1.1\r\nHost: a\r\n\r\n")
+                    let after = try await connection.readResponse()
+                    #expect(after.status == 200)
+                    #expect(after.header("cache-status") == "Outpost; fwd=bypass; detail=rule-bypass")
+                }
+            }
+        }
+    }
+
+    @Test("a rules file that no longer loads: the reload throws and the running rules stay")
+    func brokenRulesChangeNothing() async throws {
+        let path = try rulesFile(Self.bypassLive)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await withOrigin({ _ in .ok("body", headers: [("Cache-Control", "max-age=60")]) }) { origin in
+            try await withNode(origins: [origin], configure: {
+                $0.policyFile = path
+                $0.cache.rules = try! PolicyFile.load(path: path)
+            }) { node in
+                _ = try rulesFile("version: 1\nrules:\n  - name: [unclosed\n", at: path)
+                #expect(throws: (any Error).self) { try node.reloadFromSource() }
+                let live = try await request("/live/x", to: node)
+                #expect(live.header("cache-status") == "Outpost; fwd=bypass; detail=rule-bypass")
+                let admin = try await admin("POST", "/reload", json: "{}", to: node)
+                #expect(admin.status == 422)
+                #expect(admin.bodyText.contains("the running configuration stays"))
+            }
+        }
+    }
+
+    @Test("new origins take the next requests; the old ones get none")
+    func originsReplaced() async throws {
+        try await withOrigin({ _ in .ok("from A") }) { first in
+            try await withOrigin({ _ in .ok("from B") }) { second in
+                try await withNode(origins: [first]) { node in
+                    #expect(try await request("/one", to: node).bodyText == "from A")
+                    var next = node.liveConfiguration
+                    next.origins = [try OriginServer(url: second.url)]
+                    let report = try node.reload(next)
+                    #expect(report.applied.contains { $0.hasPrefix("origins") })
+                    #expect(try await request("/two", to: node).bodyText == "from B")
+                    #expect(node.origin.origins.map(\.description) == [try OriginServer(url: second.url).description])
+                    #expect(first.requestCount == 1)
+                    #expect(second.requestCount == 1)
+                }
+            }
+        }
+    }
+
+    @Test("changed certificate files are served after a reload; a broken pair is refused; restart-only changes are reported")
+    func certificatesReloaded() async throws {
+        let first = try TestPKI.make(serverName: "first.test")
+        let second = try TestPKI.make(serverName: "second.test")
+        let directory = NSTemporaryDirectory() + "outpost-live-pki-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (certificate, key) = (directory + "/live.pem", directory + "/live.key")
+        try FileManager.default.copyItem(atPath: first.serverCertificate, toPath: certificate)
+        try FileManager.default.copyItem(atPath: first.serverKey, toPath: key)
+        try await withOrigin({ _ in .ok("x") }) { origin in
+            try await withNode(origins: [origin], configure: {
+                $0.tlsListens = [HostAndPort(host: "127.0.0.1", port: 0)]
+                $0.tlsCertificateFiles = [certificate]
+                $0.tlsKeyFiles = [key]
+            }) { node in
+                let port = node.tlsPorts[0]
+                #expect(try peerCommonName(port: port, serverName: "any.test") == "first.test")
+                // A broken pair is refused and the served one stays.
+                try "not a certificate".write(toFile: certificate, atomically: true, encoding: .utf8)
+                #expect(throws: (any Error).self) { try node.reload(node.liveConfiguration) }
+                #expect(try peerCommonName(port: port, serverName: "any.test") == "first.test")
+                for (from, to) in [(second.serverCertificate, certificate), (second.serverKey, key)] {
+                    try? FileManager.default.removeItem(atPath: to)
+                    try FileManager.default.copyItem(atPath: from, toPath: to)
+                }
+                var next = node.liveConfiguration
+                next.memorySize = node.liveConfiguration.memorySize * 2
+                let report = try node.reload(next)
+                #expect(report.applied.contains("certificates (1)"))
+                #expect(report.needsRestart == ["memory-size", "warm-memory"])  // warm-memory follows memory-size
+                #expect(try peerCommonName(port: port, serverName: "any.test") == "second.test")
+            }
+        }
+    }
+
+    @Test("the log level changes for loggers made before the reload")
+    func logLevel() async throws {
+        let handler = LogOutput.applicationHandler(label: "outpost.test", format: .json, level: .info)
+        #expect(handler.logLevel == .info)
+        try await withOrigin({ _ in .ok("x") }) { origin in
+            try await withNode(origins: [origin]) { node in
+                var next = node.liveConfiguration
+                next.logLevel = .debug
+                let report = try node.reload(next)
+                #expect(report.applied.contains("log-level debug"))
+                #expect(handler.logLevel == .debug)
+                next.logLevel = .info
+                try node.reload(next)
+                #expect(handler.logLevel == .info)
+            }
+        }
+    }
+
+    @Test("the built binary: SIGHUP and `outpostctl reload` re-read the config file; the process keeps running")
+    func signalAndControl() async throws {
+        let rules = try rulesFile(Self.storeAll)
+        let config = NSTemporaryDirectory() + "outpost-config-\(UUID().uuidString).yaml"
+        defer {
+            try? FileManager.default.removeItem(atPath: rules)
+            try? FileManager.default.removeItem(atPath: config)
+        }
+        try await withOrigin({ _ in .ok("body") }) { origin in
+            try "origin: \(origin.url)\npolicy: \(rules)\ndisk-size: 0\n".write(toFile: config, atomically: true, encoding: .utf8)
+            let (process, port, admin) = try startServingWithAdmin(["--config", config])
+            defer { if process.isRunning { process.terminate() }; process.waitUntilExit() }
+            #expect(try await send("GET /live/a HTTP/1.1\r\nHost: a\r\n\r\n", to: port).header("cache-status")?.contains("stored") == true)
+            _ = try rulesFile(Self.bypassLive, at: rules)
+            kill(process.processIdentifier, SIGHUP)
+            var status = ""
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !status.contains("bypass"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                status = try await send("GET /live/b HTTP/1.1\r\nHost: a\r\n\r\n", to: port).header("cache-status") ?? ""
+            }
+            #expect(status == "Outpost; fwd=bypass; detail=rule-bypass")
+            #expect(process.isRunning)
+            _ = try rulesFile(Self.storeAll, at: rules)
+            let adminPort = try #require(admin)
+            let control = try await run(["reload", "--admin", "http://127.0.0.1:\(adminPort)", "--token", adminToken], binary: "outpostctl")
+            #expect(control.status == 0, "\(control.errors)")
+            #expect(control.output.contains("rules (1)"))
+            #expect(try await send("GET /live/c HTTP/1.1\r\nHost: a\r\n\r\n", to: port).header("cache-status")?.contains("stored") == true)
+            #expect(process.isRunning)
+        }
+    }
+}
