@@ -15,10 +15,14 @@ public enum RequestHeadVerdict: Equatable, Sendable {
 public struct RequestHeadGuard: Sendable {
     public var maximumRequestTargetLength: Int
     public var maximumRequestBodyBytes: Int
+    public var maximumHeaderBytes: Int
+    public var maximumHeaderCount: Int
 
     public init(configuration: EdgeConfiguration) {
         self.maximumRequestTargetLength = configuration.maximumRequestTargetLength
         self.maximumRequestBodyBytes = configuration.maximumRequestBodyBytes
+        self.maximumHeaderBytes = configuration.maximumHeaderBytes
+        self.maximumHeaderCount = configuration.maximumHeaderCount
     }
 
     public func check(_ head: HTTPRequestHead) -> RequestHeadVerdict {
@@ -28,6 +32,15 @@ public struct RequestHeadGuard: Sendable {
         }
         if head.uri.utf8.count > maximumRequestTargetLength {
             return .reject(.uriTooLong, reason: "request target longer than \(maximumRequestTargetLength) bytes")
+        }
+        // HTTP/1 heads are bounded by the decoder; an HTTP/2 header list is bounded by NIOHTTP2
+        // only once the client has acknowledged the SETTINGS that announce the limit, so the
+        // listener's limits are applied here too (RFC 9113 §6.5.2 counts 32 bytes per field).
+        if head.version.major == 2 {
+            let size = head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 32 }
+            if size > maximumHeaderBytes || head.headers.count > maximumHeaderCount {
+                return .reject(.requestHeaderFieldsTooLarge, reason: "HTTP/2 header list over the listener's limits")
+            }
         }
         // RFC 9112 §3.2: origin-form targets only (absolute-form is for forward proxies).
         guard head.uri.hasPrefix("/") || (head.method == .OPTIONS && head.uri == "*") else {

@@ -89,6 +89,45 @@ struct ReloadTests {
         }
     }
 
+    @Test("ten reloads swapping origins and rules under four keep-alive clients: every request gets a 200")
+    func underLoad() async throws {
+        let bypassing = try PolicyFile.parse(Self.bypassLive, file: "bypass.yaml")
+        try await withOrigin({ _ in .ok("from A", headers: [("Cache-Control", "max-age=60")]) }) { first in
+            try await withOrigin({ _ in .ok("from B", headers: [("Cache-Control", "max-age=60")]) }) { second in
+                try await withNode(origins: [first]) { node in
+                    let initial = node.liveConfiguration
+                    try await withThrowingTaskGroup(of: [Int].self) { group in
+                        for client in 0..<4 {
+                            group.addTask {
+                                try await WireConnection.with(port: node.port) { connection in
+                                    var statuses: [Int] = []
+                                    for number in 0..<150 {
+                                        let path = number % 3 == 0 ? "/live/\(client)/\(number)" : "/load/\(client)/\(number % 20)"
+                                        try await connection.send("GET \(path) HTTP/1.1\r\nHost: a\r\n\r\n")
+                                        statuses.append(try await connection.readResponse().status)
+                                    }
+                                    return statuses
+                                }
+                            }
+                        }
+                        for round in 0..<10 {
+                            try await Task.sleep(for: .milliseconds(15))
+                            var next = initial
+                            next.origins = [try OriginServer(url: (round % 2 == 0 ? second : first).url)]
+                            if round % 2 == 0 { next.cache.rules = bypassing }
+                            try node.reload(next)
+                        }
+                        for try await statuses in group {
+                            #expect(statuses.count == 150)
+                            #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses.filter { $0 != 200 })")
+                        }
+                    }
+                    #expect(second.requestCount > 0)
+                }
+            }
+        }
+    }
+
     @Test("changed certificate files are served after a reload; a broken pair is refused; restart-only changes are reported")
     func certificatesReloaded() async throws {
         let first = try TestPKI.make(serverName: "first.test")
