@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
@@ -103,6 +104,8 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -141,6 +144,7 @@ let package = Package(
             dependencies: [
                 "CacheStore",
                 "AdminProtocol",
+                "EdgeHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -194,7 +198,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OutpostNodeTests",
-            dependencies: ["OutpostNode", "OutpostTesting", "CachePolicy", "CacheStore", "EdgeCache", "PolicyFile", "AdminProtocol", "AdminHTTP",
+            dependencies: ["OutpostNode", "OutpostTesting", "CachePolicy", "CacheStore", "EdgeCache", "EdgeHTTP", "PolicyFile", "AdminProtocol", "AdminHTTP",
                            "OriginClient", .product(name: "NIOSSL", package: "swift-nio-ssl"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),

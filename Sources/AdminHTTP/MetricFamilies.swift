@@ -33,6 +33,12 @@ enum MetricFamilies {
         .init(name: "outpost_purges_total", kind: .counter, help: "Purges an operator asked for (dry runs excluded)."),
         .init(name: "outpost_purged_variants_total", kind: .counter, help: "Stored variants removed or marked stale by purges and group invalidations."),
         .init(name: "outpost_rate_limited_total", kind: .counter, help: "Requests answered 429 because their client was over a rule's request rate."),
+        .init(name: "outpost_forward_allowed_total", kind: .counter, help: "Forward-proxy requests an access rule allowed."),
+        .init(name: "outpost_forward_denied_total", kind: .counter, help: "Forward-proxy requests answered 403, by the access rule that denied them."),
+        .init(name: "outpost_forward_authentication_required_total", kind: .counter, help: "Forward-proxy requests answered 407: their rule needs credentials."),
+        .init(name: "outpost_tunnels_total", kind: .counter, help: "CONNECT tunnels opened."),
+        .init(name: "outpost_open_tunnels", kind: .gauge, help: "CONNECT tunnels open now."),
+        .init(name: "outpost_tunnels_refused_total", kind: .counter, help: "CONNECTs answered 429: the client held the most tunnels allowed."),
         .init(name: "outpost_client_connections_refused_total", kind: .counter, help: "Connections refused with 429 because their client held the most allowed."),
         .init(name: "outpost_body_bytes_sent_total", kind: .counter, help: "Body bytes sent to clients, by source (cache or origin)."),
         // The storage tiers.

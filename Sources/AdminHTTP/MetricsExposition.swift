@@ -76,6 +76,15 @@ public final class MetricsExposition: Sendable {
             count("outpost_purged_variants_total", stats.purgedVariants)
             count("outpost_rate_limited_total", stats.rateLimited)
             count("outpost_client_connections_refused_total", stats.clientConnectionsRefused)
+            let forward = live.forward
+            count("outpost_forward_allowed_total", forward.allowed.load(ordering: .relaxed))
+            for (rule, value) in forward.deniedCounts.sorted(by: { $0.key < $1.key }) {
+                count("outpost_forward_denied_total", value, [("rule", rule)])
+            }
+            count("outpost_forward_authentication_required_total", forward.authenticationRequired.load(ordering: .relaxed))
+            count("outpost_tunnels_total", forward.tunnelsOpened.load(ordering: .relaxed))
+            gauge("outpost_open_tunnels", Double(forward.tunnelsOpen.load(ordering: .relaxed)))
+            count("outpost_tunnels_refused_total", forward.tunnelsRefused.load(ordering: .relaxed))
             count("outpost_body_bytes_sent_total", stats.bytesFromCache, [("source", "cache")])
             count("outpost_body_bytes_sent_total", stats.bytesFromOrigin, [("source", "origin")])
             for (tier, figures) in [("memory", memory), ("disk", disk)] {

@@ -25,7 +25,13 @@ extension AdminRouter {
         }
         let dryRun = purge.dryRun ?? false, soft = purge.soft ?? false
         let action: PurgeAction = dryRun ? .count : soft ? .markStale(at: sources.engine.configuration.clock.now()) : .remove
-        let outcome = await sources.engine.purge(selection, action: action)
+        var outcome = await sources.engine.purge(selection, action: action)
+        if case .key(let key) = selection {
+            // The same URL fetched through a forward listener is stored under its own key.
+            let forwarded = await sources.engine.purge(.key(PrimaryKey.forward(key)), action: action, counted: false)
+            outcome.memory += forwarded.memory
+            if let disk = forwarded.disk { outcome.disk = (outcome.disk ?? []) + disk }
+        }
         let variants = outcome.variants
         let elapsed = ContinuousClock.now - started
         let receipt = PurgeReceipt(

@@ -62,6 +62,12 @@ extension AdminRouter {
             })
         report.clientLimits = StatsReport.ClientLimitFigures(
             rateLimited: snapshot.rateLimited, connectionsRefused: snapshot.clientConnectionsRefused)
+        let forward = sources.engine.stats.forward
+        report.forwardProxy = StatsReport.ForwardProxyFigures(
+            allowed: forward.allowed.load(ordering: .relaxed), deniedByRule: forward.deniedCounts,
+            authenticationRequired: forward.authenticationRequired.load(ordering: .relaxed),
+            tunnelsOpened: forward.tunnelsOpened.load(ordering: .relaxed), tunnelsOpen: forward.tunnelsOpen.load(ordering: .relaxed),
+            tunnelsRefused: forward.tunnelsRefused.load(ordering: .relaxed))
         return Self.json(report)
     }
 

@@ -23,6 +23,31 @@ public struct StatsReport: Codable, Sendable {
     public var origins: [OriginFigures]
     /// Requests and connections refused by the per-client limits (nil from nodes that predate them).
     public var clientLimits: ClientLimitFigures?
+    /// Forward listeners' access decisions and tunnels (nil from nodes that predate them).
+    public var forwardProxy: ForwardProxyFigures?
+
+    public struct ForwardProxyFigures: Codable, Sendable, Equatable {
+        /// Requests an access rule allowed.
+        public var allowed: Int
+        /// Requests answered 403, by the name of the rule that denied them.
+        public var deniedByRule: [String: Int]
+        /// Requests answered 407 (credentials needed).
+        public var authenticationRequired: Int
+        public var tunnelsOpened: Int
+        public var tunnelsOpen: Int
+        /// CONNECTs answered 429: the client held the most tunnels allowed.
+        public var tunnelsRefused: Int
+
+        public init(allowed: Int, deniedByRule: [String: Int], authenticationRequired: Int, tunnelsOpened: Int, tunnelsOpen: Int,
+                    tunnelsRefused: Int) {
+            self.allowed = allowed
+            self.deniedByRule = deniedByRule
+            self.authenticationRequired = authenticationRequired
+            self.tunnelsOpened = tunnelsOpened
+            self.tunnelsOpen = tunnelsOpen
+            self.tunnelsRefused = tunnelsRefused
+        }
+    }
 
     public struct ClientLimitFigures: Codable, Sendable, Equatable {
         /// Requests answered 429: the client was over a rule's request rate.

@@ -184,11 +184,15 @@ public struct PolicyRules: Hashable, Sendable {
     public var rules: [Rule]
     /// The storage tiers' eviction policy (node-wide).
     public var eviction: EvictionChoice
+    /// Who may use the forward listeners, to reach what (the `access:` section).
+    public var access: AccessRules
 
-    public init(defaults: RuleSettings = RuleSettings(), rules: [Rule] = [], eviction: EvictionChoice = .threeQueueFIFO) {
+    public init(defaults: RuleSettings = RuleSettings(), rules: [Rule] = [], eviction: EvictionChoice = .threeQueueFIFO,
+                access: AccessRules = .standard) {
         self.defaults = defaults
         self.rules = rules
         self.eviction = eviction
+        self.access = access
     }
 
     /// Whether any setting limits request rates, so the front asks only when one may apply.

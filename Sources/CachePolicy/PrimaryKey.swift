@@ -24,6 +24,11 @@ public enum MethodClass: String, Hashable, Sendable {
 
 /// Builds primary keys.
 public enum PrimaryKey {
+    /// The key of a forward-proxy request for the same URL as `key`: kept apart from the reverse
+    /// listeners' keys, where the Host field is the client's word rather than where the request
+    /// went (a reverse request naming a bank's host must never fill the bank's forward entry).
+    public static func forward(_ key: String) -> String { "forward " + key }
+
     /// The key string: `GET https://example.com/path?query`.
     public static func make(methodClass: MethodClass, scheme: String, host: String, pathAndQuery: String,
                             settings: RuleSettings) -> String {

@@ -35,13 +35,24 @@ public struct CacheRequest: Sendable {
     public var headers: HTTPHeaders
     public var hasBody: Bool
     public var scheme: String
+    /// A forward listener's request: fetched from `destination` (the host its URL names, not the
+    /// node's origins) and keyed apart (`PrimaryKey.forward`), so reverse and forward traffic for
+    /// the same URL never share an entry.
+    public var destination: OriginClient?
 
-    public init(method: HTTPMethod, target: String, headers: HTTPHeaders, hasBody: Bool, scheme: String = "http") {
+    public init(method: HTTPMethod, target: String, headers: HTTPHeaders, hasBody: Bool, scheme: String = "http",
+                destination: OriginClient? = nil) {
         self.method = method
         self.target = target
         self.headers = headers
         self.hasBody = hasBody
         self.scheme = scheme
+        self.destination = destination
+    }
+
+    func primaryKey(settings: RuleSettings) -> String {
+        let key = PrimaryKey.make(methodClass: .retrieval, scheme: scheme, host: host, pathAndQuery: target, settings: settings)
+        return destination == nil ? key : PrimaryKey.forward(key)
     }
 
     var host: String { headers.first(name: "host") ?? "" }
@@ -92,6 +103,8 @@ public struct FillPlan: Sendable {
     /// The requester's fields, for storability (§3) and its variant (§4.1).
     public var requestHeaders: HTTPHeaders
     public var isHead: Bool
+    /// Where a forward listener's fill goes (nil: the node's origins).
+    public var destination: OriginClient?
 
     /// The headers for the origin: the forwarded ones, without the client's own validators and
     /// ranges (the cache wants a full response it can store), with the cache's validators, and
@@ -167,14 +180,11 @@ public final class CacheEngine: Sendable {
             stats.countBypass(reason)
             if reason == .ruleBypass {
                 // For `GET /entry?url=`: this URL is never stored, and the rule is why.
-                uncacheable.declined(PrimaryKey.make(methodClass: .retrieval, scheme: request.scheme, host: request.host,
-                                                     pathAndQuery: request.target, settings: settings),
-                                     reason: reason, now: now)
+                uncacheable.declined(request.primaryKey(settings: settings), reason: reason, now: now)
             }
             return .pass(reason, invalidates: false, remembered: nil)
         }
-        let key = PrimaryKey.make(methodClass: .retrieval, scheme: request.scheme, host: request.host,
-                                  pathAndQuery: request.target, settings: settings)
+        let key = request.primaryKey(settings: settings)
         var variants = storage.variants(for: key)
         if !diskEntries.isEmpty { variants += diskEntries.filter { $0.response.key == key } }
         let matching = variants.first { entry in
@@ -185,7 +195,7 @@ public final class CacheEngine: Sendable {
         func makePlan() -> FillPlan {
             FillPlan(key: key, url: "\(request.scheme)://\(request.host)\(request.target)", host: request.host,
                      settings: settings, reason: variants.isEmpty ? .noStoredResponse : .varyMismatch,
-                     validating: nil, requestHeaders: request.headers, isHead: request.isHead)
+                     validating: nil, requestHeaders: request.headers, isHead: request.isHead, destination: request.destination)
         }
         let onlyIfCached = Reuse.requiresOnlyIfCached(request.headers)
         guard let entry = matching else {

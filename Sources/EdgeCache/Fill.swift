@@ -155,7 +155,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             requestTime = coordinator.clock.now()
             purgeGeneration = coordinator.purgeFence.current
             coordinator.stats.originFetches.add(1, ordering: .relaxed)
-            call = coordinator.origin.execute(request, on: eventLoop, handler: coordinator.stats.origins.metered(self))
+            call = (plan.destination ?? coordinator.origin).execute(request, on: eventLoop, handler: coordinator.stats.origins.metered(self))
         }
     }
 
@@ -458,7 +458,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         self.request = request
         requestTime = coordinator.clock.now()
         coordinator.stats.originFetches.add(1, ordering: .relaxed)
-        call = coordinator.origin.execute(request, on: eventLoop, handler: coordinator.stats.origins.metered(self))
+        call = (plan.destination ?? coordinator.origin).execute(request, on: eventLoop, handler: coordinator.stats.origins.metered(self))
     }
 
     private func serveStale(_ validating: StoredEntry, staleness: Double, originStatus: Int?, origin: OriginServer?) {

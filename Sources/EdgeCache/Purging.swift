@@ -22,7 +22,9 @@ public struct PurgeOutcome: Sendable {
 }
 
 extension CacheEngine {
-    public func purge(_ selection: PurgeSelection, action: PurgeAction) async -> PurgeOutcome {
+    /// `counted: false` for a further pass of one operator purge (e.g. a URL's forward-proxy key),
+    /// so the purge counter counts purges asked for, not passes.
+    public func purge(_ selection: PurgeSelection, action: PurgeAction, counted: Bool = true) async -> PurgeOutcome {
         if action != .count { fills.purgeFence.record(selection) }
         var memory = storage.purge(selection, action: action)
         let disk = await self.disk?.purge(selection, action: action)
@@ -33,7 +35,7 @@ extension CacheEngine {
         }
         let outcome = PurgeOutcome(memory: memory, disk: disk)
         if action != .count {
-            stats.purges.add(1, ordering: .relaxed)
+            if counted { stats.purges.add(1, ordering: .relaxed) }
             stats.purgedVariants.add(outcome.variants.count, ordering: .relaxed)
         }
         return outcome

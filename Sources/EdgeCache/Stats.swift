@@ -62,6 +62,8 @@ public final class Stats: Sendable {
     public let responses = ResponseMetrics()
     /// Per-origin requests, failures and fetch durations, for the origins named at start-up.
     public let origins: OriginMetrics
+    /// Forward listeners: access decisions and tunnels.
+    public let forward = ForwardFigures()
 
     public init(origins: [String] = []) { self.origins = OriginMetrics(origins: origins) }
 
@@ -113,4 +115,25 @@ final class ReasonCounters: Sendable {
     private let counts = NIOLockedValueBox<[NotCachedReason: Int]>([:])
     func add(_ reason: NotCachedReason) { counts.withLockedValue { $0[reason, default: 0] += 1 } }
     var values: [NotCachedReason: Int] { counts.withLockedValue { $0 } }
+}
+
+/// What the forward listeners decided and carried.
+public final class ForwardFigures: Sendable {
+    /// Requests an access rule allowed.
+    public let allowed = Synchronization.Atomic<Int>(0)
+    /// Requests answered 407: their rule needs credentials they did not carry.
+    public let authenticationRequired = Synchronization.Atomic<Int>(0)
+    /// CONNECT tunnels opened, open now, and refused for the per-client cap.
+    public let tunnelsOpened = Synchronization.Atomic<Int>(0)
+    public let tunnelsOpen = Synchronization.Atomic<Int>(0)
+    public let tunnelsRefused = Synchronization.Atomic<Int>(0)
+    private let deniedByRule = NIOLockedValueBox<[String: Int]>([:])
+
+    public init() {}
+
+    /// A request answered 403 by `rule`.
+    public func denied(_ rule: String) { deniedByRule.withLockedValue { $0[rule, default: 0] += 1 } }
+
+    /// Requests answered 403, by the name of the rule that denied them.
+    public var deniedCounts: [String: Int] { deniedByRule.withLockedValue { $0 } }
 }

@@ -7,6 +7,8 @@
 //   the cache outcome (hit, stale, revalidated, miss, pass, none), the request time in seconds,
 //   the Cache-Status member this node added, and the origin that answered (or "-").
 //   A request whose client went away before a response head was sent is logged with status 499.
+//   On a forward listener the target is the absolute URL (or CONNECT's host:port) and a fifth
+//   field names the access rule that decided it: `rule=NAME`.
 // - `json`: one object per line with every field named (see `AccessRecord.jsonLine`).
 //
 // Where a record goes is the logger's business: a handler that is an `AccessRecordWriting` gets the
@@ -46,12 +48,13 @@ public struct AccessLog: Sendable {
         guard logger.logLevel <= .info else { return }
         let head = exchange.head
         let record = AccessRecord(
-            time: Date(), client: exchange.client, method: head.method.wireName, target: head.uri,
+            time: Date(), client: exchange.client, method: head.method.wireName, target: exchange.absoluteTarget ?? head.uri,
             version: "HTTP/\(head.version.major).\(head.version.minor)", status: exchange.responseStatus.map { Int($0) },
             bytes: exchange.responseBytes, referer: head.headers.first(name: "referer"),
             userAgent: head.headers.first(name: "user-agent"), host: head.headers.first(name: "host"),
             seconds: Double(elapsed.nanoseconds) / 1e9, outcome: outcome.label,
-            cacheStatus: exchange.cacheStatus?.description, origin: exchange.origin?.description, error: exchange.failureNote)
+            cacheStatus: exchange.cacheStatus?.description, origin: exchange.origin?.description, error: exchange.failureNote,
+            accessRule: exchange.accessRule)
         if let writer = logger.handler as? any AccessRecordWriting {
             writer.write(record)
         } else {
@@ -84,10 +87,13 @@ public struct AccessRecord: Sendable, Equatable {
     public var cacheStatus: String?
     public var origin: String?
     public var error: String?
+    /// The access rule that decided a forward-proxy request (nil on reverse listeners).
+    public var accessRule: String?
 
     public init(time: Date, client: String?, method: String, target: String, version: String, status: Int?, bytes: Int,
                 referer: String?, userAgent: String?, host: String?, seconds: Double, outcome: String, cacheStatus: String?,
-                origin: String?, error: String?) {
+                origin: String?, error: String?, accessRule: String? = nil) {
+        self.accessRule = accessRule
         self.time = time
         self.client = client
         self.method = method
@@ -126,6 +132,7 @@ public struct AccessRecord: Sendable, Equatable {
         line += "\" \(outcome) \(Self.decimal(seconds)) \""
         line += Self.escaped(cacheStatus ?? "-")
         line += "\" \(origin ?? "-")"
+        if let accessRule { line += " rule=" + Self.escaped(accessRule) }
         return line
     }
 
@@ -149,6 +156,7 @@ public struct AccessRecord: Sendable, Equatable {
         line += ",\"referer\":" + Self.jsonString(referer)
         line += ",\"user_agent\":" + Self.jsonString(userAgent)
         line += ",\"error\":" + Self.jsonString(error)
+        if let accessRule { line += ",\"access_rule\":" + Self.jsonString(accessRule) }
         line += "}"
         return line
     }

@@ -25,6 +25,8 @@ public struct EdgeConfiguration: Sendable {
     /// Generous by default: a whole office behind one NAT address must still get through.
     public var maximumConnectionsPerClient = 1_024
     public var forwarding = ForwardingPolicy()
+    /// Forward listeners only: anonymity and tunnel limits (see ForwardProxy.swift).
+    public var forward = ForwardSettings()
 
     public init() {}
 }

@@ -37,7 +37,7 @@ public final class EdgeServer: Sendable {
 
     public static func start(
         host: String, port: Int, configuration: EdgeConfiguration, origin: OriginClient, engine: CacheEngine,
-        group: any EventLoopGroup, logger: Logger, accessLogger: Logger, tls: TLSTermination? = nil
+        group: any EventLoopGroup, logger: Logger, accessLogger: Logger, tls: TLSTermination? = nil, forward: ForwardContext? = nil
     ) async throws -> EdgeServer {
         let quiescing = ServerQuiescingHelper(group: group)
         let accessLog = AccessLog(logger: accessLogger, stats: engine.stats)
@@ -74,7 +74,7 @@ public final class EdgeServer: Sendable {
                                                       logger: logger, accessLog: accessLog, clients: clients)
                     } else {
                         try configureConnection(channel, configuration: configuration, origin: origin, engine: engine, logger: logger,
-                                                accessLog: accessLog, clients: clients)
+                                                accessLog: accessLog, clients: clients, forward: forward)
                     }
                 }
             }
@@ -85,7 +85,8 @@ public final class EdgeServer: Sendable {
     /// Builds a client connection's pipeline (see the file header). Also used by the pipeline tests.
     static func configureConnection(
         _ channel: any Channel, configuration: EdgeConfiguration, origin: OriginClient, engine: CacheEngine, logger: Logger,
-        accessLog: AccessLog, clients: ClientLimits = ClientLimits(maximumConnectionsPerClient: 0), scheme: String = "http"
+        accessLog: AccessLog, clients: ClientLimits = ClientLimits(maximumConnectionsPerClient: 0), scheme: String = "http",
+        forward: ForwardContext? = nil
     ) throws {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = configuration.maximumHeaderBytes
@@ -109,7 +110,7 @@ public final class EdgeServer: Sendable {
         try sync.addHandler(ProtocolErrorResponder(logger: logger, timeouts: timeouts))
         try sync.addHandler(ProxyHandler(
             configuration: configuration, origin: origin, engine: engine, timeouts: timeouts, encodedWriter: encodedWriter,
-            logger: logger, accessLog: accessLog, clients: clients, scheme: scheme))
+            logger: logger, accessLog: accessLog, clients: clients, scheme: scheme, forward: forward))
     }
 
     /// A client over its connection cap gets one 429 (RFC 6585 §4) and the connection closes.

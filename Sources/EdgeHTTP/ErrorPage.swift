@@ -17,6 +17,8 @@ enum ErrorPage {
     static func sentence(for status: HTTPResponseStatus) -> String {
         switch status.code {
         case 400: return "the request is malformed."
+        case 403: return "the access rules do not allow this request."
+        case 407: return "this proxy needs credentials (Proxy-Authorization: Basic)."
         case 405: return "this method is not accepted here."
         case 408: return "the request did not arrive in time."
         case 413: return "the request body is too large."
@@ -44,9 +46,10 @@ enum ErrorPage {
 
     /// The head's version is a placeholder: the writer sends the request's own version.
     /// `cacheStatus` nil leaves Cache-Status to the writer (the proxy adds the exchange's own).
+    /// `explanation` replaces the status's own sentence (the forward proxy names the access rule).
     static func response(status: HTTPResponseStatus, closing: Bool,
-                         cacheStatus: CacheStatus? = ErrorPage.cacheStatus(for: .badRequest)) -> Response {
-        let text = "\(status.code) \(status.reasonPhrase): \(sentence(for: status))\n"
+                         cacheStatus: CacheStatus? = ErrorPage.cacheStatus(for: .badRequest), explanation: String? = nil) -> Response {
+        let text = "\(status.code) \(status.reasonPhrase): \(explanation ?? sentence(for: status))\n"
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "text/plain; charset=utf-8")
         headers.add(name: "content-length", value: String(text.utf8.count))

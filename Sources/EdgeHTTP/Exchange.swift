@@ -32,6 +32,14 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     var origin: OriginServer?
     var failureNote: String?
     var cacheStatus: CacheStatus?
+    /// Forward listeners: the client's absolute URL, the access rule that admitted or refused it,
+    /// and the destination's own origin client (instead of the node's origins).
+    var absoluteTarget: String?
+    var accessRule: String?
+    var destination: OriginClient?
+    /// The destination's `scheme://authority`, and its scheme (for the key).
+    var destinationOrigin: String?
+    var destinationScheme: String?
 
     // The fill path.
     private var plan: FillPlan?

@@ -22,12 +22,12 @@ import NIOCore
 import NIOHTTP1
 import OriginClient
 
-final class ProxyHandler: ChannelDuplexHandler {
+final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private enum State {
+    enum State {
         case idle
         case forwarding(Exchange)
         /// The request was answered without being forwarded; its remaining parts are dropped.
@@ -41,19 +41,23 @@ final class ProxyHandler: ChannelDuplexHandler {
     let engine: CacheEngine
     let timeouts: ConnectionTimeouts
     let encodedWriter: EncodedResponseWriter
-    private let accessLog: AccessLog
+    let accessLog: AccessLog
     private let clients: ClientLimits
     /// "https" on a TLS listener: sent as X-Forwarded-Proto / Forwarded proto, and part of the key.
     let scheme: String
     /// Whether any rule limits request rates (asked once: the rules do not change under a connection).
     private let limitsRequestRates: Bool
+    /// Set on a forward listener's connections (ProxyHandler+Forward).
+    let forward: ForwardContext?
     let logger: Logger
-    private var state = State.idle
+    var state = State.idle
     private var context: ChannelHandlerContext?
     private var readPending = false
 
     init(configuration: EdgeConfiguration, origin: OriginClient, engine: CacheEngine, timeouts: ConnectionTimeouts,
-         encodedWriter: EncodedResponseWriter, logger: Logger, accessLog: AccessLog, clients: ClientLimits, scheme: String = "http") {
+         encodedWriter: EncodedResponseWriter, logger: Logger, accessLog: AccessLog, clients: ClientLimits, scheme: String = "http",
+         forward: ForwardContext? = nil) {
+        self.forward = forward
         self.clients = clients
         self.scheme = scheme
         self.limitsRequestRates = engine.rules.limitsRequestRates
@@ -80,10 +84,17 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
     }
 
-    private func requestHeadReceived(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func requestHeadReceived(_ received: HTTPRequestHead, context: ChannelHandlerContext) {
         timeouts.requestHeadReceived()
         guard case .idle = state else { return }
+        // RFC 9112 §3.2.2: an absolute-form target's authority replaces Host; from here on the
+        // request is in origin-form, and the key reads its authority from Host alone.
+        let form = RequestTargetForm(received.uri, method: received.method.wireName)
+        let head = Self.originForm(received, form: form)
         let exchange = Exchange(head: head, client: context.channel.remoteAddress?.ipAddress, eventLoop: context.eventLoop, handler: self)
+        if forward != nil {
+            guard admitForward(received, form: form, exchange: exchange, context: context) else { return }
+        }
         switch headGuard.check(head) {
         case .reject(let status, let reason):
             state = .discarding
@@ -105,9 +116,8 @@ final class ProxyHandler: ChannelDuplexHandler {
             }
             exchange.requestEnded = false
             // The key and any Vary'd variant are computed from what the origin will be sent.
-            let request = CacheRequest(method: head.method, target: head.uri,
-                                       headers: configuration.forwarding.cacheRequestHeaders(head.headers), hasBody: hasBody,
-                                       scheme: scheme)
+            let request = CacheRequest(method: head.method, target: head.uri, headers: cacheRequestHeaders(for: exchange),
+                                       hasBody: hasBody, scheme: exchange.destinationScheme ?? scheme, destination: exchange.destination)
             act(on: request, exchange: exchange, bodyLength: bodyLength, hasBody: hasBody, expectsContinue: expectsContinue,
                 diskConsulted: false, context: context)
         }
@@ -162,7 +172,7 @@ final class ProxyHandler: ChannelDuplexHandler {
     private func pass(_ exchange: Exchange, bodyLength: Int?, hasBody: Bool, expectsContinue: Bool, context: ChannelHandlerContext) {
         let head = exchange.head
         var request = OriginRequest(method: head.method.forWire, target: head.uri, headers: forwardedHeaders(for: exchange))
-        request.hostFromOrigin = configuration.forwarding.hostHeader == .origin
+        request.hostFromOrigin = configuration.forwarding.hostHeader == .origin && exchange.destination == nil
         if hasBody {
             let pump = RequestBodyPump(eventLoop: context.eventLoop)
             pump.onDrained = { [weak self] in self?.resumeReading() }
@@ -177,11 +187,22 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
         state = .forwarding(exchange)
         engine.stats.originFetches.add(1, ordering: .relaxed)
-        exchange.call = origin.execute(request, on: context.eventLoop, handler: engine.stats.origins.metered(exchange))
+        exchange.call = (exchange.destination ?? origin).execute(request, on: context.eventLoop,
+                                                                 handler: engine.stats.origins.metered(exchange))
     }
 
     func forwardedHeaders(for exchange: Exchange) -> HTTPHeaders {
-        configuration.forwarding.originRequestHeaders(for: exchange.head, clientAddress: exchange.client, scheme: scheme)
+        var headers = configuration.forwarding.originRequestHeaders(for: exchange.head, clientAddress: exchange.client, scheme: scheme)
+        if let origin = exchange.destinationOrigin { configuration.forward.anonymise(&headers, targetOrigin: origin) }
+        return headers
+    }
+
+    /// The request fields the cache decides on: those the origin will be sent (see
+    /// ForwardingPolicy.cacheRequestHeaders), anonymised as a forward listener sends them.
+    private func cacheRequestHeaders(for exchange: Exchange) -> HTTPHeaders {
+        var headers = configuration.forwarding.cacheRequestHeaders(exchange.head.headers)
+        if let origin = exchange.destinationOrigin { configuration.forward.anonymise(&headers, targetOrigin: origin) }
+        return headers
     }
 
     /// The origin request of a fill (or a background revalidation) for this request.
@@ -190,7 +211,7 @@ final class ProxyHandler: ChannelDuplexHandler {
         // have its answer stored for requests without them.
         let target = PrimaryKey.targetWithoutDroppedParameters(exchange.head.uri, key: plan.settings.key)
         var request = OriginRequest(method: .GET, target: target, headers: plan.originHeaders(from: forwardedHeaders(for: exchange)))
-        request.hostFromOrigin = configuration.forwarding.hostHeader == .origin
+        request.hostFromOrigin = configuration.forwarding.hostHeader == .origin && exchange.destination == nil
         return request
     }
 
@@ -319,8 +340,11 @@ final class ProxyHandler: ChannelDuplexHandler {
     /// Returns whether the connection closes after this response.
     @discardableResult
     func writeHead(status: HTTPResponseStatus, headers: inout HTTPHeaders, version: HTTPVersion = .http1_1,
-                   closing: Bool = false, for exchange: Exchange, context: ChannelHandlerContext) -> Bool {
+                   closing: Bool = false, ownFields: [(String, String)] = [], for exchange: Exchange, context: ChannelHandlerContext) -> Bool {
         rewriteForClients(&headers, receivedVersion: version)
+        // Fields this node writes for itself (e.g. its own Proxy-Authenticate), after the rewrite
+        // that removes the origin's hop-by-hop ones.
+        for (name, value) in ownFields { headers.replaceOrAdd(name: name, value: value) }
         if let cacheStatus = exchange.cacheStatus {
             headers.replaceOrAdd(name: "cache-status", value: cacheStatus.appended(to: headers[canonicalForm: "cache-status"].joined(separator: ", ")))
         }
@@ -467,16 +491,15 @@ final class ProxyHandler: ChannelDuplexHandler {
         }
     }
 
-    private func writeErrorPage(_ status: HTTPResponseStatus, for exchange: Exchange, closing: Bool, context: ChannelHandlerContext,
-                                extraHeaders: [(String, String)] = []) {
-        let page = ErrorPage.response(status: status, closing: closing, cacheStatus: nil)
+    func writeErrorPage(_ status: HTTPResponseStatus, for exchange: Exchange, closing: Bool, context: ChannelHandlerContext,
+                        extraHeaders: [(String, String)] = [], explanation: String? = nil) {
+        let page = ErrorPage.response(status: status, closing: closing, cacheStatus: nil, explanation: explanation)
         // Every response carries Cache-Status: a page written before any cache decision gets one.
         if exchange.cacheStatus == nil {
             exchange.cacheStatus = ErrorPage.cacheStatus(for: status, cacheName: engine.configuration.cacheName)
         }
         var headers = page.head.headers
-        for (name, value) in extraHeaders { headers.replaceOrAdd(name: name, value: value) }
-        writeHead(status: status, headers: &headers, closing: closing, for: exchange, context: context)
+        writeHead(status: status, headers: &headers, closing: closing, ownFields: extraHeaders, for: exchange, context: context)
         exchange.responseBytes = page.body.readableBytes
         context.write(wrapOutboundOut(.body(.byteBuffer(page.body))), promise: nil)
         finishResponse(exchange, closing: closing || exchange.closeAfterResponse, context: context)

@@ -100,6 +100,12 @@ public final class OriginClient: Sendable {
         old.retire()
     }
 
+    /// No longer used for new requests (a forward destination dropped from its registry): idle
+    /// connections close now, busy ones when their response is done.
+    public func retire() {
+        roster.retire()
+    }
+
     /// Whether at least one origin is currently taken to be up.
     public func anyOriginUp(now: NIODeadline = .now()) -> Bool { roster.anyOriginUp(now: now) }
 

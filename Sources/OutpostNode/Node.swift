@@ -41,7 +41,13 @@ public final class Node: Sendable {
     /// The bound public port (useful when listening on port 0).
     public var port: Int { servers[0].port }
     /// The bound ports of the TLS listeners, in the order given.
-    public var tlsPorts: [Int] { Array(servers.suffix(configuration.tlsListens.count).map(\.port)) }
+    public var tlsPorts: [Int] {
+        Array(servers.dropFirst(configuration.plainListens.count).prefix(configuration.tlsListens.count).map(\.port))
+    }
+    /// The bound ports of the forward proxy listeners, in the order given.
+    public var forwardPorts: [Int] { Array(servers.suffix(configuration.forwardListens.count).map(\.port)) }
+    /// The forward listeners' destinations (nil without forward listeners).
+    private let destinations: ForwardDestinations?
     /// The bound ports of the plain listeners, in the order given.
     public var plainPorts: [Int] { Array(servers.prefix(configuration.plainListens.count).map(\.port)) }
     /// The bound admin port, when the admin listener is on.
@@ -55,13 +61,14 @@ public final class Node: Sendable {
     }
 
     private init(configuration: NodeConfiguration, origin: OriginClient, engine: CacheEngine, servers: [EdgeServer], tls: TLSTermination?,
-                 admin: AdminParts?,
+                 destinations: ForwardDestinations?, admin: AdminParts?,
                  warming: MemoryWarming?, group: MultiThreadedEventLoopGroup, logger: Logger) {
         self.configuration = configuration
         self.origin = origin
         self.engine = engine
         self.servers = servers
         self.tls = tls
+        self.destinations = destinations
         self.admin = admin
         self.warming = warming
         self.group = group
@@ -112,13 +119,18 @@ public final class Node: Sendable {
             try? await group.shutdownGracefully()
             throw ConfigurationError(setting: "--tls-certificate", message: "\(error)")
         }
-        let listeners = configuration.plainListens.map { ($0, "--listen", nil as TLSTermination?) }
-            + configuration.tlsListens.map { ($0, "--tls-listen", tls) }
-        for (listen, setting, termination) in listeners {
+        let destinations = configuration.forwardListens.isEmpty ? nil : ForwardDestinations(
+            configuration: configuration.originClient, eventLoopGroup: group, logger: logger,
+            maximum: configuration.edge.forward.maximumDestinations)
+        let forward = destinations.map(ForwardContext.init)
+        let listeners = configuration.plainListens.map { ($0, "--listen", nil as TLSTermination?, nil as ForwardContext?) }
+            + configuration.tlsListens.map { ($0, "--tls-listen", tls, nil as ForwardContext?) }
+            + configuration.forwardListens.map { ($0, "--forward-listen", nil as TLSTermination?, forward) }
+        for (listen, setting, termination, forward) in listeners {
             do {
                 servers.append(try await EdgeServer.start(
                     host: listen.host, port: listen.port, configuration: configuration.edge, origin: origin, engine: engine,
-                    group: group, logger: logger, accessLogger: accessLogger ?? logger, tls: termination))
+                    group: group, logger: logger, accessLogger: accessLogger ?? logger, tls: termination, forward: forward))
             } catch {
                 for server in servers { _ = await server.shutdown(gracePeriod: .zero) }
                 await disk?.shutdown()
@@ -157,13 +169,14 @@ public final class Node: Sendable {
         // Each listener with the protocols it speaks.
         let protocols = configuration.http2 ? "https: HTTP/1.1, HTTP/2 (ALPN)" : "https: HTTP/1.1"
         let listening = zip(listeners, servers).map { listener, server in
-            "\(listener.0.host):\(server.port) (\(listener.2 == nil ? "http: HTTP/1.1" : protocols))"
+            "\(listener.0.host):\(server.port) (\(listener.3 != nil ? "forward proxy: HTTP/1.1, CONNECT" : listener.2 == nil ? "http: HTTP/1.1" : protocols))"
         }.joined(separator: ", ")
         logger.notice("outpost started", metadata: [
             "port": "\(servers[0].port)", "listeners": "\(listening)", "admin-port": "\(admin.map { String($0.server.port) } ?? "off")",
             "config": "\(configuration.summary)",
         ])
-        let node = Node(configuration: configuration, origin: origin, engine: engine, servers: servers, tls: tls, admin: admin,
+        let node = Node(configuration: configuration, origin: origin, engine: engine, servers: servers, tls: tls,
+                        destinations: destinations, admin: admin,
                         warming: warming, group: group, logger: logger)
         reloadTrigger.set { [weak node] in
             guard let node else { throw ConfigurationError(setting: "reload", message: "the node has stopped") }
@@ -190,6 +203,7 @@ public final class Node: Sendable {
         await engine.disk?.shutdown()
         try? await admin?.pool.shutdownGracefully()
         try? await origin.shutdown()
+        await destinations?.shutdown()
         try? await group.shutdownGracefully()
         logger.notice("outpost stopped", metadata: ["clean": "\(clean)"])
     }

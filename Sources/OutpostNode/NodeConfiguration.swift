@@ -31,6 +31,8 @@ public struct NodeConfiguration: Sendable {
     public var plainListens: [HostAndPort] { listens ?? (tlsListens.isEmpty ? [Self.defaultListen] : []) }
     /// TLS listeners (`--tls-listen`, repeatable), served with `tlsCertificates`.
     public var tlsListens: [HostAndPort] = []
+    /// Forward proxy listeners (`--forward-listen`, repeatable); see EdgeHTTP's ForwardProxy.
+    public var forwardListens: [HostAndPort] = []
     /// Certificate/key pairs for the TLS listeners, paired in order (`--tls-certificate`,
     /// `--tls-key`); the client's SNI name picks one, the first is the default.
     public var tlsCertificateFiles: [String] = []
@@ -116,6 +118,8 @@ public struct NodeConfiguration: Sendable {
         return [
             "listen=\(plainListens.map(\.description).joined(separator: ","))",
             "tls-listen=\(tlsListens.isEmpty ? "off" : tlsListens.map(\.description).joined(separator: ","))",
+            "forward-listen=\(forwardListens.isEmpty ? "off" : forwardListens.map(\.description).joined(separator: ","))",
+            "anonymity=\(edge.forward.anonymity.rawValue)",
             "http2=\(http2 ? "on" : "off")", "origins=\(origins.map(\.description).joined(separator: ","))",
             "admin-listen=\(adminListen.map(\.description) ?? "off")",
             "admin-token=\(adminToken == nil ? "(environment or token file)" : "(given)")", "cache-dir=\(cacheDirectory)",

@@ -26,6 +26,7 @@ public enum NodeSettings {
         case "origin": configuration.origins = []
         case "listen": configuration.listens = nil
         case "tls-listen": configuration.tlsListens = []
+        case "forward-listen": configuration.forwardListens = []
         case "tls-certificate": configuration.tlsCertificateFiles = []
         case "tls-key": configuration.tlsKeyFiles = []
         case "origin-ca-file": configuration.originClient.tls.certificateAuthorityFiles = []
@@ -40,6 +41,20 @@ public enum NodeSettings {
         .init(name: "tls-listen", help: "Public HTTPS listener (TLS 1.2/1.3, HTTP/2 by ALPN), HOST:PORT (repeatable).", repeatable: true) { c, v throws(SettingValueError) in
             c.tlsListens.append(try hostAndPort(v))
         },
+        .init(name: "forward-listen", help: "Forward proxy listener, HOST:PORT (repeatable): absolute-form requests and CONNECT, under the rules file's access rules.", repeatable: true) { c, v throws(SettingValueError) in
+            c.forwardListens.append(try hostAndPort(v))
+        },
+        .init(name: "anonymity", help: "What forward listeners tell origins about clients: off, standard (no X-Forwarded-For, Forwarded) or strict (also no From, cross-origin Referer, client hints) (default standard).", repeatable: false) { c, v throws(SettingValueError) in
+            guard let level = Anonymity(rawValue: v) else { throw SettingValueError(message: "\"\(v)\" is not off, standard or strict") }
+            c.edge.forward.anonymity = level
+        },
+        .init(name: "anonymous-user-agent", help: "Under --anonymity strict, the User-Agent sent instead of every client's (default: the client's).", repeatable: false) { c, v throws(SettingValueError) in
+            guard !v.isEmpty, v.utf8.allSatisfy({ $0 >= 32 && $0 < 127 }) else { throw SettingValueError(message: "must be visible ASCII") }
+            c.edge.forward.userAgent = v
+        },
+        .init(name: "tunnel-idle-timeout", help: "A CONNECT tunnel with no bytes either way closes after this (default 5m).", repeatable: false) { c, v throws(SettingValueError) in c.edge.forward.tunnelIdleTimeout = try duration(v) },
+        .init(name: "tunnel-lifetime", help: "A CONNECT tunnel closes after this whatever it carries (default 1h).", repeatable: false) { c, v throws(SettingValueError) in c.edge.forward.tunnelLifetime = try duration(v) },
+        .init(name: "max-tunnels-per-client", help: "Most CONNECT tunnels one client address may hold open (default 64).", repeatable: false) { c, v throws(SettingValueError) in c.edge.forward.tunnelsPerClient = try count(v, in: 1...100_000) },
         .init(name: "tls-certificate", help: "PEM certificate chain for the TLS listeners (repeatable, paired in order with --tls-key; chosen by SNI, the first is the default).", repeatable: true) { c, v throws(SettingValueError) in c.tlsCertificateFiles.append(v) },
         .init(name: "tls-key", help: "PEM private key of the --tls-certificate in the same position (repeatable).", repeatable: true) { c, v throws(SettingValueError) in c.tlsKeyFiles.append(v) },
         .init(name: "http2", help: "HTTP/2 on the TLS listeners: on or off (default on).", repeatable: false) { c, v throws(SettingValueError) in

@@ -5,6 +5,7 @@
 //   node: { cacheControlField: ..., surrogateDeviceToken: ..., eviction: s3-fifo | lru }
 //   defaults: <settings>
 //   rules: [ { name, hosts, paths, <settings> }, ... ]
+//   access: { connectPorts, users, rules: [ { name, action, clients, hosts, ports, methods, schemes, authenticate } ] }
 // Settings that can be switched off accept `off`.
 
 import CachePolicy
@@ -74,6 +75,8 @@ struct NodeReader {
                     }
                     try setting(settingKey, settingValue, into: &defaults)
                 }
+            case "access":
+                rules.access = try access(value)
             case "rules":
                 guard case .sequence(let sequence) = value else { throw error(value, "'rules' must be a list") }
                 for item in sequence { rules.rules.append(try rule(item)) }

@@ -24,6 +24,18 @@ struct Serve: AsyncParsableCommand {
     var listen: [String] = []
     @Option(name: .customLong("tls-listen"), help: help("tls-listen"))
     var tlsListen: [String] = []
+    @Option(name: .customLong("forward-listen"), help: help("forward-listen"))
+    var forwardListen: [String] = []
+    @Option(name: .customLong("anonymity"), help: help("anonymity"))
+    var anonymity: String?
+    @Option(name: .customLong("anonymous-user-agent"), help: help("anonymous-user-agent"))
+    var anonymousUserAgent: String?
+    @Option(name: .customLong("tunnel-idle-timeout"), help: help("tunnel-idle-timeout"))
+    var tunnelIdleTimeout: String?
+    @Option(name: .customLong("tunnel-lifetime"), help: help("tunnel-lifetime"))
+    var tunnelLifetime: String?
+    @Option(name: .customLong("max-tunnels-per-client"), help: help("max-tunnels-per-client"))
+    var maxTunnelsPerClient: String?
     @Option(name: .customLong("tls-certificate"), help: help("tls-certificate"))
     var tlsCertificate: [String] = []
     @Option(name: .customLong("tls-key"), help: help("tls-key"))
@@ -108,10 +120,15 @@ struct Serve: AsyncParsableCommand {
     var flags: [(name: String, value: String)] {
         var result: [(name: String, value: String)] = origin.map { ("origin", $0) }
         result += originCAFile.map { ("origin-ca-file", $0) }
-        result += listen.map { ("listen", $0) } + tlsListen.map { ("tls-listen", $0) }
+        result += listen.map { ("listen", $0) } + tlsListen.map { ("tls-listen", $0) } + forwardListen.map { ("forward-listen", $0) }
         result += tlsCertificate.map { ("tls-certificate", $0) } + tlsKey.map { ("tls-key", $0) }
         let singles: [(String, String?)] = [
             ("http2", http2),
+            ("anonymity", anonymity),
+            ("anonymous-user-agent", anonymousUserAgent),
+            ("tunnel-idle-timeout", tunnelIdleTimeout),
+            ("tunnel-lifetime", tunnelLifetime),
+            ("max-tunnels-per-client", maxTunnelsPerClient),
             ("admin-listen", adminListen),
             ("admin-token", adminToken),
             ("cache-dir", cacheDir),

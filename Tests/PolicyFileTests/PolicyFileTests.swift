@@ -99,6 +99,11 @@ struct PolicyFileTests {
         ErrorCase(name: "bad fraction", yaml: "defaults:\n  heuristicFraction: 2\n", expected: "rules.yaml:2: 'heuristicFraction' must be a number between 0 and 1"),
         ErrorCase(name: "duplicate key", yaml: "defaults:\n  grace: 1h\n  grace: 2h\n", expected: "rules.yaml:"),
         ErrorCase(name: "unsupported version", yaml: "version: 2\n", expected: "rules.yaml:1: unsupported version"),
+        ErrorCase(name: "access rule without action", yaml: "access:\n  rules:\n    - name: x\n", expected: "rules.yaml:3: access rule 'x' needs"),
+        ErrorCase(name: "bad CIDR", yaml: "access:\n  rules:\n    - action: allow\n      clients: [10.0.0.0/99]\n", expected: "rules.yaml:4: '10.0.0.0/99' is not an address"),
+        ErrorCase(name: "bad port range", yaml: "access:\n  connectPorts: [\"9-1\"]\n", expected: "rules.yaml:2: '9-1' is not a port"),
+        ErrorCase(name: "authenticate without users", yaml: "access:\n  rules:\n    - action: allow\n      authenticate: true\n", expected: "rules.yaml:2: a rule with 'authenticate: true' needs"),
+        ErrorCase(name: "bad scheme", yaml: "access:\n  rules:\n    - action: allow\n      schemes: [ftp]\n", expected: "rules.yaml:4: scheme must be"),
     ])
     func errors(testCase: ErrorCase) {
         do {
@@ -132,5 +137,34 @@ struct PolicyFileTests {
         #expect(throws: PolicyFileError.self) {
             try PolicyFile.parse("version: 1\ndefaults:\n  requestRate: fast\n", file: "bad.yaml")
         }
+    }
+
+    @Test("the access section: rules in order with every criterion, connectPorts and the users file; without it, local networks")
+    func access() throws {
+        let rules = try PolicyFile.parse("""
+            version: 1
+            access:
+              connectPorts: [443, 8000-8999]
+              users: /etc/outpost/users
+              rules:
+                - name: no-ads
+                  action: deny
+                  hosts: ["*.ads.example", "tracker*.example"]
+                - name: staff
+                  action: allow
+                  clients: [10.0.0.0/8, "2001:db8::/32"]
+                  ports: [80, 443]
+                  methods: [get, CONNECT]
+                  schemes: [http, tunnel]
+                  authenticate: true
+            """, file: "access.yaml")
+        #expect(rules.access.connectPorts == [443...443, 8000...8999])
+        #expect(rules.access.usersFile == "/etc/outpost/users")
+        #expect(rules.access.rules.map(\.name) == ["no-ads", "staff"])
+        #expect(rules.access.rules[1].methods == ["GET", "CONNECT"])
+        #expect(rules.access.rules[1].authenticate)
+        let request = AccessRequest(client: "10.0.0.9", host: "a.example", port: 443, method: "CONNECT", scheme: "tunnel")
+        #expect(rules.access.evaluate(request, authenticated: true) == .allow(rule: "staff"))
+        #expect(try PolicyFile.defaultRules().access == AccessRules.standard)
     }
 }

@@ -187,8 +187,8 @@ _outpost() {
 _outpost_serve() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
-    repeating_options=(--listen --tls-listen --tls-certificate --tls-key --origin --origin-ca-file)
-    non_repeating_options=(--config --http2 --admin-listen --admin-token --cache-dir --memory-size --disk-size --warm-memory --log-level --log-format --access-log --access-log-format --threads --connect-timeout --response-head-timeout --idle-body-timeout --origin-backoff --origin-tls-verify --origin-sni --origin-client-certificate --origin-client-key --header-read-timeout --request-body-timeout --keep-alive-timeout --max-request-target --max-header-size --max-headers --max-request-body --max-connections --host-header --forwarded-for --forwarded-proto --via-name --server-header --policy --shutdown-grace)
+    repeating_options=(--listen --tls-listen --forward-listen --tls-certificate --tls-key --origin --origin-ca-file)
+    non_repeating_options=(--config --anonymity --anonymous-user-agent --tunnel-idle-timeout --tunnel-lifetime --max-tunnels-per-client --http2 --admin-listen --admin-token --cache-dir --memory-size --disk-size --warm-memory --log-level --log-format --access-log --access-log-format --threads --connect-timeout --response-head-timeout --idle-body-timeout --origin-backoff --origin-tls-verify --origin-sni --origin-client-certificate --origin-client-key --header-read-timeout --request-body-timeout --keep-alive-timeout --max-request-target --max-header-size --max-headers --max-request-body --max-connections --host-header --forwarded-for --forwarded-proto --via-name --server-header --policy --shutdown-grace)
     __outpost_offer_flags_options 0
 
     # Offer option value completions
@@ -200,6 +200,24 @@ _outpost_serve() {
         return
         ;;
     '--tls-listen')
+        return
+        ;;
+    '--forward-listen')
+        return
+        ;;
+    '--anonymity')
+        return
+        ;;
+    '--anonymous-user-agent')
+        return
+        ;;
+    '--tunnel-idle-timeout')
+        return
+        ;;
+    '--tunnel-lifetime')
+        return
+        ;;
+    '--max-tunnels-per-client')
         return
         ;;
     '--tls-certificate')

@@ -173,13 +173,13 @@ _outpostctl() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    check|stats|top|purge|ls|inspect|warm|reload|help)
+    check|stats|top|purge|ls|inspect|warm|reload|hash-password|help)
         # Offer subcommand argument completions
         "_outpostctl_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'check stats top purge ls inspect warm reload help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'check stats top purge ls inspect warm reload hash-password help' -- "${cur}"))
         ;;
     esac
 }
@@ -374,6 +374,21 @@ _outpostctl_reload() {
         return
         ;;
     '--token')
+        return
+        ;;
+    esac
+}
+
+_outpostctl_hash-password() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--rounds)
+    __outpostctl_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--rounds')
         return
         ;;
     esac

@@ -23,7 +23,7 @@ struct OutpostControl: AsyncParsableCommand {
             Exit codes: 0 ok, 1 not found or failed, 2 usage, 3 unreachable, token refused or index unreadable.
             """,
         version: "outpostctl \(OutpostRelease.version)",
-        subcommands: [Check.self, Statistics.self, Top.self, Purge.self, List.self, Inspect.self, Warm.self, Reload.self])
+        subcommands: [Check.self, Statistics.self, Top.self, Purge.self, List.self, Inspect.self, Warm.self, Reload.self, HashPassword.self])
 
     static func main() async {
         do {
