@@ -318,6 +318,48 @@ def truncated(node):
           "stored" not in cache_status and status in (502, None), f"{status} {cache_status!r}")
 
 
+def absolute_form(node, origin):
+    # RFC 9112 §3.2.2: the target's authority is the one that names the resource, not Host.
+    Connection(node.port).ask("GET", "/reflect-abs")
+    connection = Connection(node.port)
+    connection.send("GET http://site.example/reflect-abs HTTP/1.1\r\nHost: other.example\r\n\r\n")
+    status, fields, body = connection.response()
+    check("absolute-form on the reverse listener gets the object origin-form stored",
+          status == 200 and "hit" in fields.get("cache-status", "") and len(origin.requests("/reflect-abs")) == 1,
+          f"{status} {fields.get('cache-status')!r}, origin saw {len(origin.requests('/reflect-abs'))}")
+    connection = Connection(node.port)
+    connection.send("GET http://trusted.example@evil.example/ HTTP/1.1\r\nHost: a\r\n\r\n")
+    status, _, _ = connection.response()
+    check("absolute-form with userinfo is refused", status == 400, f"{status}")
+
+
+def forward_proxy(binary, origin):
+    rules = ("version: 1\naccess:\n  rules:\n    - name: no-blocked\n      action: deny\n      hosts: [\"blocked.example\"]\n"
+             "    - name: local\n      action: allow\n      clients: [127.0.0.0/8]\n")
+    forward_port = free_port()
+    node = Node(binary, origin.port, ["--forward-listen", f"127.0.0.1:{forward_port}", "--anonymity", "standard"], rules=rules)
+    try:
+        target = f"http://127.0.0.1:{origin.port}/forwarded"
+        first = Connection(forward_port).ask("GET", target, ["X-Forwarded-For: 10.1.1.1"])
+        second = Connection(forward_port).ask("GET", target)
+        check("forward listener: a miss, then a hit", "stored" in first[1].get("cache-status", "")
+              and second[1].get("cache-status", "").startswith("Outpost; hit"),
+              f"{first[1].get('cache-status')!r} then {second[1].get('cache-status')!r}")
+        fields = origin.requests("/forwarded")[-1][1]
+        check("anonymity standard: the origin sees no X-Forwarded-For, no Proxy-Connection",
+              "x-forwarded-for" not in fields and "proxy-connection" not in fields, f"{sorted(fields)}")
+        status, _, body = Connection(forward_port).ask("GET", "http://blocked.example/")
+        check("a deny rule answers 403 naming it", status == 403 and b"no-blocked" in body, f"{status} {body!r}")
+        connection = Connection(forward_port)
+        connection.send("CONNECT 127.0.0.1:25 HTTP/1.1\r\nHost: 127.0.0.1:25\r\n\r\n")
+        status, _, _ = connection.response()
+        check("CONNECT to port 25 is 403", status == 403, f"{status}")
+        status, _, _ = Connection(forward_port).ask("GET", "/origin-form")
+        check("origin-form on a forward listener is 400", status == 400, f"{status}")
+    finally:
+        node.stop()
+
+
 def stalled_body(binary, origin):
     node = Node(binary, origin.port, ["--request-body-timeout", "1s"])
     try:
@@ -388,8 +430,10 @@ def main():
         poisoning(node, origin)
         framing(node)
         truncated(node)
+        absolute_form(node, origin)
     finally:
         node.stop()
+    forward_proxy(arguments.outpost, origin)
     stalled_body(arguments.outpost, origin)
     request_rate(arguments.outpost, origin)
     admin_exhaustion(arguments.outpost, origin)
