@@ -40,6 +40,11 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     /// The destination's `scheme://authority`, and its scheme (for the key).
     var destinationOrigin: String?
     var destinationScheme: String?
+    /// While new credentials are verified off the event loop: the body parts (and end) that
+    /// arrived meanwhile, replayed once the request may go on.
+    var awaitingCredentials = false
+    var heldBodyParts: [ByteBuffer] = []
+    var heldEnd = false
 
     // The fill path.
     private var plan: FillPlan?

@@ -10,6 +10,7 @@ import CachePolicy
 import EdgeCache
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import OriginClient
 
 /// What a forward listener's connections share.
@@ -53,12 +54,48 @@ extension ProxyHandler {
                            explanation: "this is a forward proxy: send an absolute URI (http://host/path) or CONNECT host:port.")
             return false
         }
+        let access = engine.rules.access
+        switch forward.credentials.check(received.headers, usersFile: access.usersFile) {
+        case .accepted:
+            return decideAccess(received, scheme: scheme, authority: authority, authenticated: true, closing: closing,
+                                exchange: exchange, context: context)
+        case .refused:
+            return decideAccess(received, scheme: scheme, authority: authority, authenticated: false, closing: closing,
+                                exchange: exchange, context: context)
+        case .needsVerification(let verification):
+            // PBKDF2 is deliberately slow: run it on the thread pool, hold the request (and any
+            // body that comes meanwhile), and go on where it left off.
+            state = .forwarding(exchange)
+            exchange.awaitingCredentials = true
+            NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) { verification.run() }
+                .assumeIsolated().whenComplete { [self] result in
+                    guard let context = isCurrent(exchange) else { return }
+                    exchange.awaitingCredentials = false
+                    state = .idle
+                    let authenticated = (try? result.get()) ?? false
+                    if decideAccess(received, scheme: scheme, authority: authority, authenticated: authenticated, closing: closing,
+                                    exchange: exchange, context: context) {
+                        proceed(exchange, context: context)
+                    }
+                    // What arrived while the credentials were checked follows, as if it came now.
+                    let (parts, ended) = (exchange.heldBodyParts, exchange.heldEnd)
+                    exchange.heldBodyParts = []
+                    for part in parts { requestBodyReceived(part, context: context) }
+                    if ended { requestEndReceived(context: context) }
+                    resumeReading()
+                }
+            return false
+        }
+    }
+
+    /// The access rules' verdict and what follows from it; true when the request goes on.
+    private func decideAccess(_ received: HTTPRequestHead, scheme: String, authority: RequestTargetForm.Authority,
+                              authenticated: Bool, closing: Bool, exchange: Exchange, context: ChannelHandlerContext) -> Bool {
+        guard let forward else { return true }
         let request = AccessRequest(client: exchange.client, host: authority.host,
                                     port: authority.port(defaultFor: scheme == "tunnel" ? "https" : scheme),
                                     method: received.method.wireName, scheme: scheme)
-        let access = engine.rules.access
-        let authenticated = forward.credentials.accepts(received.headers, usersFile: access.usersFile)
-        switch access.evaluate(request, authenticated: authenticated) {
+        switch engine.rules.access.evaluate(request, authenticated: authenticated) {
         case .deny(let rule):
             exchange.accessRule = rule
             exchange.failureNote = "denied by access rule \(rule)"

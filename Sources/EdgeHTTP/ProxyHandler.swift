@@ -95,6 +95,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if forward != nil {
             guard admitForward(received, form: form, exchange: exchange, context: context) else { return }
         }
+        proceed(exchange, context: context)
+    }
+
+    /// The request's way once it may go on: the head checks, the rate limit, the engine's decision.
+    func proceed(_ exchange: Exchange, context: ChannelHandlerContext) {
+        let head = exchange.head
         switch headGuard.check(head) {
         case .reject(let status, let reason):
             state = .discarding
@@ -236,8 +242,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func requestBodyReceived(_ part: ByteBuffer, context: ChannelHandlerContext) {
+    func requestBodyReceived(_ part: ByteBuffer, context: ChannelHandlerContext) {
         guard case .forwarding(let exchange) = state else { return }
+        if exchange.awaitingCredentials {
+            exchange.heldBodyParts.append(part)
+            return
+        }
         exchange.lastRequestBodyActivity = .now()
         exchange.requestBodyBytes += part.readableBytes
         if exchange.requestBodyBytes > configuration.maximumRequestBodyBytes {
@@ -248,8 +258,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.pump?.append(part)
     }
 
-    private func requestEndReceived(context: ChannelHandlerContext) {
+    func requestEndReceived(context: ChannelHandlerContext) {
         guard case .forwarding(let exchange) = state else { return }
+        if exchange.awaitingCredentials {
+            exchange.heldEnd = true
+            return
+        }
         exchange.requestEnded = true
         exchange.requestBodyTimer?.cancel()
         exchange.pump?.end()
@@ -281,14 +295,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: outbound: read backpressure for request bodies
 
     func read(context: ChannelHandlerContext) {
-        if case .forwarding(let exchange) = state, exchange.pump?.isBackedUp == true {
+        if case .forwarding(let exchange) = state, exchange.pump?.isBackedUp == true || exchange.awaitingCredentials {
             readPending = true
             return
         }
         context.read()
     }
 
-    private func resumeReading() {
+    func resumeReading() {
         guard readPending, let context else { return }
         readPending = false
         context.read()
