@@ -138,21 +138,33 @@ public final class CacheEngine: Sendable {
     /// The disk tier behind the memory tier, if the node has one.
     public let disk: DiskAccess?
     let logger: Logger
-    private let liveRules: NIOLockedValueBox<PolicyRules>
+    /// Held by reference, so reading the rules on the request path costs a lock and a retain,
+    /// not a copy of every rule.
+    public final class CurrentRules: Sendable {
+        public let rules: PolicyRules
+        init(_ rules: PolicyRules) { self.rules = rules }
+    }
 
-    /// The operator rules in force: `configuration.rules` until a reload replaces them.
-    public var rules: PolicyRules { liveRules.withLockedValue { $0 } }
+    private let liveRules: NIOLockedValueBox<CurrentRules>
+
+    /// The operator rules in force: `configuration.rules` until a reload replaces them. Read
+    /// it once per request (`current.rules.…`): a reload then never shows one request two versions.
+    public var currentRules: CurrentRules { liveRules.withLockedValue { $0 } }
+
+    /// The rules in force, as a value (see `currentRules` on the request path).
+    public var rules: PolicyRules { currentRules.rules }
 
     /// Applies new rules to every request decided from now on (SIGHUP, `outpostctl reload`).
     /// Stored responses keep their stored facts; their freshness is judged by the new rules.
     public func replaceRules(_ rules: PolicyRules) {
-        liveRules.withLockedValue { $0 = rules }
+        let replacement = CurrentRules(rules)
+        liveRules.withLockedValue { $0 = replacement }
     }
 
     public init(configuration: CacheConfiguration, storage: any CacheStorage, disk: DiskAccess? = nil, origin: OriginClient,
                 logger: Logger) {
         self.configuration = configuration
-        self.liveRules = NIOLockedValueBox(configuration.rules)
+        self.liveRules = NIOLockedValueBox(CurrentRules(configuration.rules))
         self.storage = storage
         self.disk = disk
         self.logger = logger
@@ -171,7 +183,8 @@ public final class CacheEngine: Sendable {
                        diskEntries: [StoredEntry] = []) -> CacheDecision {
         if !diskConsulted { stats.requests.add(1, ordering: .relaxed) }
         let method = request.method.rawValue
-        let settings = rules.settings(host: PrimaryKey.hostWithoutPort(request.host), path: String(request.path))
+        let current = currentRules
+        let settings = current.rules.settings(host: PrimaryKey.hostWithoutPort(request.host), path: String(request.path))
         guard MethodClass(method: method) != nil, !request.hasBody else {
             stats.countBypass(.methodNotCacheable)
             return .pass(.methodNotCacheable, invalidates: !Invalidation.isSafe(method: method), remembered: nil)

@@ -54,7 +54,7 @@ extension ProxyHandler {
                            explanation: "this is a forward proxy: send an absolute URI (http://host/path) or CONNECT host:port.")
             return false
         }
-        let access = engine.rules.access
+        let access = engine.currentRules.rules.access
         switch forward.credentials.check(received.headers, usersFile: access.usersFile) {
         case .accepted:
             return decideAccess(received, scheme: scheme, authority: authority, authenticated: true, closing: closing,
@@ -95,7 +95,7 @@ extension ProxyHandler {
         let request = AccessRequest(client: exchange.client, host: authority.host,
                                     port: authority.port(defaultFor: scheme == "tunnel" ? "https" : scheme),
                                     method: received.method.wireName, scheme: scheme)
-        switch engine.rules.access.evaluate(request, authenticated: authenticated) {
+        switch engine.currentRules.rules.access.evaluate(request, authenticated: authenticated) {
         case .deny(let rule):
             exchange.accessRule = rule
             exchange.failureNote = "denied by access rule \(rule)"

@@ -134,7 +134,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func overRate(_ head: HTTPRequestHead, client: String?) -> TimeAmount? {
         guard let client else { return nil }
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
-        let settings = engine.rules.settings(host: PrimaryKey.hostWithoutPort(head.headers.first(name: "host") ?? ""),
+        let settings = engine.currentRules.rules.settings(host: PrimaryKey.hostWithoutPort(head.headers.first(name: "host") ?? ""),
                                                            path: path)
         guard let rate = settings.requestRate else { return nil }
         return clients.admit(client, rule: settings.ruleName ?? "", rate: rate, burst: settings.requestBurst)
@@ -379,7 +379,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// and no targeted fields only this node obeys.
     func rewriteForClients(_ headers: inout HTTPHeaders, receivedVersion version: HTTPVersion) {
         configuration.forwarding.rewriteResponseHeaders(&headers, receivedVersion: version)
-        for name in engine.rules.defaults.targeting.fieldsToStrip where headers.contains(name: name) {
+        let current = engine.currentRules
+        for name in current.rules.defaults.targeting.fieldsToStrip where headers.contains(name: name) {
             headers.remove(name: name)
         }
     }

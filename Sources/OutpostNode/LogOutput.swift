@@ -248,11 +248,13 @@ public struct LogOutput: Sendable {
 /// The application log's level for the whole process; a reload changes it for every logger
 /// already made, since their handlers read it on each message.
 public enum ApplicationLogLevel {
+    /// Every message asks for the level, so it is kept as a number (no array, no lock).
+    private static let levels: [Logger.Level] = Logger.Level.allCases
     private static let raw = Atomic<Int>(2)  // Logger.Level.info
 
     public static var current: Logger.Level {
-        get { Logger.Level.allCases[raw.load(ordering: .relaxed)] }
-        set { raw.store(Logger.Level.allCases.firstIndex(of: newValue) ?? 2, ordering: .relaxed) }
+        get { levels[raw.load(ordering: .relaxed)] }
+        set { raw.store(levels.firstIndex(of: newValue) ?? 2, ordering: .relaxed) }
     }
 }
 
