@@ -50,6 +50,30 @@ struct ReloadTests {
         }
     }
 
+    @Test("the forward listener's access rules change with a reload: a host allowed before is denied after")
+    func accessRulesReload() async throws {
+        let allowAll = "version: 1\naccess:\n  rules:\n    - name: local\n      action: allow\n      clients: [127.0.0.0/8]\n"
+        let denyOrigin = "version: 1\naccess:\n  rules:\n    - name: closed-now\n      action: deny\n      hosts: [\"127.0.0.1\"]\n"
+        let path = try rulesFile(allowAll)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await withOrigin({ _ in .ok("reachable") }) { origin in
+            try await withNode(origins: [origin], configure: {
+                $0.forwardListens = [HostAndPort(host: "127.0.0.1", port: 0)]
+                $0.policyFile = path
+                $0.cache.rules = try! PolicyFile.load(path: path)
+            }) { node in
+                let proxy = node.forwardPorts[0]
+                let request = "GET \(origin.url)/page HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                #expect(try await send(request, to: proxy).status == 200)
+                _ = try rulesFile(denyOrigin, at: path)
+                try node.reloadFromSource()
+                let denied = try await send(request, to: proxy)
+                #expect(denied.status == 403)
+                #expect(denied.bodyText.contains("closed-now"))
+            }
+        }
+    }
+
     @Test("a rules file that no longer loads: the reload throws and the running rules stay")
     func brokenRulesChangeNothing() async throws {
         let path = try rulesFile(Self.bypassLive)
