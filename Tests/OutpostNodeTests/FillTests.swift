@@ -12,7 +12,8 @@ struct FillTests {
     func leaderLeaves() async throws {
         let parts = [Array("first half ".utf8), Array("second half".utf8)]
         try await withOrigin({ _ in
-            OriginReply(headers: [("Cache-Control", "max-age=60")], body: .chunked(parts, interval: .seconds(2)))
+            // 5 s between the halves: the waiter joins during that pause even on a loaded machine.
+            OriginReply(headers: [("Cache-Control", "max-age=60")], body: .chunked(parts, interval: .seconds(5)))
         }) { origin in
             try await withNode(origins: [origin]) { node in
                 // The first client reads the head and leaves while the body is still coming.
