@@ -107,7 +107,11 @@ struct OriginClientLoopbackTests {
     @Test("a refused connect fails at once as a connect failure")
     func refused() async throws {
         let dead = try DeadOrigin()
-        try await withClient("http://127.0.0.1:\(dead.port)") { client, loop in
+        // A back-off longer than any loaded test run, so "down" is still true when it is asked.
+        try await withClient("http://127.0.0.1:\(dead.port)", configure: {
+            $0.failureBackoff = .seconds(120)
+            $0.maximumFailureBackoff = .seconds(120)
+        }) { client, loop in
             let events = try await call(client, get("/"), on: loop)
             #expect(events == ["failed connect failed: connection refused"])
             #expect(!client.anyOriginUp())

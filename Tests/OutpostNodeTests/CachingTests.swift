@@ -263,10 +263,11 @@ struct CachingTests {
     func staleWhileRevalidate() async throws {
         let version = LockedCounter()
         try await withOrigin({ _ in
-            // The revalidation is slow, so the stale requests below all arrive while it runs.
+            // The revalidation is slow (6 s), so the stale requests below all arrive while it runs,
+            // however loaded the machine.
             let number = version.next()
             return OriginReply(headers: [("Cache-Control", "max-age=1, stale-while-revalidate=60")],
-                               body: .bytes(Array("v\(number)".utf8)), behaviour: number == 1 ? .normal : .delayHead(.seconds(2)))
+                               body: .bytes(Array("v\(number)".utf8)), behaviour: number == 1 ? .normal : .delayHead(.seconds(6)))
         }) { origin in
             try await withNode(origins: [origin], configure: configure) { node in
                 _ = try await request("/swr", to: node)
@@ -276,7 +277,7 @@ struct CachingTests {
                     #expect(stale.bodyText == "v1")
                     #expect(stale.cacheStatus.contains("detail=stale-while-revalidate"))
                 }
-                try await waitUntil { node.engine.stats.snapshot.stored == 2 }
+                try await waitUntil(within: .seconds(15)) { node.engine.stats.snapshot.stored == 2 }
                 #expect(origin.requestCount == 2)
                 #expect(node.engine.stats.snapshot.backgroundRevalidations == 1)
                 #expect(try await request("/swr", to: node).bodyText == "v2")
