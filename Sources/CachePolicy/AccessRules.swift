@@ -36,7 +36,8 @@ public struct AccessRules: Sendable, Hashable {
         if request.scheme == "tunnel", !connectPorts.contains(where: { $0.contains(request.port) }) {
             return .deny(rule: "connect-ports")
         }
-        for rule in rules where rule.matches(request) {
+        let address = request.client.flatMap(AddressRange.bytes)
+        for rule in rules where rule.matches(request, address: address) {
             switch rule.action {
             case .deny: return .deny(rule: rule.name)
             case .allow where rule.authenticate && !authenticated: return .authenticate(rule: rule.name)
@@ -74,11 +75,10 @@ public struct AccessRule: Sendable, Hashable {
         self.authenticate = authenticate
     }
 
-    func matches(_ request: AccessRequest) -> Bool {
+    /// `address`: the client's address bytes, parsed once per request.
+    func matches(_ request: AccessRequest, address: [UInt8]?) -> Bool {
         if !clients.isEmpty {
-            guard let address = request.client.flatMap(AddressRange.bytes), clients.contains(where: { $0.contains(address) }) else {
-                return false
-            }
+            guard let address, clients.contains(where: { $0.contains(address) }) else { return false }
         }
         if !hosts.isEmpty, !hosts.contains(where: { $0.matches(request.host) }) { return false }
         if !ports.isEmpty, !ports.contains(where: { $0.contains(request.port) }) { return false }

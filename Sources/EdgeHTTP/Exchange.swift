@@ -33,13 +33,10 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     var failureNote: String?
     var cacheStatus: CacheStatus?
     /// Forward listeners: the client's absolute URL, the access rule that admitted or refused it,
-    /// and the destination's own origin client (instead of the node's origins).
+    /// and where the request goes instead of the node's origins.
     var absoluteTarget: String?
     var accessRule: String?
-    var destination: OriginClient?
-    /// The destination's `scheme://authority`, and its scheme (for the key).
-    var destinationOrigin: String?
-    var destinationScheme: String?
+    var destination: ForwardRoute?
     /// While new credentials are verified off the event loop: the body parts (and end) that
     /// arrived meanwhile, replayed once the request may go on.
     var awaitingCredentials = false

@@ -66,6 +66,14 @@ public struct ForwardSettings: Sendable {
     }
 }
 
+/// Where a forward listener's request goes: the destination's client, its scheme (part of the
+/// key) and its `scheme://authority` (for the anonymity rules' same-origin test).
+struct ForwardRoute {
+    let client: OriginClient
+    let scheme: String
+    let origin: String
+}
+
 /// One origin client per destination a forward listener has sent requests to, made on first use
 /// and bounded: past `maximum`, the least recently used one is retired (its idle connections
 /// close; requests under way on it finish).
@@ -121,25 +129,5 @@ public final class ForwardDestinations: Sendable {
             return Array(state.clients.values)
         }
         for client in all { try? await client.shutdown() }
-    }
-}
-
-/// Open tunnels per client address, for the per-client cap.
-final class TunnelCounts: Sendable {
-    private let counts = NIOLockedValueBox<[String: Int]>([:])
-
-    func open(_ client: String, limit: Int) -> Bool {
-        counts.withLockedValue { counts in
-            guard counts[client, default: 0] < limit else { return false }
-            counts[client, default: 0] += 1
-            return true
-        }
-    }
-
-    func closed(_ client: String) {
-        counts.withLockedValue { counts in
-            let left = counts[client, default: 1] - 1
-            counts[client] = left > 0 ? left : nil
-        }
     }
 }

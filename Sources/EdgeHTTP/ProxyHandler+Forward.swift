@@ -16,11 +16,13 @@ import OriginClient
 /// What a forward listener's connections share.
 public struct ForwardContext: Sendable {
     public let destinations: ForwardDestinations
-    let tunnels = TunnelCounts()
+    /// Open tunnels per client address, capped as the listener caps connections.
+    let tunnels: ClientLimits
     let credentials = ProxyCredentials()
 
-    public init(destinations: ForwardDestinations) {
+    public init(destinations: ForwardDestinations, tunnelsPerClient: Int) {
         self.destinations = destinations
+        self.tunnels = ClientLimits(maximumConnectionsPerClient: tunnelsPerClient)
     }
 }
 
@@ -126,9 +128,7 @@ extension ProxyHandler {
             writeErrorPage(.badRequest, for: exchange, closing: true, context: context)
             return false
         }
-        exchange.destination = destination
-        exchange.destinationScheme = scheme
-        exchange.destinationOrigin = "\(scheme)://\(authority)"
+        exchange.destination = ForwardRoute(client: destination, scheme: scheme, origin: "\(scheme)://\(authority)")
         return true
     }
 }

@@ -123,7 +123,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             exchange.requestEnded = false
             // The key and any Vary'd variant are computed from what the origin will be sent.
             let request = CacheRequest(method: head.method, target: head.uri, headers: cacheRequestHeaders(for: exchange),
-                                       hasBody: hasBody, scheme: exchange.destinationScheme ?? scheme, destination: exchange.destination)
+                                       hasBody: hasBody, scheme: exchange.destination?.scheme ?? scheme, destination: exchange.destination?.client)
             act(on: request, exchange: exchange, bodyLength: bodyLength, hasBody: hasBody, expectsContinue: expectsContinue,
                 diskConsulted: false, context: context)
         }
@@ -193,13 +193,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         state = .forwarding(exchange)
         engine.stats.originFetches.add(1, ordering: .relaxed)
-        exchange.call = (exchange.destination ?? origin).execute(request, on: context.eventLoop,
+        exchange.call = (exchange.destination?.client ?? origin).execute(request, on: context.eventLoop,
                                                                  handler: engine.stats.origins.metered(exchange))
     }
 
     func forwardedHeaders(for exchange: Exchange) -> HTTPHeaders {
         var headers = configuration.forwarding.originRequestHeaders(for: exchange.head, clientAddress: exchange.client, scheme: scheme)
-        if let origin = exchange.destinationOrigin { configuration.forward.anonymise(&headers, targetOrigin: origin) }
+        if let route = exchange.destination { configuration.forward.anonymise(&headers, targetOrigin: route.origin) }
         return headers
     }
 
@@ -207,7 +207,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// ForwardingPolicy.cacheRequestHeaders), anonymised as a forward listener sends them.
     private func cacheRequestHeaders(for exchange: Exchange) -> HTTPHeaders {
         var headers = configuration.forwarding.cacheRequestHeaders(exchange.head.headers)
-        if let origin = exchange.destinationOrigin { configuration.forward.anonymise(&headers, targetOrigin: origin) }
+        if let route = exchange.destination { configuration.forward.anonymise(&headers, targetOrigin: route.origin) }
         return headers
     }
 

@@ -17,7 +17,7 @@ extension ProxyHandler {
         guard let forward else { return }
         let settings = configuration.forward
         let client = exchange.client ?? "-"
-        guard forward.tunnels.open(client, limit: settings.tunnelsPerClient) else {
+        guard forward.tunnels.connectionOpened(from: client) else {
             exchange.failureNote = "too many tunnels from this client"
             engine.stats.forward.tunnelsRefused.add(1, ordering: .relaxed)
             state = .discarding
@@ -35,13 +35,13 @@ extension ProxyHandler {
             .whenComplete { [self] result in
                 switch result {
                 case .failure(let error):
-                    forward.tunnels.closed(client)
+                    forward.tunnels.connectionClosed(from: client)
                     guard let context = isCurrent(exchange) else { return }
                     exchange.failureNote = "tunnel connect failed: \(error)"
                     writeErrorPage(.badGateway, for: exchange, closing: true, context: context)
                 case .success(let peer):
                     guard let context = isCurrent(exchange) else {
-                        forward.tunnels.closed(client)
+                        forward.tunnels.connectionClosed(from: client)
                         peer.close(promise: nil)
                         return
                     }
@@ -49,7 +49,7 @@ extension ProxyHandler {
                     stats.tunnelsOpen.add(1, ordering: .relaxed)
                     let accessLog = self.accessLog
                     let closed: @Sendable (Int) -> Void = { bytes in
-                        forward.tunnels.closed(client)
+                        forward.tunnels.connectionClosed(from: client)
                         stats.tunnelsOpen.add(-1, ordering: .relaxed)
                         exchange.eventLoop.execute {
                             exchange.responseStatus = 200

@@ -122,7 +122,7 @@ public final class Node: Sendable {
         let destinations = configuration.forwardListens.isEmpty ? nil : ForwardDestinations(
             configuration: configuration.originClient, eventLoopGroup: group, logger: logger,
             maximum: configuration.edge.forward.maximumDestinations)
-        let forward = destinations.map(ForwardContext.init)
+        let forward = destinations.map { ForwardContext(destinations: $0, tunnelsPerClient: configuration.edge.forward.tunnelsPerClient) }
         let listeners = configuration.plainListens.map { ($0, "--listen", nil as TLSTermination?, nil as ForwardContext?) }
             + configuration.tlsListens.map { ($0, "--tls-listen", tls, nil as ForwardContext?) }
             + configuration.forwardListens.map { ($0, "--forward-listen", nil as TLSTermination?, forward) }
