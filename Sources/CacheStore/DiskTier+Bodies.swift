@@ -1,7 +1,8 @@
 // DiskTier.BodyFiles: where the disk tier keeps response bodies, and the blocking file operations
 // on them. Every call here does file I/O: callers run on a thread pool, never on an event loop.
 //
-// Layout under the tier's directory:
+// Layout under the tier's directory (bodies up to the tier's `inlineBodyLimit` are not here: they
+// are inline in the index):
 //   bodies/ab/cd/<id>.body   a committed body; `ab` and `cd` are the first two bytes (hex) of the
 //                            64-bit FNV-1a hash of the decimal id, so no directory grows large
 //   bodies/tmp/<random>.tmp  a body being written; renamed into place only when complete
@@ -177,7 +178,11 @@ extension DiskTier {
             unlink(path) == 0 || errno == ENOENT
         }
 
-        func remove(_ relativePath: String) { Self.remove(path: absolutePath(relativePath)) }
+        /// Deletes a body file; the empty path of an inline body names none, and does nothing.
+        func remove(_ relativePath: String) {
+            guard !relativePath.isEmpty else { return }
+            Self.remove(path: absolutePath(relativePath))
+        }
 
         /// Calls `visit` with each fan-out directory holding committed bodies (relative to
         /// `root`, e.g. `3f/a0`; bodies/tmp excluded) and the names of the files in it, one
@@ -212,11 +217,23 @@ extension DiskTier {
 struct CRC32: Sendable {
     private(set) var value: UInt32 = 0
 
-    private static let table: [UInt32] = (0..<256).map { index in
-        var entry = UInt32(index)
-        for _ in 0..<8 { entry = entry & 1 == 1 ? (entry >> 1) ^ 0xedb8_8320 : entry >> 1 }
-        return entry
-    }
+    /// Slicing-by-8 tables: `tables[0]` is the classic byte-at-a-time table, and `tables[k][b]`
+    /// the CRC of byte `b` followed by `k` zero bytes, so eight bytes are folded per step.
+    private static let tables: [UInt32] = {
+        var tables = [UInt32](repeating: 0, count: 8 * 256)
+        for index in 0..<256 {
+            var entry = UInt32(index)
+            for _ in 0..<8 { entry = entry & 1 == 1 ? (entry >> 1) ^ 0xedb8_8320 : entry >> 1 }
+            tables[index] = entry
+        }
+        for slice in 1..<8 {
+            for index in 0..<256 {
+                let previous = tables[(slice - 1) * 256 + index]
+                tables[slice * 256 + index] = (previous >> 8) ^ tables[Int(previous & 0xff)]
+            }
+        }
+        return tables
+    }()
 
     mutating func update(_ buffer: ByteBuffer) {
         buffer.withUnsafeReadableBytes { update($0) }
@@ -224,8 +241,22 @@ struct CRC32: Sendable {
 
     mutating func update(_ bytes: UnsafeRawBufferPointer) {
         var crc = ~value
-        Self.table.withUnsafeBufferPointer { table in
-            for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xff)] ^ (crc >> 8) }
+        Self.tables.withUnsafeBufferPointer { table in
+            var offset = 0
+            let count = bytes.count
+            while count - offset >= 8 {
+                let low = crc ^ bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian
+                let high = bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self).littleEndian
+                crc = table[7 * 256 + Int(low & 0xff)] ^ table[6 * 256 + Int((low >> 8) & 0xff)]
+                    ^ table[5 * 256 + Int((low >> 16) & 0xff)] ^ table[4 * 256 + Int(low >> 24)]
+                    ^ table[3 * 256 + Int(high & 0xff)] ^ table[2 * 256 + Int((high >> 8) & 0xff)]
+                    ^ table[256 + Int((high >> 16) & 0xff)] ^ table[Int(high >> 24)]
+                offset += 8
+            }
+            while offset < count {
+                crc = table[Int((crc ^ UInt32(bytes[offset])) & 0xff)] ^ (crc >> 8)
+                offset += 1
+            }
         }
         value = ~crc
     }

@@ -1,12 +1,15 @@
-// DiskTier.Fill: the write side of one disk fill. Parts go straight to a temporary file in
-// bodies/tmp while a CRC-32 of them is kept; `commit` closes the file, renames it into its
-// fan-out directory and then writes the index row through the group commit. Blocks on file I/O.
+// DiskTier.Fill: the write side of one disk fill. Up to the tier's `inlineBodyLimit` bytes are kept
+// in memory, to be written inline in the index with the row; a body that grows past it goes to a
+// temporary file in bodies/tmp (what was kept first), and `commit` closes the file and renames it
+// into its fan-out directory. Either way a CRC-32 of the body is kept, and the index row is
+// written through the group commit. Blocks on file I/O.
 //
 // Invariants:
-// - The fill moves open → given up (too large), failed (I/O error) or finished (committed or
-//   abandoned); only an open fill owns a temporary file, and every way out of open deletes it
-//   or renames it into place. A fill begun while storing is paused (disk full) starts skipped
-//   and never touches the disk.
+// - The fill moves buffering → open (past the inline limit) → given up (too large), failed (I/O
+//   error) or finished (committed or abandoned); only an open fill owns a temporary file, and
+//   every way out of open deletes it or renames it into place. A fill begun while storing is
+//   paused (disk full) starts skipped and never touches the disk.
+// - A buffering fill holds at most `inlineBodyLimit` bytes of memory.
 // - The body never exceeds the tier's capacity: the part that would take it over gives up the
 //   fill.
 // - A fill dropped without `commit` or `abandon` deletes its temporary file on deinit.
@@ -29,6 +32,7 @@ extension DiskTier {
     /// unsynchronised, which is sound only under that one-writer rule.
     final class Fill: CacheFill, @unchecked Sendable {
         private enum State {
+            case buffering(body: ByteBuffer, checksum: CRC32)
             case open(descriptor: Int32, path: String, written: Int, checksum: CRC32)
             case givenUp
             case failed
@@ -47,13 +51,7 @@ extension DiskTier {
                 state = .skipped
                 return
             }
-            do {
-                let file = try tier.bodies.createTemporaryFile()
-                state = .open(descriptor: file.descriptor, path: file.path, written: 0, checksum: CRC32())
-            } catch {
-                tier.recordWriteFailure(error)
-                state = .failed
-            }
+            state = .buffering(body: ByteBuffer(), checksum: CRC32())
         }
 
         deinit { discardTemporaryFile() }
@@ -63,6 +61,20 @@ extension DiskTier {
         /// for a fill skipped because storing is paused.
         @discardableResult
         func append(_ part: ByteBuffer) -> Bool {
+            if case .buffering(var body, var checksum) = state {
+                guard part.readableBytes <= tier.capacityBytes - body.readableBytes else {
+                    state = .givenUp
+                    return false
+                }
+                checksum.update(part)
+                if body.readableBytes + part.readableBytes <= tier.inlineBodyLimit {
+                    state = .finished  // drops the state's reference, so the buffer is not copied on write
+                    if body.readableBytes == 0 { body = part } else { body.writeImmutableBuffer(part) }
+                    state = .buffering(body: body, checksum: checksum)
+                    return true
+                }
+                return spill(body, then: part, checksum: checksum)
+            }
             guard case .open(let descriptor, let path, let written, var checksum) = state else { return false }
             guard part.readableBytes <= tier.capacityBytes - written else {
                 discardTemporaryFile()
@@ -82,8 +94,29 @@ extension DiskTier {
             return true
         }
 
+        /// Moves a body grown past the inline limit to a temporary file: what was buffered, then
+        /// `part` (already counted in `checksum`).
+        private func spill(_ buffered: ByteBuffer, then part: ByteBuffer, checksum: CRC32) -> Bool {
+            do {
+                let file = try tier.bodies.createTemporaryFile()
+                state = .open(descriptor: file.descriptor, path: file.path, written: 0, checksum: checksum)
+                for chunk in [buffered, part] where chunk.readableBytes > 0 {
+                    try tier.bodies.writeAll(chunk, to: file.descriptor, path: file.path)
+                }
+                state = .open(
+                    descriptor: file.descriptor, path: file.path,
+                    written: buffered.readableBytes + part.readableBytes, checksum: checksum)
+                return true
+            } catch {
+                discardTemporaryFile()
+                state = .failed
+                tier.recordWriteFailure(error)
+                return false
+            }
+        }
+
         /// Publishes the body written so far (`bodyLength` set to its length) and returns once
-        /// its row is durable in the index. Returns false when the fill is not open or an I/O or
+        /// its row has committed in the index. Returns false when the fill is not open or an I/O or
         /// index error lost it (counted in `writeFailures`).
         @discardableResult
         func commit() -> Bool {
@@ -95,13 +128,19 @@ extension DiskTier {
         /// The first half of `commit`: the body file renamed into place, and the row to write
         /// for it. Nil when the fill is not open or the file could not be published.
         func publish() -> CommittedBody? {
+            if case .buffering(let body, let checksum) = state {
+                state = .finished
+                response.bodyLength = body.readableBytes
+                let id = tier.allocateID()
+                tier.noteStoring([response.key])
+                return CommittedBody(
+                    response: response, id: id, relativePath: "", inlineBody: body, checksum: checksum.value,
+                    storedAt: Date().timeIntervalSince1970)
+            }
             guard case .open(let descriptor, let path, let written, let checksum) = state else { return nil }
             state = .finished
             response.bodyLength = written
-            let id = tier.state.withLockedValue { state in
-                defer { state.nextID += 1 }
-                return state.nextID
-            }
+            let id = tier.allocateID()
             let relativePath = BodyFiles.relativePath(for: id)
             tier.noteStoring([response.key])
             do {
@@ -112,11 +151,11 @@ extension DiskTier {
                 return nil
             }
             return CommittedBody(
-                response: response, id: id, relativePath: relativePath, checksum: checksum.value,
+                response: response, id: id, relativePath: relativePath, inlineBody: nil, checksum: checksum.value,
                 storedAt: Date().timeIntervalSince1970)
         }
 
-        /// Deletes the temporary file; nothing is stored.
+        /// Deletes the temporary file, if any; nothing is stored.
         func abandon() {
             discardTemporaryFile()
             state = .finished

@@ -13,7 +13,7 @@ extension DiskTier {
     public func purge(_ selection: PurgeSelection, action: PurgeAction) -> [PurgedVariant] {
         let (condition, arguments) = Self.condition(for: selection)
         do {
-            let (selected, paths) = try pool.write { database -> ([PurgedVariant], [String]) in
+            let (selected, paths) = try durableWrite { database -> ([PurgedVariant], [String]) in
                 var selected: [PurgedVariant] = []
                 var ids: [Int64] = []
                 var paths: [String] = []

@@ -4,8 +4,9 @@
 // thread of its own while the tier already serves and stores.
 //
 // After it:
-// - every row it saw names a body file of exactly `body_length` bytes (checksums are verified on
-//   read, not here, to keep start-up proportional to the number of rows, not of bytes);
+// - every row it saw with a body file names one of exactly `body_length` bytes (checksums, and
+//   inline bodies, are verified on read, not here, to keep start-up proportional to the number
+//   of rows, not of bytes);
 // - every body file is named by a row, except those of fills of this run that failed between
 //   allocating their id and publishing their file (a later start-up removes them);
 // - the body bytes are within the capacity (it may have been lowered since the last run);
@@ -145,6 +146,7 @@ extension DiskTier {
             after = last.id
             var missing: [(id: Int64, path: String)] = []
             for row in page {
+                if row.path.isEmpty { continue }  // inline: its length and checksum are checked on read
                 if bodies.size(of: row.path) == row.length {
                     named.insert(row.path)
                 } else {

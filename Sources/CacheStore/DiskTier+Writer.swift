@@ -8,9 +8,10 @@
 // fsync, without a timer adding latency.
 //
 // Invariants:
-// - `commit()` returns true only after the transaction holding its row has committed
-//   (synchronous=FULL: durable), and false only when its row is not in the index and its body
-//   file has been deleted.
+// - `commit()` returns true only after the transaction holding its row (and an inline body) has
+//   committed (atomic; durable against power loss only once a later sync of the log, see
+//   `Index`), and false only when its row is not in the index and its body file, if it had one,
+//   has been deleted.
 // - After each batch, the body bytes in the index are at most `capacityBytes`: the least
 //   recently used rows (by `last_access`, oldest id first on ties) are deleted in the same
 //   transaction, and their files once it has committed.
@@ -22,13 +23,17 @@
 //   rows has committed; a crash in between leaves orphans, which start-up removes.
 import Foundation
 import GRDB
+import NIOCore
 
 extension DiskTier {
     /// The index row of one committed fill, its body already in place.
     struct CommittedBody: Sendable {
         var response: StoredResponse
         var id: Int64
+        /// Empty when the body is inline.
         var relativePath: String
+        /// The body itself, to be written with the row, when it is held inline.
+        var inlineBody: ByteBuffer?
         var checksum: UInt32
         var storedAt: Double
     }
@@ -137,8 +142,8 @@ extension DiskTier {
         }
     }
 
-    /// Inserts the row of `body`, replacing the variant with the same key and variant key;
-    /// returns the body paths of the rows it replaced.
+    /// Inserts the row of `body` (and its inline body), replacing the variant with the same key
+    /// and variant key; returns the body paths of the rows it replaced (empty for inline ones).
     static func insert(_ body: CommittedBody, in database: Database) throws -> [String] {
         let response = body.response
         let identity: StatementArguments = [response.key, response.variantKey]
@@ -161,12 +166,21 @@ extension DiskTier {
                 Int64(body.checksum), body.relativePath, body.storedAt, response.responseTime.seconds,
                 response.softPurgedAt?.seconds, body.storedAt,
             ])
-        try replaceTags(of: body.id, with: response.tags, in: database)
+        if let inline = body.inlineBody {
+            try database.cachedStatement(sql: "INSERT INTO inline_bodies (object_id, body) VALUES (?, ?)")
+                .execute(arguments: [body.id, Data(inline.readableBytesView)])
+        }
+        // A new id: no tags to delete first (a replaced row's went with it, ON DELETE CASCADE).
+        try insertTags(of: body.id, response.tags, in: database)
         return replaced
     }
 
     static func replaceTags(of id: Int64, with tags: [String], in database: Database) throws {
         try database.cachedStatement(sql: "DELETE FROM tags WHERE object_id = ?").execute(arguments: [id])
+        try insertTags(of: id, tags, in: database)
+    }
+
+    static func insertTags(of id: Int64, _ tags: [String], in database: Database) throws {
         for tag in Set(tags) {
             try database.cachedStatement(sql: "INSERT INTO tags (object_id, tag) VALUES (?, ?)").execute(arguments: [id, tag])
         }
@@ -184,14 +198,14 @@ extension DiskTier {
     /// rows went; returns the body paths of the rows deleted.
     static func evict(downTo capacity: Int, in database: Database, limit: Int = .max) throws -> [String] {
         var victims: [String] = []
-        while var bytes = try Int.fetchOne(database, sql: "SELECT bytes FROM totals WHERE id = 1"), bytes > capacity,
-            victims.count < limit
+        while var bytes = try Int.fetchOne(database.cachedStatement(sql: "SELECT bytes FROM totals WHERE id = 1")),
+            bytes > capacity, victims.count < limit
         {
             let candidates = try Row.fetchAll(
-                database, sql: "SELECT id, body_path, body_length FROM objects ORDER BY last_access, id LIMIT 64")
+                database.cachedStatement(sql: "SELECT id, body_path, body_length FROM objects ORDER BY last_access, id LIMIT 64"))
             guard !candidates.isEmpty else { break }
             for candidate in candidates where bytes > capacity && victims.count < limit {
-                try database.execute(sql: "DELETE FROM objects WHERE id = ?", arguments: [candidate["id"] as Int64])
+                try database.cachedStatement(sql: "DELETE FROM objects WHERE id = ?").execute(arguments: [candidate["id"] as Int64])
                 victims.append(candidate["body_path"])
                 bytes -= candidate["body_length"] as Int
             }
@@ -202,8 +216,8 @@ extension DiskTier {
 
 extension DiskTier {
     /// Stores complete responses together: in groups of at most a sixteenth of the capacity (at
-    /// least one response each), room is made for a group, its bodies are written and published
-    /// to their files, then their rows are written together (one transaction per
+    /// least one response each), room is made for a group, its larger bodies are written and
+    /// published to their files, then their rows (with the small bodies inline) are written together (one transaction per
     /// `CommitQueue.batchLimit` rows). Returns how many were stored. Skipped while storing is
     /// paused, like any fill.
     @discardableResult

@@ -1,5 +1,5 @@
-// DiskTier: the persistent cache tier — body files under fan-out directories and a SQLite index
-// (GRDB, WAL) of what they hold. See DiskTier+Index.swift for the schema, DiskTier+Bodies.swift
+// DiskTier: the persistent cache tier — a SQLite index (GRDB, WAL) of what it holds, with small
+// bodies inline in the index and larger ones in body files under fan-out directories. See DiskTier+Index.swift for the schema, DiskTier+Bodies.swift
 // for the file layout, DiskTier+Writer.swift for commits and eviction, DiskTier+Reconciliation
 // for start-up, DiskTier+WriteFailures.swift for a full disk.
 //
@@ -8,8 +8,8 @@
 // loop.
 //
 // Invariants:
-// - A variant is visible only once its body file is complete (written, renamed into place) and
-//   its row is committed; a body whose length or CRC-32 does not match its row is never
+// - A variant is visible only once its body is complete (inline in its row's transaction, or a
+//   body file written and renamed into place) and its row is committed; a body whose length or CRC-32 does not match its row is never
 //   returned — its row and file are deleted and it is counted in `corruptBodiesDetected`.
 // - The bodies counted in the index never exceed `capacityBytes` once a commit returns
 //   (least recently used rows are evicted first). SQLite's own files are not counted.
@@ -29,6 +29,8 @@ public final class DiskTier: CacheStorage {
     public let directory: String
     /// The bound on the body bytes held.
     public let capacityBytes: Int
+    /// Bodies of at most this many bytes are stored inline in the index; larger ones in files.
+    public let inlineBodyLimit: Int
 
     let pool: DatabasePool
     let bodies: BodyFiles
@@ -69,18 +71,26 @@ public final class DiskTier: CacheStorage {
     /// runs before returning or, with `.inBackground`, on a thread of its own while the tier is
     /// used. Throws `DiskTierError.indexTooNew` for an index written by a newer schema, and
     /// file-system errors (e.g. the directory cannot be created).
+    /// Bodies of up to `inlineBodyLimit` bytes are kept inline in the index (0: every body in a
+    /// file of its own).
     public convenience init(
-        directory: String, capacityBytes: Int, reconcile mode: ReconciliationMode = .beforeOpening, logger: Logger? = nil
+        directory: String, capacityBytes: Int, reconcile mode: ReconciliationMode = .beforeOpening,
+        inlineBodyLimit: Int = DiskTier.defaultInlineBodyLimit, logger: Logger? = nil
     ) throws {
-        try self.init(directory: directory, capacityBytes: capacityBytes, reconcile: mode, logger: logger, seams: Seams())
+        try self.init(
+            directory: directory, capacityBytes: capacityBytes, reconcile: mode, inlineBodyLimit: inlineBodyLimit,
+            logger: logger, seams: Seams())
     }
 
     /// Opens the tier with the seams a test replaces (see `Seams`).
-    init(directory: String, capacityBytes: Int, reconcile mode: ReconciliationMode, logger: Logger?, seams: Seams) throws {
+    init(directory: String, capacityBytes: Int, reconcile mode: ReconciliationMode,
+         inlineBodyLimit: Int = DiskTier.defaultInlineBodyLimit, logger: Logger?, seams: Seams) throws {
         precondition(capacityBytes >= 0, "a negative capacity")
+        precondition(inlineBodyLimit >= 0, "a negative inline body limit")
         self.seams = seams
         self.directory = directory
         self.capacityBytes = capacityBytes
+        self.inlineBodyLimit = inlineBodyLimit
         self.logger = logger
         let began = ContinuousClock.now
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -158,7 +168,11 @@ public final class DiskTier: CacheStorage {
             rows = try pool.read { database in
                 try ObjectRow.fetch(
                     database,
-                    sql: "SELECT id, head, body_length, checksum, body_path, soft_purged_at FROM objects WHERE key = ? ORDER BY id DESC",
+                    sql: """
+                        SELECT id, head, body_length, checksum, body_path, soft_purged_at, inline_bodies.body AS inline_body
+                        FROM objects LEFT JOIN inline_bodies ON inline_bodies.object_id = objects.id
+                        WHERE key = ? ORDER BY id DESC
+                        """,
                     arguments: [key])
             }
         } catch {
@@ -180,8 +194,9 @@ public final class DiskTier: CacheStorage {
                 discardCorrupt(row, reason: "unreadable head")
                 continue
             }
-            guard let body = bodies.read(row.bodyPath, expectedLength: row.bodyLength) else {
-                discardCorrupt(row, reason: "body file missing or of the wrong length")
+            guard let body = body(of: row) else {
+                discardCorrupt(row, reason: row.bodyPath.isEmpty ? "inline body missing or of the wrong length"
+                    : "body file missing or of the wrong length")
                 continue
             }
             guard CRC32.checksum(body) == row.checksum else {
@@ -201,8 +216,30 @@ public final class DiskTier: CacheStorage {
         return found
     }
 
-    /// Starts a fill; its body goes to a temporary file (see `DiskTier.Fill`). While storing is
-    /// paused (see `storingPaused`) the fill is skipped: it stores nothing and touches no file.
+    /// The body of `row`, if it has the recorded length (its checksum is for the caller to check).
+    private func body(of row: ObjectRow) -> ByteBuffer? {
+        guard row.bodyPath.isEmpty else { return bodies.read(row.bodyPath, expectedLength: row.bodyLength) }
+        guard let inline = row.inlineBody, inline.count == row.bodyLength else { return nil }
+        return ByteBuffer(bytes: inline)
+    }
+
+    /// The default for `inlineBodyLimit`: bodies up to 16 KiB are stored inline in the index,
+    /// with their row, rather than in a file of their own — one row write instead of a file
+    /// created, written, renamed and later unlinked. 16 KiB keeps an inline body within a few
+    /// SQLite pages; larger bodies are cheaper as files (SQLite would chain overflow pages).
+    public static let defaultInlineBodyLimit = 16 * 1024
+
+    /// A new body id; every id handed out is above every id of an earlier run.
+    func allocateID() -> Int64 {
+        state.withLockedValue { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+    }
+
+    /// Starts a fill; its body is kept in memory up to `inlineBodyLimit`, then goes to a
+    /// temporary file (see `DiskTier.Fill`). While storing is paused (see `storingPaused`) the
+    /// fill is skipped: it stores nothing and touches no file.
     public func beginFill(_ response: StoredResponse) -> any CacheFill {
         Fill(response: response, tier: self)
     }
@@ -290,7 +327,7 @@ public final class DiskTier: CacheStorage {
     /// Deletes the rows matching `condition` and then their body files; returns how many went.
     private func deleteRows(where condition: String, arguments: StatementArguments) -> Int {
         do {
-            let paths = try pool.write { database in
+            let paths = try durableWrite { database in
                 let paths = try String.fetchAll(
                     database, sql: "SELECT body_path FROM objects WHERE \(condition)", arguments: arguments)
                 try database.execute(sql: "DELETE FROM objects WHERE \(condition)", arguments: arguments)
@@ -317,7 +354,7 @@ public final class DiskTier: CacheStorage {
         state.withLockedValue { $0.corruptBodiesDetected += 1 }
         logger?.error(
             "disk cache body is damaged; removed it instead of serving it",
-            metadata: ["reason": "\(reason)", "object": "\(row.id)", "path": "\(bodies.absolutePath(row.bodyPath))"])
+            metadata: ["reason": "\(reason)", "object": "\(row.id)", "path": "\(row.bodyPath.isEmpty ? "(inline)" : bodies.absolutePath(row.bodyPath))"])
     }
 }
 

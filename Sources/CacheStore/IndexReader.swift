@@ -23,11 +23,13 @@ public struct IndexEntry: Sendable, Codable {
     public var tags: [String]
     public var contentType: String?
     public var headers: [[String]]
-    /// Whether the body file exists with the recorded length and checksum (set by `entries(url:)`).
+    /// Whether the body (inline, or its file) exists with the recorded length and checksum (set by `entries(url:)`).
     public var bodyIntact: Bool?
     /// Where the node holds it (set by the admin API; nil when read from a directory offline).
     public var inMemory: Bool?
     public var onDisk: Bool?
+    var objectID: Int64 = 0
+    /// Empty for a body held inline in the index.
     var bodyPath: String = ""
     var checksum: UInt32 = 0
 
@@ -107,13 +109,13 @@ public final class IndexReader {
         return result
     }
 
-    /// Every stored variant of `url`, with its body file checked (exists, length, CRC-32).
+    /// Every stored variant of `url`, with its body checked (exists, length, CRC-32).
     public func entries(url: String) throws -> [IndexEntry] {
         try queue.read { database in
             let rows = try Row.fetchAll(database, sql: "SELECT * FROM objects WHERE url = ? ORDER BY stored_at DESC", arguments: [url])
             return try rows.map { row in
                 var entry = try Self.entry(row, database: database)
-                entry.bodyIntact = bodyIsIntact(entry)
+                entry.bodyIntact = try bodyIsIntact(entry, database: database)
                 return entry
             }
         }
@@ -159,12 +161,18 @@ public final class IndexReader {
             staleUsableUntil: expiry.staleUsableUntil.seconds, softPurgedAt: row["soft_purged_at"], hits: row["hits"],
             lastAccess: row["last_access"], tags: tags, contentType: response.fields.combinedValue("Content-Type"),
             headers: response.fields.fields.map { [$0.name, $0.value] }, bodyIntact: nil,
-            bodyPath: row["body_path"], checksum: UInt32(truncatingIfNeeded: row["checksum"] as Int64))
+            objectID: id, bodyPath: row["body_path"], checksum: UInt32(truncatingIfNeeded: row["checksum"] as Int64))
     }
 
-    private func bodyIsIntact(_ entry: IndexEntry) -> Bool {
-        let path = bodies + "/" + entry.bodyPath
-        guard let data = FileManager.default.contents(atPath: path), data.count == entry.bodyLength else { return false }
+    private func bodyIsIntact(_ entry: IndexEntry, database: Database) throws -> Bool {
+        let data: Data?
+        if entry.bodyPath.isEmpty {
+            data = try Data.fetchOne(
+                database, sql: "SELECT body FROM inline_bodies WHERE object_id = ?", arguments: [entry.objectID])
+        } else {
+            data = FileManager.default.contents(atPath: bodies + "/" + entry.bodyPath)
+        }
+        guard let data, data.count == entry.bodyLength else { return false }
         return CRC32.checksum(ByteBuffer(bytes: data)) == entry.checksum
     }
 }

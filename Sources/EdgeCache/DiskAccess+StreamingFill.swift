@@ -53,6 +53,7 @@ public final class DiskStreamingFill: Sendable {
     public func commit(mayStore: @escaping @Sendable () -> Bool, stored: @escaping @Sendable () -> Void) {
         queue.async { [self] in
             access.writer.async { [self] in
+                access.flushPending()
                 guard let fill = fill.withLockedValue({ $0 }) else { return }
                 if !isGivenUp, mayStore(), fill.commit() { stored() } else { fill.abandon() }
             }

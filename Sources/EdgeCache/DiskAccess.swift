@@ -1,10 +1,14 @@
 // The disk tier seen from the event loops. The disk tier's own methods block (SQLite, files), so
 // reads run on a thread pool and come back as futures, and writes (stores, updates, removals) go
 // through one serial queue in the order they were made — never on an event loop. Stores wait in
-// a bounded buffer that the writer empties in one go (one transaction for many fills).
-// Invariants: nothing here is called with a lock held; `drain()` returns once every queued write
-// ran; at most `maximumPendingStores` stores and `maximumPendingBytes` body bytes wait at once;
-// at most one read of a key is under way at a time (`consult`), however many requests want it.
+// a bounded buffer for up to `storeDelay` (or until `flushThreshold` of them wait), then the
+// writer empties it in one go: one transaction, one fsync, and each index page written once for
+// many fills, where a transaction per fill or two rewrote the same pages over and over.
+// Invariants: nothing here is called with a lock held; every other write (update, removal,
+// purge, a streaming fill's commit) and `drain()` first writes the stores waiting, so writes
+// still apply in the order they were made; `drain()` returns once every queued write ran; at
+// most `maximumPendingStores` stores and `maximumPendingBytes` body bytes wait at once; at most
+// one read of a key is under way at a time (`consult`), however many requests want it.
 import CacheStore
 import Dispatch
 import Logging
@@ -28,7 +32,7 @@ public final class DiskAccess: Sendable {
         var droppingLogged = false
     }
 
-    private enum StoreDecision { case queued, scheduleFlush, dropped, droppedFirst }
+    private enum StoreDecision { case queued, scheduleFlush, flushNow, dropped, droppedFirst }
 
     private let pending = NIOLockedValueBox(Pending())
     /// The reads under way, by key; see `consult`.
@@ -37,9 +41,16 @@ public final class DiskAccess: Sendable {
     /// The bounds on stores waiting for the writer.
     let maximumPendingStores: Int
     let maximumPendingBytes: Int
+    /// How long the first store waiting may wait for others to share its transaction.
+    let storeDelay: DispatchTimeInterval
+    /// Stores (or a quarter of `maximumPendingBytes`) waiting at which the writer starts at once.
+    let flushThreshold: Int
 
     public init(storage: any CacheStorage, threads: Int = 2, maximumPendingStores: Int = 1_024,
-                maximumPendingBytes: Int = 64 << 20, logger: Logger) {
+                maximumPendingBytes: Int = 64 << 20, storeDelay: DispatchTimeInterval = .milliseconds(10),
+                logger: Logger) {
+        self.storeDelay = storeDelay
+        self.flushThreshold = max(1, maximumPendingStores / 4)
         if let tier = storage as? DiskTier {
             self.mayHoldKey = { key in tier.mayHold(key: key) }
         } else {
@@ -93,8 +104,8 @@ public final class DiskAccess: Sendable {
 
     /// Stores a complete response (the memory tier has committed it) in the background. While
     /// a disk tier has paused storing (disk full), the store is skipped there and counted.
-    /// Stores wait in a bounded buffer and the writer takes all that are waiting at once, so the
-    /// disk tier commits them together. When the buffer is full (the disk cannot keep up with
+    /// Stores wait in a bounded buffer, up to `storeDelay` after the first, and the writer takes
+    /// all that are waiting at once, so the disk tier commits them together. When the buffer is full (the disk cannot keep up with
     /// the fill rate) the store is dropped and counted: memory and the origin still serve it,
     /// and memory use stays bounded.
     public func store(_ entry: StoredEntry) {
@@ -107,6 +118,12 @@ public final class DiskAccess: Sendable {
             }
             pending.entries.append(entry)
             pending.bytes += size
+            let byteThreshold = maximumPendingBytes / 4
+            let crossedBytes = pending.bytes - size < byteThreshold && pending.bytes >= byteThreshold
+            if pending.entries.count == flushThreshold || crossedBytes {
+                pending.flushScheduled = true
+                return .flushNow
+            }
             if pending.flushScheduled { return .queued }
             pending.flushScheduled = true
             return .scheduleFlush
@@ -114,19 +131,23 @@ public final class DiskAccess: Sendable {
         switch decision {
         case .queued, .dropped:
             break
+        case .flushNow:
+            writer.async { [self] in flushPending() }
         case .droppedFirst:
             logger.warning("disk cache writer is behind; stores are dropped until it catches up",
                            metadata: ["waiting-stores": "\(maximumPendingStores)", "waiting-bytes-limit": "\(maximumPendingBytes)"])
         case .scheduleFlush:
-            writer.async { [self] in flushPending() }
+            writer.asyncAfter(deadline: .now() + storeDelay) { [self] in flushPending() }
         }
     }
 
     /// Stores dropped because the writer was behind, since start.
     public var storesDropped: Int { pending.withLockedValue { $0.dropped } }
 
-    /// On the writer: stores everything waiting, until nothing is.
-    private func flushPending() {
+    /// On the writer: stores everything waiting, until nothing is. Any block on the writer may
+    /// run it; `flushScheduled` goes false only when one found nothing waiting, so a store
+    /// made after that schedules a flush of its own.
+    func flushPending() {
         while true {
             let batch = pending.withLockedValue { pending -> [StoredEntry] in
                 let batch = pending.entries
@@ -144,33 +165,42 @@ public final class DiskAccess: Sendable {
     }
 
     public func update(_ response: StoredResponse) {
-        let storage = self.storage
-        writer.async { storage.update(response) }
+        writer.async { [self] in
+            flushPending()
+            storage.update(response)
+        }
     }
 
     public func remove(key: String) {
-        let storage = self.storage
-        writer.async { storage.remove(key: key) }
+        writer.async { [self] in
+            flushPending()
+            storage.remove(key: key)
+        }
     }
 
     /// Applies a purge after every write queued before it (so a store acknowledged earlier cannot
     /// survive it), and returns what it selected once the index has committed.
     public func purge(_ selection: PurgeSelection, action: PurgeAction) async -> [PurgedVariant] {
-        let storage = self.storage
-        return await withCheckedContinuation { continuation in
-            writer.async { continuation.resume(returning: storage.purge(selection, action: action)) }
+        await withCheckedContinuation { continuation in
+            writer.async { [self] in
+                flushPending()
+                continuation.resume(returning: storage.purge(selection, action: action))
+            }
         }
     }
 
     /// The same in the background, for invalidations that need no receipt.
     public func purgeLater(_ selection: PurgeSelection) {
-        let storage = self.storage
-        writer.async { storage.purge(selection, action: .remove) }
+        writer.async { [self] in
+            flushPending()
+            storage.purge(selection, action: .remove)
+        }
     }
 
-    /// Waits for the queued writes (at shutdown, so a restart finds what was acknowledged).
+    /// Waits for the queued writes and the stores waiting (at shutdown, so a restart finds what
+    /// was acknowledged).
     public func drain() {
-        writer.sync {}
+        writer.sync { flushPending() }
     }
 
     /// Drains the writes, stops a disk tier's background reconciliation (the next start-up does

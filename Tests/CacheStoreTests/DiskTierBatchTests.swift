@@ -16,11 +16,11 @@ struct DiskTierBatchTests {
             StoredEntry(response: makeResponse(key: "GET example.com/\(index % 250)"), body: ByteBuffer(string: "body \(index)"))
         }
         do {
-            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
             #expect(tier.store(entries) == 300)
             #expect(tier.usage.objects == 250)  // the last 50 replaced the first 50 variants
         }
-        let reopened = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+        let reopened = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
         #expect(reopened.variants(for: "GET example.com/0").map { String(buffer: $0.body) } == ["body 250"])
         #expect(reopened.variants(for: "GET example.com/249").map { String(buffer: $0.body) } == ["body 249"])
         #expect(bodyFileCount(directory) == 250)
@@ -30,7 +30,7 @@ struct DiskTierBatchTests {
     func keyFilter() throws {
         let directory = makeTemporaryDirectory()
         do {
-            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
             #expect(!tier.mayHold(key: "GET example.com/a"))
             #expect(store(tier, makeResponse(key: "GET example.com/a"), body: "a"))
             #expect(tier.mayHold(key: "GET example.com/a"))
@@ -38,7 +38,7 @@ struct DiskTierBatchTests {
             #expect(tier.mayHold(key: "GET example.com/b"))
             #expect(!tier.mayHold(key: "GET example.com/c"))
         }
-        let reopened = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+        let reopened = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
         #expect(reopened.mayHold(key: "GET example.com/a"))
         #expect(reopened.mayHold(key: "GET example.com/b"))
         #expect(!reopened.mayHold(key: "GET example.com/c"))
@@ -49,7 +49,7 @@ struct DiskTierBatchTests {
         let directory = makeTemporaryDirectory()
         let capacity = 64 * 1024, size = 1024
         let seams = DiskTier.Seams()
-        let tier = try DiskTier(directory: directory, capacityBytes: capacity, reconcile: .beforeOpening, logger: nil, seams: seams)
+        let tier = try DiskTier(directory: directory, capacityBytes: capacity, reconcile: .beforeOpening, inlineBodyLimit: 0, logger: nil, seams: seams)
         let entries = { (range: Range<Int>) in
             range.map { StoredEntry(response: makeResponse(key: "GET example.com/\($0)", bodyLength: size), body: bytes(size)) }
         }

@@ -40,7 +40,7 @@ extension DiskTierTests {
             try String.fetchAll(database, sql: "SELECT tag FROM tags WHERE object_id = ? ORDER BY tag", arguments: [row["id"] as Int64])
         }
         #expect(tags == ["blue", "red"])
-        #expect(DiskTier.indexSchemaVersion == 1)
+        #expect(DiskTier.indexSchemaVersion == 2)
     }
 
     @Test("a head in a newer format is skipped, neither served nor deleted, and a damaged head is removed")
@@ -94,7 +94,7 @@ extension DiskTierTests {
         let directory = makeTemporaryDirectory()
         try Data("not a database, not at all".utf8).write(to: URL(fileURLWithPath: directory + "/index.sqlite"))
 
-        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, logger: logger)
+        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0, logger: logger)
         #expect(records.messages(at: .critical).count == 1)
         try FileManager.default.removeItem(atPath: directory + "/bodies/tmp")
         #expect(FileManager.default.createFile(atPath: directory + "/bodies/tmp", contents: Data()))

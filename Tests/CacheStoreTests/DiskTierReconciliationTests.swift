@@ -22,7 +22,7 @@ struct DiskTierReconciliationTests {
         let directory = makeTemporaryDirectory()
         do {
             // The orphan first: its id is below the largest, so no fill of the next run reuses it.
-            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22)
+            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22, inlineBodyLimit: 0)
             #expect(store(tier, makeResponse(key: "orphan"), body: "orphan"))
             for number in 0..<kept { #expect(store(tier, makeResponse(key: "kept \(number)"), body: "body \(number)")) }
             #expect(store(tier, makeResponse(key: "lost"), body: "lost"))
@@ -42,7 +42,7 @@ struct DiskTierReconciliationTests {
         let directory = try damagedDirectory(kept: 40)
         let records = LogRecords()
         let logger = records.logger(label: "reconciliation-test")
-        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22, reconcile: .inBackground, logger: logger)
+        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22, reconcile: .inBackground, inlineBodyLimit: 0, logger: logger)
         #expect(tier.variants(for: "kept 7").map { String(buffer: $0.body) } == ["body 7"])
         for number in 0..<20 { #expect(store(tier, makeResponse(key: "new \(number)"), body: "new \(number)")) }
         #expect(tier.variants(for: "lost").isEmpty)
@@ -74,7 +74,7 @@ struct DiskTierReconciliationTests {
             guard let tier = opened.value else { return }
             committed.value = store(tier, makeResponse(key: "mid-sweep"), body: "mid-sweep")
         }
-        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22, reconcile: .inBackground, logger: nil, seams: seams)
+        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22, reconcile: .inBackground, inlineBodyLimit: 0, logger: nil, seams: seams)
         opened.value = tier
         ready.signal()
         #expect(tier.waitForReconciliation()?.orphanBodiesRemoved == 2)
@@ -110,7 +110,7 @@ struct DiskTierReconciliationTests {
             }
             published.wait()
         }
-        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22, reconcile: .inBackground, logger: nil, seams: seams)
+        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22, reconcile: .inBackground, inlineBodyLimit: 0, logger: nil, seams: seams)
         opened.value = tier
         ready.signal()
         #expect(tier.waitForReconciliation()?.orphanBodiesRemoved == 2)
@@ -125,7 +125,7 @@ struct DiskTierReconciliationTests {
     func orphanAboveLargestID() throws {
         let directory = makeTemporaryDirectory()
         do {
-            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
             #expect(store(tier, makeResponse(key: "kept"), body: "kept"))
         }
         // A body of id 5, left by a run whose row for it never committed (the largest row is 1).
@@ -134,7 +134,7 @@ struct DiskTierReconciliationTests {
             atPath: (orphan as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try Data("orphan".utf8).write(to: URL(fileURLWithPath: orphan))
 
-        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
         #expect(tier.reconciliation?.orphanBodiesRemoved == 1)
         #expect(!FileManager.default.fileExists(atPath: orphan))
         #expect(store(tier, makeResponse(key: "next"), body: "next"))
@@ -152,7 +152,7 @@ struct DiskTierReconciliationTests {
             reached.signal()
             proceed.wait()
         }
-        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22, reconcile: .inBackground, logger: nil, seams: seams)
+        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22, reconcile: .inBackground, inlineBodyLimit: 0, logger: nil, seams: seams)
         reached.wait()
         tier.state.withLockedValue { $0.reconciliationStopRequested = true }
         proceed.signal()
@@ -161,7 +161,7 @@ struct DiskTierReconciliationTests {
         #expect(FileManager.default.fileExists(atPath: directory + "/bodies/00/00/not-a-body"))
         #expect(try committedBodyFiles(in: directory).count == 3 + 1, "the orphan is still there")
 
-        let reopened = try DiskTier(directory: directory, capacityBytes: 1 << 22)
+        let reopened = try DiskTier(directory: directory, capacityBytes: 1 << 22, inlineBodyLimit: 0)
         #expect(reopened.reconciliation?.orphanBodiesRemoved == 2)
         #expect(try committedBodyFiles(in: directory).count == 3)
         #expect(!FileManager.default.fileExists(atPath: directory + "/bodies/00/00/not-a-body"))
@@ -171,10 +171,10 @@ struct DiskTierReconciliationTests {
     func loweredCapacity() throws {
         let directory = makeTemporaryDirectory()
         do {
-            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
             for number in 0..<10 { #expect(store(tier, makeResponse(key: "k\(number)"), body: bytes(1_000))) }
         }
-        let tier = try DiskTier(directory: directory, capacityBytes: 4_000, reconcile: .inBackground)
+        let tier = try DiskTier(directory: directory, capacityBytes: 4_000, reconcile: .inBackground, inlineBodyLimit: 0)
         let report = try #require(tier.waitForReconciliation())
         #expect(report.evictedOverCapacity == 6)
         #expect(tier.usage == StorageUsage(objects: 4, bytes: 4_000, evictions: 6))

@@ -1,7 +1,8 @@
 // What only the disk tier promises: it survives a reopen; a damaged or missing body is never
 // served, and is counted and removed; start-up removes half-written and orphan files; a corrupt
 // index is moved aside and a newer one refused; the bytes stay under the capacity, evicting the
-// least recently used first; an I/O failure loses the fill, not the tier.
+// least recently used first; an I/O failure loses the fill, not the tier. These tiers keep every
+// body in a file (`inlineBodyLimit: 0`); DiskTierInlineTests covers bodies inline in the index.
 import CachePolicy
 import CacheStore
 import Foundation
@@ -21,13 +22,13 @@ struct DiskTierTests {
             responseTime: sampleTime + 2, softPurgedAt: sampleTime + 9, tags: ["styles", "site"], bodyLength: 0)
         let large = ByteBuffer(bytes: (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
         do {
-            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
             #expect(store(tier, tagged, body: large, parts: 9))
             #expect(store(tier, makeResponse(key: "GET example.com/a", variantKey: "gzip"), body: "gzipped"))
             #expect(store(tier, makeResponse(key: "GET example.com/b"), body: "b"))
         }
 
-        let reopened = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+        let reopened = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
         #expect(reopened.reconciliation == ReconciliationReport())
         let found = reopened.variants(for: "GET example.com/a")
         #expect(found.map(\.response.variantKey) == ["gzip", "br"])
@@ -48,7 +49,7 @@ struct DiskTierTests {
     @Test("a body with one flipped byte is not served, is counted, and its row and file go")
     func flippedByte() throws {
         let directory = makeTemporaryDirectory()
-        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
         #expect(store(tier, makeResponse(key: "k"), body: bytes(4096)))
         #expect(store(tier, makeResponse(key: "kept"), body: "intact"))
         let file = try #require(try bodyFile(of: "k", in: directory))
@@ -68,7 +69,7 @@ struct DiskTierTests {
     @Test("a deleted body file is not served, is counted, and its row goes")
     func deletedBody() throws {
         let directory = makeTemporaryDirectory()
-        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
         #expect(store(tier, makeResponse(key: "k"), body: "doomed"))
         try FileManager.default.removeItem(atPath: try #require(try bodyFile(of: "k", in: directory)))
 
@@ -82,7 +83,7 @@ struct DiskTierTests {
     func startUpReconciliation() throws {
         let directory = makeTemporaryDirectory()
         do {
-            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
             #expect(store(tier, makeResponse(key: "kept"), body: "kept"))
             #expect(store(tier, makeResponse(key: "lost"), body: "lost"))
         }
@@ -93,7 +94,7 @@ struct DiskTierTests {
         #expect(FileManager.default.createFile(atPath: temporary, contents: Data("half".utf8)))
         #expect(FileManager.default.createFile(atPath: orphan, contents: Data("orphan".utf8)))
 
-        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
         #expect(tier.reconciliation?.temporaryFilesRemoved == 1)
         #expect(tier.reconciliation?.orphanBodiesRemoved == 1)
         #expect(tier.reconciliation?.rowsWithoutBody == 1)
@@ -111,7 +112,7 @@ struct DiskTierTests {
         let directory = makeTemporaryDirectory()
         let index = directory + "/index.sqlite"
         do {
-            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22)
+            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22, inlineBodyLimit: 0)
             for number in 0..<300 {
                 #expect(store(tier, makeResponse(key: "key \(number)"), body: "body \(number)"))
             }
@@ -127,7 +128,7 @@ struct DiskTierTests {
             try original.prefix(original.count / 2 + 100).write(to: URL(fileURLWithPath: index))
         }
 
-        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22)
+        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22, inlineBodyLimit: 0)
         let aside = try #require(tier.reconciliation?.indexMovedAside)
         #expect(aside.hasPrefix(index + ".corrupt-"))
         #expect(FileManager.default.fileExists(atPath: aside))
@@ -146,22 +147,22 @@ struct DiskTierTests {
     func newerSchema() throws {
         let directory = makeTemporaryDirectory()
         do {
-            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+            let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
             #expect(store(tier, makeResponse(key: "k"), body: "kept"))
         }
         try DatabaseQueue(path: directory + "/index.sqlite").write { try $0.execute(sql: "PRAGMA user_version = 99") }
 
         let error = #expect(throws: DiskTierError.self) {
-            try DiskTier(directory: directory, capacityBytes: 1 << 20)
+            try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
         }
         guard case .indexTooNew(_, let found, let supported) = error else {
             Issue.record("unexpected error \(String(describing: error))")
             return
         }
         #expect(found == 99)
-        #expect(supported == 1)
+        #expect(supported == 2)
         let message = String(describing: error!)
-        #expect(message.contains("99") && message.contains("version 1"))
+        #expect(message.contains("99") && message.contains("version 2"))
         // Nothing was moved aside or deleted.
         #expect(try rowCount(of: "k", in: directory) == 1)
         #expect(try bodyFile(of: "k", in: directory) != nil)
@@ -170,7 +171,7 @@ struct DiskTierTests {
     @Test("filling three times the capacity keeps the bodies on disk under it")
     func capacityBound() throws {
         let directory = makeTemporaryDirectory()
-        let tier = try DiskTier(directory: directory, capacityBytes: 20_000)
+        let tier = try DiskTier(directory: directory, capacityBytes: 20_000, inlineBodyLimit: 0)
         var generator = SeededGenerator(seed: 42)
         var written = 0
         var number = 0
@@ -193,7 +194,7 @@ struct DiskTierTests {
 
     @Test("eviction takes the least recently used: an entry read recently survives")
     func leastRecentlyUsedOrder() throws {
-        let tier = try DiskTier(directory: makeTemporaryDirectory(), capacityBytes: 3_000)
+        let tier = try DiskTier(directory: makeTemporaryDirectory(), capacityBytes: 3_000, inlineBodyLimit: 0)
         for key in ["a", "b", "c"] { #expect(store(tier, makeResponse(key: key), body: bytes(1_000))) }
         #expect(tier.variants(for: "a").count == 1)
 
@@ -210,7 +211,7 @@ struct DiskTierTests {
     @Test("a fill larger than the capacity is given up; an I/O failure loses the fill, not the tier")
     func failedFills() throws {
         let directory = makeTemporaryDirectory()
-        let tier = try DiskTier(directory: directory, capacityBytes: 1_000)
+        let tier = try DiskTier(directory: directory, capacityBytes: 1_000, inlineBodyLimit: 0)
         #expect(store(tier, makeResponse(key: "kept"), body: "kept"))
 
         let large = tier.beginFill(makeResponse(key: "large"))
@@ -235,7 +236,7 @@ struct DiskTierTests {
     @Test("concurrent commits are all stored")
     func concurrentCommits() throws {
         let directory = makeTemporaryDirectory()
-        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22)
+        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 22, inlineBodyLimit: 0)
         // More threads than cores, so commits queue up behind one another and share batches.
         let group = DispatchGroup()
         for thread in 0..<16 {
@@ -260,7 +261,7 @@ struct DiskTierTests {
     @Test("replacing, updating, removing and abandoning leave exactly the right files")
     func removeAndUpdateFiles() throws {
         let directory = makeTemporaryDirectory()
-        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20)
+        let tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, inlineBodyLimit: 0)
         #expect(store(tier, makeResponse(key: "k", variantKey: "gzip"), body: "one"))
         #expect(store(tier, makeResponse(key: "k", variantKey: "gzip"), body: "two"))
         #expect(try committedBodyFiles(in: directory).count == 1, "the replaced body file is deleted")

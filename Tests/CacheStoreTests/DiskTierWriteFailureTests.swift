@@ -41,7 +41,7 @@ struct DiskTierWriteFailureTests {
                 return failing.value[operation]
             }
             let logger = records.logger(label: "write-failure-test")
-            tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, reconcile: .beforeOpening, logger: logger, seams: seams)
+            tier = try DiskTier(directory: directory, capacityBytes: 1 << 20, reconcile: .beforeOpening, inlineBodyLimit: 0, logger: logger, seams: seams)
         }
 
         func temporaryFiles() throws -> [String] {

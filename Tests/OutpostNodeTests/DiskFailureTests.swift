@@ -32,7 +32,10 @@ struct DiskFailureTests {
                 let clock = Mutex<Double>(1_000)
                 let full = Mutex(true)
                 tier.seams.setClock { clock.withLock { $0 } }
-                tier.seams.injectFailures { operation in operation == .write && full.withLock { $0 } ? ENOSPC : nil }
+                // Small bodies are written inline with their index row: the index write is what fails.
+                tier.seams.injectFailures { operation in
+                    [.write, .indexWrite].contains(operation) && full.withLock { $0 } ? ENOSPC : nil
+                }
                 /// One GET, then waits until its fill is in memory and its disk store has run.
                 func get(_ target: String) async throws -> WireResponse {
                     let stored = node.engine.stats.snapshot.stored

@@ -160,7 +160,12 @@ struct RestartTests {
     func backgroundReconciliation() async throws {
         let directory = cacheDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try await withOrigin({ request in .ok("body of \(request.target)", headers: [("Cache-Control", "max-age=3600")]) }) { origin in
+        // Even objects are larger than the inline limit (a body file each), odd ones are inline.
+        try await withOrigin({ request in
+            let index = Int(request.target.split(separator: "/").last ?? "") ?? 0
+            let padding = index % 2 == 0 ? String(repeating: ".", count: DiskTier.defaultInlineBodyLimit) : ""
+            return .ok("body of \(request.target)" + padding, headers: [("Cache-Control", "max-age=3600")])
+        }) { origin in
             try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
                 for index in 0..<20 { _ = try await request("/object/\(index)", to: node) }
                 try await waitUntil { node.engine.stats.snapshot.stored == 20 }
@@ -173,8 +178,11 @@ struct RestartTests {
 
             let records = LogRecords()
             try await withNode(origins: [origin], configure: onDisk(directory).configure, logger: records.logger) { node in
-                let response = try await request("/object/3", to: node)
-                #expect(response.cacheStatus.hasPrefix("Outpost; hit"))
+                for index in [3, 4] {
+                    let response = try await request("/object/\(index)", to: node)
+                    #expect(response.cacheStatus.hasPrefix("Outpost; hit"))
+                    #expect(response.bodyText.hasPrefix("body of /object/\(index)"))
+                }
                 let tier = try #require(node.engine.disk?.storage as? DiskTier)
                 try await waitUntil { tier.reconciliationFinished }
                 #expect(tier.reconciliation?.orphanBodiesRemoved == 1)
@@ -182,7 +190,7 @@ struct RestartTests {
                 #expect(records.messages(at: .notice).contains("disk cache reconciled"))
                 #expect(!FileManager.default.fileExists(atPath: orphan))
                 #expect(!FileManager.default.fileExists(atPath: temporary))
-                #expect(bodyFiles(directory).count == 20)
+                #expect(bodyFiles(directory).count == 10)
             }
             #expect(origin.requestCount == 20)
         }
@@ -192,7 +200,9 @@ struct RestartTests {
     func corruptBody() async throws {
         let directory = cacheDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try await withOrigin({ _ in .ok("the true body", headers: [("Cache-Control", "max-age=3600")]) }) { origin in
+        // Larger than the inline limit, so the body has a file of its own.
+        let body = "the true body" + String(repeating: ".", count: DiskTier.defaultInlineBodyLimit)
+        try await withOrigin({ _ in .ok(body, headers: [("Cache-Control", "max-age=3600")]) }) { origin in
             try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
                 _ = try await request("/fragile", to: node)
             }
@@ -205,7 +215,7 @@ struct RestartTests {
             try handle.close()
             try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
                 let response = try await request("/fragile", to: node)
-                #expect(response.bodyText == "the true body")
+                #expect(response.bodyText == body)
                 #expect(response.cacheStatus.hasPrefix("Outpost; fwd=uri-miss"))
             }
             #expect(origin.requestCount == 2)
@@ -216,7 +226,7 @@ struct RestartTests {
     func diskBound() async throws {
         let directory = cacheDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let body = String(repeating: "b", count: 10_000)
+        let body = String(repeating: "b", count: 20_000)  // above the inline limit: a file each
         try await withOrigin({ _ in .ok(body, headers: [("Cache-Control", "max-age=3600")]) }) { origin in
             try await withNode(origins: [origin], configure: { configuration in
                 configuration.cacheDirectory = directory
@@ -228,7 +238,7 @@ struct RestartTests {
                 total + ((try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0)
             }
             #expect(bytes > 0)
-            #expect(bytes <= 200_000 + 10_000)
+            #expect(bytes <= 200_000 + 20_000)
         }
     }
 }

@@ -1,7 +1,8 @@
 // The disk tier's SQLite index: `variants(for:)` on an index of 10,000 entries, for a key it
 // holds (index read, then the 1 KiB body read and checked) and one it does not (the index read
 // alone, what every memory miss pays first); and fills committed, one at a time and 64 at once
-// from 8 threads, where the group commit writes them in shared transactions. Every method
+// from 8 threads, where the group commit writes them in shared transactions, and a batch of 64
+// stores in one call (the node's disk writer under a miss load). Every method
 // blocks on SQLite and file I/O, which is what is measured. The tier lives in a new directory
 // under $OUTPOST_MICROBENCH_DIR (default: the system's temporary directory), removed afterwards.
 import Benchmark
@@ -63,6 +64,15 @@ func diskTierBenchmarks() {
         "DiskTier: 1 fill committed, 1 thread", configuration: fills,
         closure: { _ in
             blackHole(Fixtures.fill(tier.value!, fresh.take(1)))
+        }, setup: setup, teardown: teardown)
+
+    // What the node's disk writer does under a miss load: the stores waiting, written in one go.
+    Benchmark(
+        "DiskTier: store(_:) of 64 responses of 1 KiB (one batch)", configuration: fills,
+        closure: { _ in
+            let first = fresh.take(64)
+            let entries = (first..<first + 64).map { StoredEntry(response: Fixtures.storedResponse($0), body: Fixtures.body) }
+            blackHole(tier.value!.store(entries))
         }, setup: setup, teardown: teardown)
 
     Benchmark(
