@@ -19,6 +19,7 @@ import EdgeCache
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 
 /// The access log's line formats.
 public enum AccessLogFormat: String, Sendable, CaseIterable {
@@ -120,20 +121,44 @@ public struct AccessRecord: Sendable, Equatable {
 
     /// The combined format plus outcome, request time, Cache-Status and origin (see the file header).
     public var combinedLine: String {
-        var line = client ?? "-"
-        line += " - - ["
-        line += Self.commonLogTime(time)
-        line += "] \""
-        line += Self.escaped("\(method) \(target) \(version)")
-        line += "\" \(status ?? 499) \(bytes) \""
-        line += Self.escaped(referer ?? "-")
-        line += "\" \""
-        line += Self.escaped(userAgent ?? "-")
-        line += "\" \(outcome) \(Self.decimal(seconds)) \""
-        line += Self.escaped(cacheStatus ?? "-")
-        line += "\" \(origin ?? "-")"
-        if let accessRule { line += " rule=" + Self.escaped(accessRule) }
-        return line
+        var line: [UInt8] = []
+        appendCombinedLine(to: &line)
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    /// Appends the combined line's bytes to `line` — what the access log writes for each request,
+    /// so it is built byte by byte into one buffer, without intermediate strings.
+    public func appendCombinedLine(to line: inout [UInt8]) {
+        line.reserveCapacity(line.count + 256 + target.utf8.count + (userAgent?.utf8.count ?? 0))
+        line.append(contentsOf: (client ?? "-").utf8)
+        line.append(contentsOf: " - - [".utf8)
+        Self.appendCommonLogTime(time, to: &line)
+        line.append(contentsOf: "] \"".utf8)
+        Self.appendEscaped(method, to: &line)
+        line.append(UInt8(ascii: " "))
+        Self.appendEscaped(target, to: &line)
+        line.append(UInt8(ascii: " "))
+        Self.appendEscaped(version, to: &line)
+        line.append(contentsOf: "\" ".utf8)
+        Self.appendDecimal(status ?? 499, to: &line)
+        line.append(UInt8(ascii: " "))
+        Self.appendDecimal(bytes, to: &line)
+        line.append(contentsOf: " \"".utf8)
+        Self.appendEscaped(referer ?? "-", to: &line)
+        line.append(contentsOf: "\" \"".utf8)
+        Self.appendEscaped(userAgent ?? "-", to: &line)
+        line.append(contentsOf: "\" ".utf8)
+        line.append(contentsOf: outcome.utf8)
+        line.append(UInt8(ascii: " "))
+        Self.appendSeconds(seconds, to: &line)
+        line.append(contentsOf: " \"".utf8)
+        Self.appendEscaped(cacheStatus ?? "-", to: &line)
+        line.append(contentsOf: "\" ".utf8)
+        line.append(contentsOf: (origin ?? "-").utf8)
+        if let accessRule {
+            line.append(contentsOf: " rule=".utf8)
+            Self.appendEscaped(accessRule, to: &line)
+        }
     }
 
     /// One JSON object: time, client, method, target, protocol, status, bytes, duration (seconds),
@@ -168,6 +193,70 @@ public struct AccessRecord: Sendable, Equatable {
         let micros = Int((max(0, value) * 1_000_000).rounded())
         let fraction = String(micros % 1_000_000)
         return "\(micros / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
+    }
+
+    /// `text` escaped as `escaped` does, appended to `line`.
+    static func appendEscaped(_ text: String, to line: inout [UInt8]) {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x7F }) else {
+            line.append(contentsOf: text.utf8)
+            return
+        }
+        for byte in text.utf8 {
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte >= 0x7F {
+                let hex = Array("0123456789ABCDEF".utf8)
+                line.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
+            } else {
+                line.append(byte)
+            }
+        }
+    }
+
+    /// `decimal(value)` appended to `line`: seconds with six decimals.
+    static func appendSeconds(_ value: Double, to line: inout [UInt8]) {
+        let micros = Int((max(0, value) * 1_000_000).rounded())
+        appendDecimal(micros / 1_000_000, to: &line)
+        line.append(UInt8(ascii: "."))
+        var fraction = micros % 1_000_000
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            for index in stride(from: 5, through: 0, by: -1) {
+                buffer[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
+                fraction /= 10
+            }
+            line.append(contentsOf: buffer)
+        }
+    }
+
+    /// A non-negative integer's decimal digits appended to `line`.
+    static func appendDecimal(_ value: Int, to line: inout [UInt8]) {
+        guard value > 0 else {
+            line.append(contentsOf: String(value).utf8)
+            return
+        }
+        var digits: [UInt8] = []
+        var rest = value
+        while rest > 0 {
+            digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
+            rest /= 10
+        }
+        line.append(contentsOf: digits.reversed())
+    }
+
+    /// The last second rendered by `appendCommonLogTime`, and its text: requests within one
+    /// second share it, as nginx caches its time strings.
+    private static let renderedSecond = Mutex<(second: Int, text: [UInt8])>((-1, []))
+
+    /// "06/Dec/2026:04:47:24 +0000" (UTC) appended to `line`.
+    static func appendCommonLogTime(_ date: Date, to line: inout [UInt8]) {
+        let second = Int(date.timeIntervalSince1970.rounded(.down))
+        let cached = renderedSecond.withLock { $0.second == second ? $0.text : nil }
+        if let cached {
+            line.append(contentsOf: cached)
+            return
+        }
+        let text = Array(commonLogTime(date).utf8)
+        renderedSecond.withLock { $0 = (second, text) }
+        line.append(contentsOf: text)
     }
 
     /// Inside a quoted combined field: `"` and `\` and control bytes as `\xHH`, as nginx does.

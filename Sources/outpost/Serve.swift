@@ -185,6 +185,8 @@ struct Serve: AsyncParsableCommand {
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
+        // Access lines still held are written whichever way the node stops.
+        defer { output.flush() }
         try await group.run()
     }
 }
