@@ -186,7 +186,7 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
         if head.method == .HEAD { suppressBody = true }
         if status == .ok, head.headers.contains(name: "range") { status = answerRange(headers: &headers, response: response) }
         handler.writeHead(status: status, headers: &headers, for: self, context: context)
-        context.flush()
+        ProxyHandler.flushAtEndOfTurn(context)
         return eventLoop.makeSucceededVoidFuture()
     }
 

@@ -397,9 +397,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var headers = head.headers
         headers.removeHopByHopFields()
         writeHead(status: head.status, headers: &headers, version: head.version, for: exchange, context: context)
-        // Sent at once: the client learns the status even if the body then breaks.
-        context.flush()
+        // Sent in this turn of the event loop: the client learns the status even if the body then
+        // breaks, and a body part that came in the same read goes out in the same write.
+        Self.flushAtEndOfTurn(context)
         return context.eventLoop.makeSucceededVoidFuture()
+    }
+
+    /// Flushes once the event loop has done what it is doing now: a head written while the
+    /// origin's read is being decoded leaves with the body parts of that read, in one write
+    /// (one segment for a small response) instead of one for the head and one for the body.
+    static func flushAtEndOfTurn(_ context: ChannelHandlerContext) {
+        context.eventLoop.assumeIsolated().execute { context.flush() }
     }
 
     /// RFC 9110 §15.2: "A proxy MUST forward 1xx responses unless the proxy itself requested the
@@ -476,11 +484,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: helpers
 
-    /// Ends the exchange and the connection without another byte.
+    /// Ends the exchange and the connection without another byte (what was written already,
+    /// such as a head whose flush waits for the end of this turn, is flushed first).
     func closeAbruptly(_ exchange: Exchange, context: ChannelHandlerContext) {
         recordFinished(exchange)
         state = .closed
         exchange.pump?.fail(ChannelError.outputClosed)
+        context.flush()
         context.close(promise: nil)
     }
 
@@ -502,6 +512,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             writeErrorPage(status, for: exchange, closing: true, context: context)
         } else {
             recordFinished(exchange)
+            context.flush()
             context.close(promise: nil)
         }
     }
