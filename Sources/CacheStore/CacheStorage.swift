@@ -1,7 +1,8 @@
-// The one narrow storage protocol every tier implements (memory now, disk and the tiered store
-// later): look up the variants of a key, fill one through a streaming handle, update one after a
-// revalidation, remove, and report what is held. Implementations never block the caller on I/O
-// for `variants` of the memory tier; a disk tier answers from its in-memory index.
+// The one narrow storage protocol every tier implements (memory, disk): look up the variants of a
+// key, fill one through a streaming handle, update one after a revalidation, remove, and report
+// what is held — and what a caller must know of a tier without knowing which it is (whether it
+// may hold a key, its largest object, background work to stop), so no caller downcasts it.
+// The memory tier never blocks; the disk tier blocks on I/O except in `mayHold`.
 import CachePolicy
 import NIOCore
 
@@ -31,6 +32,14 @@ public protocol CacheStorage: Sendable {
     func keepEncodedHead(_ head: ByteBuffer, for entry: StoredEntry)
     /// Objects and bytes held, evictions so far.
     var usage: StorageUsage { get }
+    /// False when `variants(for: key)` would certainly find nothing; answered without I/O, so a
+    /// caller on an event loop may ask before sending a read to a thread. True when unsure.
+    func mayHold(key: String) -> Bool
+    /// The largest body one stored response may have (the memory tier: one shard's share).
+    var largestObjectBytes: Int { get }
+    /// Stops what the tier does in the background (the disk tier's start-up reconciliation) at
+    /// shutdown; the next start does it again.
+    func stopBackgroundWork()
 }
 
 /// The write side of one fill. Not thread-safe: one writer.
@@ -49,6 +58,9 @@ public protocol CacheFill: AnyObject, Sendable {
 
 extension CacheStorage {
     public func keepEncodedHead(_ head: ByteBuffer, for entry: StoredEntry) {}
+    public func mayHold(key: String) -> Bool { true }
+    public var largestObjectBytes: Int { .max }
+    public func stopBackgroundWork() {}
 
     /// One fill per entry.
     @discardableResult

@@ -96,6 +96,9 @@ extension DiskTier {
         reconciling.wait()
     }
 
+    /// `CacheStorage`: at shutdown, the reconciliation stops.
+    public func stopBackgroundWork() { stopReconciliation() }
+
     var reconciliationStopRequested: Bool { state.withLockedValue { $0.reconciliationStopRequested } }
 
     /// Runs the reconciliation, records its report and logs it (or why it did not finish).

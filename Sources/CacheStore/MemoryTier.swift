@@ -24,6 +24,8 @@ public final class MemoryTier: CacheStorage {
     public let capacityBytes: Int
     /// The bound on the bytes held by one shard, and so the most one entry may cost.
     public let shardCapacityBytes: Int
+    /// `CacheStorage`: a response must fit in its shard.
+    public var largestObjectBytes: Int { shardCapacityBytes }
     /// The eviction policy every shard runs.
     public let eviction: EvictionChoice
     private let shards: [NIOLockedValueBox<Shard>]

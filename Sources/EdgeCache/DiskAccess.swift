@@ -37,7 +37,6 @@ public final class DiskAccess: Sendable {
     private let pending = NIOLockedValueBox(Pending())
     /// The reads under way, by key; see `consult`.
     private let reads = NIOLockedValueBox<[String: EventLoopFuture<[StoredEntry]>]>([:])
-    private let mayHoldKey: @Sendable (String) -> Bool
     /// The bounds on stores waiting for the writer.
     let maximumPendingStores: Int
     let maximumPendingBytes: Int
@@ -51,11 +50,6 @@ public final class DiskAccess: Sendable {
                 logger: Logger) {
         self.storeDelay = storeDelay
         self.flushThreshold = max(1, maximumPendingStores / 4)
-        if let tier = storage as? DiskTier {
-            self.mayHoldKey = { key in tier.mayHold(key: key) }
-        } else {
-            self.mayHoldKey = { _ in true }
-        }
         self.maximumPendingStores = maximumPendingStores
         self.maximumPendingBytes = maximumPendingBytes
         self.storage = storage
@@ -65,7 +59,7 @@ public final class DiskAccess: Sendable {
     }
 
     /// Whether the disk may hold `key`; false means a read would find nothing. Never blocks.
-    public func mayHold(key: String) -> Bool { mayHoldKey(key) }
+    public func mayHold(key: String) -> Bool { storage.mayHold(key: key) }
 
     /// The stored variants of `key` on disk, read off the event loops.
     private func variants(for key: String, on eventLoop: any EventLoop) -> EventLoopFuture<[StoredEntry]> {
@@ -207,7 +201,7 @@ public final class DiskAccess: Sendable {
     /// it again) and stops the read threads.
     public func shutdown() async {
         drain()
-        (storage as? DiskTier)?.stopReconciliation()
+        storage.stopBackgroundWork()
         try? await pool.shutdownGracefully()
     }
 }

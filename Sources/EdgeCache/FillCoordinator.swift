@@ -30,7 +30,7 @@ public final class FillCoordinator: Sendable {
     public let purgeFence = PurgeFence()
     /// The largest body the memory tier can hold; a fill declared larger goes to the disk tier
     /// alone, when there is one.
-    var memoryObjectLimit: Int { (storage as? MemoryTier)?.shardCapacityBytes ?? .max }
+    var memoryObjectLimit: Int { storage.largestObjectBytes }
     private let fills = NIOLockedValueBox<[String: Fill]>([:])
 
     init(origin: OriginClient, storage: any CacheStorage, disk: DiskAccess?, stats: Stats, uncacheable: UncacheableMemory,

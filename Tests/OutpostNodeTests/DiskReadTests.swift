@@ -9,6 +9,7 @@ import EdgeCache
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import OriginClient
 import Testing
@@ -18,8 +19,14 @@ final class GatedDisk: CacheStorage {
     private let gate = DispatchSemaphore(value: 0)
     private let calls = NIOLockedValueBox(0)
     let entries: [StoredEntry]
+    private let answersMayHold: Bool
 
-    init(entries: [StoredEntry]) { self.entries = entries }
+    init(entries: [StoredEntry], mayHold: Bool = true) {
+        self.entries = entries
+        self.answersMayHold = mayHold
+    }
+
+    func mayHold(key: String) -> Bool { answersMayHold }
 
     var reads: Int { calls.withLockedValue { $0 } }
     /// Lets every waiting read, and every later one, through.
@@ -105,6 +112,25 @@ struct DiskReadTests {
             _ = try await engine.consultDisk(key: Self.key, on: loop).get()
             #expect(storage.reads == 2)
             #expect(engine.stats.snapshot.diskPromotions == 2)
+        }
+    }
+
+    @Test("a disk that cannot hold the key is not asked: the memory miss is decided without a disk read")
+    func keyTheDiskCannotHold() async throws {
+        let request = CacheRequest(method: .GET, target: "/on-disk", headers: HTTPHeaders([("Host", "site.example")]), hasBody: false)
+        let storage = GatedDisk(entries: [Self.entry()], mayHold: false)
+        try await withEngine(disk: storage) { engine, _, _ in
+            let decision = engine.decide(request, now: WallClock().now())
+            if case .consultDisk = decision { Issue.record("asked a disk that cannot hold the key: \(decision)") }
+            #expect(storage.reads == 0)
+        }
+        let holding = GatedDisk(entries: [Self.entry()])
+        try await withEngine(disk: holding) { engine, _, _ in
+            guard case .consultDisk(let key) = engine.decide(request, now: WallClock().now()) else {
+                Issue.record("a disk that may hold the key was not asked")
+                return
+            }
+            #expect(key == Self.key)
         }
     }
 
