@@ -48,14 +48,37 @@ public enum HTTPDate {
 
     // MARK: - Forms
 
+    /// IMF-fixdate is 29 fixed bytes (`Sun, 06 Nov 1994 08:49:37 GMT`), read in place: every
+    /// response carries a Date, and most a Last-Modified, so this runs on every fill.
     private static func parseIMFFixdate(_ value: String) -> Timestamp? {
-        // day-name "," SP date1 SP time-of-day SP GMT ; date1 = day SP month SP year
-        let parts = value.split(separator: " ", omittingEmptySubsequences: false)
-        guard parts.count == 6, parts[0].hasSuffix(","), dayNames.contains(String(parts[0].dropLast())),
-              parts[5] == "GMT", parts[1].utf8.count == 2, parts[3].utf8.count == 4,
-              let day = number(parts[1]), let month = monthNames.firstIndex(of: String(parts[2])),
-              let year = number(parts[3]) else { return nil }
-        return make(year: year, month: month + 1, day: day, time: parts[4])
+        if let parsed = value.utf8.withContiguousStorageIfAvailable({ imfFixdate($0) }) { return parsed }
+        return Array(value.utf8).withUnsafeBufferPointer { imfFixdate($0) }
+    }
+
+    private static let dayNameBytes = dayNames.map { Array($0.utf8) }
+    private static let monthNameBytes = monthNames.map { Array($0.utf8) }
+
+    // day-name "," SP date1 SP time-of-day SP GMT ; date1 = day SP month SP year
+    private static func imfFixdate(_ bytes: UnsafeBufferPointer<UInt8>) -> Timestamp? {
+        guard bytes.count == 29, bytes[3] == UInt8(ascii: ","), bytes[4] == 0x20, bytes[7] == 0x20, bytes[11] == 0x20,
+              bytes[16] == 0x20, bytes[19] == UInt8(ascii: ":"), bytes[22] == UInt8(ascii: ":"), bytes[25] == 0x20,
+              bytes[26] == UInt8(ascii: "G"), bytes[27] == UInt8(ascii: "M"), bytes[28] == UInt8(ascii: "T"),
+              dayNameBytes.contains(where: { $0.elementsEqual(bytes[0..<3]) }),
+              let month = monthNameBytes.firstIndex(where: { $0.elementsEqual(bytes[8..<11]) }),
+              let day = digits(bytes[5..<7]), let year = digits(bytes[12..<16]), let hour = digits(bytes[17..<19]),
+              let minute = digits(bytes[20..<22]), let second = digits(bytes[23..<25])
+        else { return nil }
+        return make(year: year, month: month + 1, day: day, hour: hour, minute: minute, second: second)
+    }
+
+    /// The value of a run of ASCII digits, or nil if any byte is not one.
+    private static func digits(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Int? {
+        var value = 0
+        for byte in bytes {
+            guard byte >= 0x30, byte <= 0x39 else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return value
     }
 
     private static func parseRFC850(_ value: String, now: Timestamp?) -> Timestamp? {
@@ -98,9 +121,13 @@ public enum HTTPDate {
     private static func make(year: Int, month: Int, day: Int, time: Substring) -> Timestamp? {
         let fields = time.split(separator: ":", omittingEmptySubsequences: false)
         guard fields.count == 3, fields.allSatisfy({ $0.utf8.count == 2 }),
-              let hour = number(fields[0]), let minute = number(fields[1]), let second = number(fields[2]),
-              hour < 24, minute < 60, second <= 60,
-              day >= 1, day <= daysInMonth(year: year, month: month) else { return nil }
+              let hour = number(fields[0]), let minute = number(fields[1]), let second = number(fields[2])
+        else { return nil }
+        return make(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+    }
+
+    private static func make(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Timestamp? {
+        guard hour < 24, minute < 60, second <= 60, day >= 1, day <= daysInMonth(year: year, month: month) else { return nil }
         let days = self.days(year: year, month: month, day: day)
         return Timestamp(seconds: Double(days * 86_400 + hour * 3600 + minute * 60 + second))
     }

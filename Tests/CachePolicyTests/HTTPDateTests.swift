@@ -16,9 +16,24 @@ struct HTTPDateTests {
     @Test("§5.6.7 invalid dates are nil", arguments: [
         "0", "", "garbage", "Sun, 06 Nov 1994 08:49:37 PST", "Sun, 31 Feb 1994 08:49:37 GMT",
         "Sun, 06 Nov 1994 25:49:37 GMT", "Sun, 6 Nov 1994 08:49:37 GMT", "-1", "Thu, 01 Jan 1970 00:00:00",
+        // IMF-fixdate's 29 bytes, each wrong in one place:
+        "Sux, 06 Nov 1994 08:49:37 GMT", "Sun; 06 Nov 1994 08:49:37 GMT", "Sun, 06 nov 1994 08:49:37 GMT",
+        "Sun, 06 Nov 1994 08:49:37 gmt", "Sun, 06 Nov 1994 08-49-37 GMT", "Sun, 06 Nov 19x4 08:49:37 GMT",
+        "Sun, 29 Feb 1900 08:49:37 GMT", "Sun, 00 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:60:37 GMT",
+        "Sun, 06 Nov 1994 08:49:61 GMT", "Sun, 06 Nov 1994 08:49:37 GMTX", "Sun,  06 Nov 1994 08:49:37 GMT",
+        "Sün, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:3\u{301} GMT",
     ])
     func invalid(text: String) {
         #expect(HTTPDate.parse(text) == nil)
+    }
+
+    @Test("§5.6.7 IMF-fixdate edges: a leap second, 29 February of a leap year, any listed day name")
+    func imfFixdateEdges() {
+        #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:60 GMT") == Timestamp(seconds: 784_111_800))
+        #expect(HTTPDate.parse("Tue, 29 Feb 2000 00:00:00 GMT") == Timestamp(seconds: 951_782_400))
+        // The day name is not checked against the date (a sender's mistake, not an invalid date).
+        #expect(HTTPDate.parse("Mon, 06 Nov 1994 08:49:37 GMT") == Timestamp(seconds: 784_111_777))
+        #expect(HTTPDate.parse("  Sun, 06 Nov 1994 08:49:37 GMT ") == Timestamp(seconds: 784_111_777))
     }
 
     @Test("§5.6.7 IMF-fixdate is generated and round-trips")
