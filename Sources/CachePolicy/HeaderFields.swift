@@ -126,14 +126,15 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
 
     /// Removes every line with this name.
     public mutating func remove(_ name: String) {
-        self = HeaderFields(lines: fields.filter { !FieldSyntax.namesEqual($0.name, name) })
+        let target = Array(name.utf8)
+        removeLines { FieldSyntax.namesEqual(bytes: $0, target) }
     }
 
     /// Removes every line whose name is in `names` (compared case-insensitively).
     public mutating func remove(names: some Sequence<String>) {
-        let lowered = Set(names.map(FieldSyntax.lowercased))
-        guard !lowered.isEmpty else { return }
-        self = HeaderFields(lines: fields.filter { !lowered.contains(FieldSyntax.lowercased($0.name)) })
+        let targets = names.map { Array($0.utf8) }
+        guard !targets.isEmpty else { return }
+        removeLines { name in targets.contains { FieldSyntax.namesEqual(bytes: name, $0) } }
     }
 
     /// Replaces every line with this name by one line with `value`, at the position of the first
@@ -195,6 +196,37 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
         LEB128.append(UInt64(value.utf8.count), to: &packed)
         packed.append(contentsOf: value.utf8)
         count += 1
+    }
+
+    /// Drops every line whose name `matches`, keeping the others' bytes as they are; nothing is
+    /// copied when no line matches (the common case: most responses have nothing to remove).
+    private mutating func removeLines(where matches: (UnsafeRawBufferPointer) -> Bool) {
+        var kept: [UInt8]?
+        var keptCount = 0
+        packed.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let start = offset
+                let nameLength = Int(LEB128.read(bytes, at: &offset)!)
+                let name = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + nameLength])
+                offset += nameLength
+                let valueLength = Int(LEB128.read(bytes, at: &offset)!)
+                offset += valueLength
+                if matches(name) {
+                    if kept == nil {
+                        kept = []
+                        kept!.reserveCapacity(bytes.count)
+                        kept!.append(contentsOf: bytes[0..<start])
+                    }
+                } else {
+                    keptCount += 1
+                    kept?.append(contentsOf: bytes[start..<offset])
+                }
+            }
+        }
+        guard let kept else { return }
+        packed = kept
+        count = keptCount
     }
 
     /// Calls `body` with each line's name and value bytes, in order, until it returns false.

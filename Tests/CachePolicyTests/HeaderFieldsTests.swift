@@ -37,6 +37,19 @@ struct HeaderFieldsTests {
         fields.remove(names: ["A", "d"])
         #expect(fields.fields.map { "\($0.name)=\($0.value)" } == ["C=4"])
         #expect(fields.count == 1)
+
+        // Removing what is absent changes nothing; removing the first and the last line leaves
+        // exactly the lines that adding the rest would have made.
+        var several: HeaderFields = [("Connection", "close"), ("ETag", "\"x\""), ("Date", "d"), ("KEEP-ALIVE", "5")]
+        let before = several
+        several.remove(names: ["Upgrade", "TE"])
+        several.remove("Trailer")
+        #expect(several == before)
+        several.remove(names: ["connection", "Keep-Alive"])
+        #expect(several == [("ETag", "\"x\""), ("Date", "d")])
+        #expect(several.count == 2)
+        several.remove(names: ["etag", "date"])
+        #expect(several.isEmpty && several == HeaderFields())
     }
 
     @Test("compaction and a JSON round trip change nothing observable; the JSON is a list of lines")
