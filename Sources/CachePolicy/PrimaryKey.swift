@@ -33,7 +33,35 @@ public enum PrimaryKey {
     public static func make(methodClass: MethodClass, scheme: String, host: String, pathAndQuery: String,
                             settings: RuleSettings) -> String {
         plainKey(methodClass: methodClass, scheme: scheme, host: host, pathAndQuery: pathAndQuery)
+            ?? plainQueryKey(methodClass: methodClass, scheme: scheme, host: host, pathAndQuery: pathAndQuery, key: settings.key)
             ?? normalisedKey(methodClass: methodClass, scheme: scheme, host: host, pathAndQuery: pathAndQuery, settings: settings)
+    }
+
+    /// The key of a plain path with a query that normalising leaves as it is — no empty
+    /// parameter, no percent-encoding or fragment, no parameter the rules drop, and already in
+    /// order by name when the rules sort — built without splitting it into strings; nil
+    /// otherwise. Always equal to what `normalisedKey` builds for the same input.
+    static func plainQueryKey(methodClass: MethodClass, scheme: String, host: String, pathAndQuery: String,
+                              key: KeyNormalisation) -> String? {
+        let utf8 = pathAndQuery.utf8
+        guard let mark = utf8.firstIndex(of: UInt8(ascii: "?")),
+              var plain = plainKey(methodClass: methodClass, scheme: scheme, host: host, pathAndQuery: String(pathAndQuery[..<mark]))
+        else { return nil }
+        let query = pathAndQuery[pathAndQuery.index(after: mark)...]
+        guard !query.isEmpty,
+              !query.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "?") })
+        else { return nil }
+        var previous: Substring?
+        for parameter in query.split(separator: "&", omittingEmptySubsequences: false) {
+            guard !parameter.isEmpty else { return nil }
+            let name = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            if !key.dropQueryParameters.isEmpty, key.dropQueryParameters.contains(where: { $0.matches(String(name)) }) { return nil }
+            if key.sortQuery, let previous, name < previous { return nil }
+            previous = name
+        }
+        plain += "?"
+        plain += query
+        return plain
     }
 
     /// The key when nothing in the request needs normalising — a lower-case `http`/`https`

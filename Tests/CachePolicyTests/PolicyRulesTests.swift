@@ -106,6 +106,27 @@ struct PolicyRulesTests {
         #expect(PrimaryKey.make(methodClass: .retrieval, scheme: scheme, host: host, pathAndQuery: pathAndQuery, settings: settings) == general)
     }
 
+    @Test("a query normalising leaves as it is takes the fast path, and the key is the general rules' key", arguments: [
+        ("/p?a=1", true), ("/p?a=1&b=2", true), ("/p?a&b=&c=3", true), ("/p?a=1&a=0", true), ("/p?b=1&a=2", false),
+        ("/p?a=1&&b=2", false), ("/p?a=1&", false), ("/p?&a=1", false), ("/p?", false), ("/p?a=%2f", false),
+        ("/p?a=1#f", false), ("/p?a=1&utm_source=x", false), ("/p?utm_source=x", false), ("/p?a=1?b", false),
+        ("/a%2f?x=1", false), ("/p?A=1&a=2", true), ("/p?a=2&A=1", false), ("/p?z=1&é=2", true), ("/p?é=1&z=2", false),
+    ])
+    func plainQueryKey(pathAndQuery: String, takesFastPath: Bool) {
+        for sortQuery in [true, false] {
+            let normalisation = KeyNormalisation(sortQuery: sortQuery, dropQueryParameters: [QueryParameterPattern("utm_*")!])
+            let settings = RuleSettings(key: normalisation)
+            let fast = PrimaryKey.plainQueryKey(methodClass: .retrieval, scheme: "https", host: "example.com",
+                                                pathAndQuery: pathAndQuery, key: normalisation)
+            let general = PrimaryKey.normalisedKey(methodClass: .retrieval, scheme: "https", host: "example.com",
+                                                   pathAndQuery: pathAndQuery, settings: settings)
+            if sortQuery { #expect((fast != nil) == takesFastPath, "\(pathAndQuery)") }
+            if let fast { #expect(fast == general, "\(pathAndQuery), sortQuery \(sortQuery)") }
+            #expect(PrimaryKey.make(methodClass: .retrieval, scheme: "https", host: "example.com", pathAndQuery: pathAndQuery,
+                                    settings: settings) == general)
+        }
+    }
+
     @Test("the host without its port: IPv6 literals keep their brackets, a bare IPv6 address is left whole", arguments: [
         ("example.com", "example.com"), ("example.com:8080", "example.com"), ("[::1]:8443", "[::1]"), ("[::1]", "[::1]"),
         ("::1", "::1"), ("", ""), ("h:", "h"),
