@@ -71,16 +71,6 @@ public enum HTTPDate {
         return make(year: year, month: month + 1, day: day, hour: hour, minute: minute, second: second)
     }
 
-    /// The value of a run of ASCII digits, or nil if any byte is not one.
-    private static func digits(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Int? {
-        var value = 0
-        for byte in bytes {
-            guard byte >= 0x30, byte <= 0x39 else { return nil }
-            value = value * 10 + Int(byte - 0x30)
-        }
-        return value
-    }
-
     private static func parseRFC850(_ value: String, now: Timestamp?) -> Timestamp? {
         // day-name-l "," SP date2 SP time-of-day SP GMT ; date2 = day "-" month "-" 2DIGIT
         let parts = value.split(separator: " ", omittingEmptySubsequences: false)
@@ -133,9 +123,14 @@ public enum HTTPDate {
     }
 
     private static func number(_ text: Substring) -> Int? {
-        guard !text.isEmpty, text.utf8.count <= 9 else { return nil }
+        digits(text.utf8)
+    }
+
+    /// The value of a run of one to nine ASCII digits, or nil.
+    private static func digits(_ bytes: some Collection<UInt8>) -> Int? {
+        guard !bytes.isEmpty, bytes.count <= 9 else { return nil }
         var value = 0
-        for byte in text.utf8 {
+        for byte in bytes {
             guard byte >= 0x30, byte <= 0x39 else { return nil }
             value = value * 10 + Int(byte - 0x30)
         }

@@ -133,6 +133,9 @@ extension DiskTier {
         private static func openAndMigrate(path: String, suffix: String) throws -> (DatabasePool, Opening) {
             var configuration = Configuration()
             configuration.label = "outpost.disk-index"
+            // A node stopping on the same directory may still be checkpointing its write-ahead
+            // log as it closes (up to 1,000 pages): wait for it rather than fail to open.
+            configuration.busyMode = .timeout(10)
             // WAL with synchronous=NORMAL: a commit is atomic and the index consistent after any
             // crash, but the last commits before a power loss may be lost — for fills, an entry
             // lost, like a body file that was never fsynced. What is promised to survive power

@@ -158,37 +158,34 @@ public final class DiskAccess: Sendable {
         }
     }
 
-    public func update(_ response: StoredResponse) {
+    /// Runs `write` on the writer once the stores waiting before it are written, so writes apply
+    /// in the order they were made.
+    private func afterStoresWaiting(_ write: @escaping @Sendable (any CacheStorage) -> Void) {
         writer.async { [self] in
             flushPending()
-            storage.update(response)
+            write(storage)
         }
     }
 
+    public func update(_ response: StoredResponse) {
+        afterStoresWaiting { storage in storage.update(response) }
+    }
+
     public func remove(key: String) {
-        writer.async { [self] in
-            flushPending()
-            storage.remove(key: key)
-        }
+        afterStoresWaiting { storage in storage.remove(key: key) }
     }
 
     /// Applies a purge after every write queued before it (so a store acknowledged earlier cannot
     /// survive it), and returns what it selected once the index has committed.
     public func purge(_ selection: PurgeSelection, action: PurgeAction) async -> [PurgedVariant] {
         await withCheckedContinuation { continuation in
-            writer.async { [self] in
-                flushPending()
-                continuation.resume(returning: storage.purge(selection, action: action))
-            }
+            afterStoresWaiting { storage in continuation.resume(returning: storage.purge(selection, action: action)) }
         }
     }
 
     /// The same in the background, for invalidations that need no receipt.
     public func purgeLater(_ selection: PurgeSelection) {
-        writer.async { [self] in
-            flushPending()
-            storage.purge(selection, action: .remove)
-        }
+        afterStoresWaiting { storage in storage.purge(selection, action: .remove) }
     }
 
     /// Waits for the queued writes and the stores waiting (at shutdown, so a restart finds what

@@ -190,12 +190,15 @@ public struct AccessRecord: Sendable, Equatable {
 
     /// Seconds with microseconds, as nginx's `$request_time` but finer: "0.000412".
     static func decimal(_ value: Double) -> String {
-        let micros = Int((max(0, value) * 1_000_000).rounded())
-        let fraction = String(micros % 1_000_000)
-        return "\(micros / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
+        var text: [UInt8] = []
+        appendSeconds(value, to: &text)
+        return String(decoding: text, as: UTF8.self)
     }
 
-    /// `text` escaped as `escaped` does, appended to `line`.
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
+
+    /// `text` appended to `line` as a quoted combined field holds it: `"` and `\` and control
+    /// bytes as `\xHH`, as nginx does.
     static func appendEscaped(_ text: String, to line: inout [UInt8]) {
         guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x7F }) else {
             line.append(contentsOf: text.utf8)
@@ -203,15 +206,14 @@ public struct AccessRecord: Sendable, Equatable {
         }
         for byte in text.utf8 {
             if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte >= 0x7F {
-                let hex = Array("0123456789ABCDEF".utf8)
-                line.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "x"), hex[Int(byte >> 4)], hex[Int(byte & 0xf)]])
+                line.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "x"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xf)]])
             } else {
                 line.append(byte)
             }
         }
     }
 
-    /// `decimal(value)` appended to `line`: seconds with six decimals.
+    /// Seconds with six decimals appended to `line`.
     static func appendSeconds(_ value: Double, to line: inout [UInt8]) {
         let micros = Int((max(0, value) * 1_000_000).rounded())
         appendDecimal(micros / 1_000_000, to: &line)
@@ -227,19 +229,9 @@ public struct AccessRecord: Sendable, Equatable {
         }
     }
 
-    /// A non-negative integer's decimal digits appended to `line`.
+    /// An integer's decimal digits appended to `line` (a small string: no allocation).
     static func appendDecimal(_ value: Int, to line: inout [UInt8]) {
-        guard value > 0 else {
-            line.append(contentsOf: String(value).utf8)
-            return
-        }
-        var digits: [UInt8] = []
-        var rest = value
-        while rest > 0 {
-            digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
-            rest /= 10
-        }
-        line.append(contentsOf: digits.reversed())
+        line.append(contentsOf: String(value).utf8)
     }
 
     /// The last second rendered by `appendCommonLogTime`, and its text: requests within one
@@ -257,21 +249,6 @@ public struct AccessRecord: Sendable, Equatable {
         let text = Array(commonLogTime(date).utf8)
         renderedSecond.withLock { $0 = (second, text) }
         line.append(contentsOf: text)
-    }
-
-    /// Inside a quoted combined field: `"` and `\` and control bytes as `\xHH`, as nginx does.
-    static func escaped(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x7F }) else { return text }
-        var result = ""
-        for byte in text.utf8 {
-            if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte >= 0x7F {
-                let hex = String(byte, radix: 16, uppercase: true)
-                result += "\\x" + (hex.count == 1 ? "0" : "") + hex
-            } else {
-                result.unicodeScalars.append(Unicode.Scalar(byte))
-            }
-        }
-        return result
     }
 
     /// A JSON string literal (or null), escaped per RFC 8259 §7.

@@ -68,6 +68,13 @@ public final class LogFile: Sendable {
         var descriptor: Int32
         var pending: [UInt8] = []
         var flushScheduled = false
+
+        /// Writes the lines held to the descriptor, if any, and empties the buffer.
+        mutating func writePending() {
+            guard !pending.isEmpty else { return }
+            LogFile.writeAll(pending, to: descriptor)
+            pending.removeAll(keepingCapacity: true)
+        }
     }
 
     private let state: NIOLockedValueBox<State>
@@ -119,8 +126,7 @@ public final class LogFile: Sendable {
             state.pending.append(contentsOf: line)
             state.pending.append(UInt8(ascii: "\n"))
             guard state.pending.count < bufferBytes else {
-                Self.writeAll(state.pending, to: state.descriptor)
-                state.pending.removeAll(keepingCapacity: true)
+                state.writePending()
                 return false
             }
             defer { state.flushScheduled = true }
@@ -137,14 +143,12 @@ public final class LogFile: Sendable {
     public func flush() {
         state.withLockedValue { state in
             state.flushScheduled = false
-            guard !state.pending.isEmpty else { return }
-            Self.writeAll(state.pending, to: state.descriptor)
-            state.pending.removeAll(keepingCapacity: true)
+            state.writePending()
         }
     }
 
     /// One write of all of `bytes` (a short write continues where it stopped).
-    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
+    fileprivate static func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
         bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
@@ -166,10 +170,7 @@ public final class LogFile: Sendable {
         let fresh = try Self.open(path)
         let old = state.withLockedValue { state in
             let old = state.descriptor
-            if !state.pending.isEmpty {
-                Self.writeAll(state.pending, to: old)
-                state.pending.removeAll(keepingCapacity: true)
-            }
+            state.writePending()
             state.descriptor = fresh
             return old
         }
