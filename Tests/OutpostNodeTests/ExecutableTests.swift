@@ -30,20 +30,20 @@ func outpostBinary() throws -> URL { try builtBinary("outpost") }
 
 /// Starts `outpost serve --listen 127.0.0.1:0 --threads 1` plus `arguments`; returns the running
 /// process and the port its start-up line reports.
-func startServing(_ arguments: [String]) throws -> (Process, Int) {
+func startServing(_ arguments: [String]) throws -> (ChildProcess, Int) {
     let (process, port, _) = try startServingWithAdmin(arguments)
     return (process, port)
 }
 
 /// As `startServing`, with the admin port from the start-up line too.
-func startServingWithAdmin(_ arguments: [String]) throws -> (Process, Int, Int?) {
-    let process = Process()
+func startServingWithAdmin(_ arguments: [String]) throws -> (ChildProcess, Int, Int?) {
+    let process = ChildProcess()
     process.executableURL = try outpostBinary()
     process.arguments = ["serve", "--listen", "127.0.0.1:0", "--threads", "1", "--admin-listen", "127.0.0.1:0",
                          "--admin-token", adminToken] + arguments
     let output = Pipe()
     process.standardOutput = output
-    try ProcessLaunch.run(process)
+    try process.run()
     var text = ""
     let deadline = ContinuousClock.now + .seconds(20)
     // The whole start-up line: it names the public port and the admin port.
@@ -62,13 +62,13 @@ func startServingWithAdmin(_ arguments: [String]) throws -> (Process, Int, Int?)
 }
 
 func run(_ arguments: [String], binary: String = "outpost", timeout: Duration = .seconds(60)) async throws -> RunResult {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try builtBinary(binary)
     process.arguments = arguments
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output
     process.standardError = errors
-    try ProcessLaunch.run(process)
+    try process.run()
     let deadline = ContinuousClock.now + timeout
     while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
     if process.isRunning { process.terminate() }

@@ -23,14 +23,14 @@ struct CurlResult {
 
 /// Runs curl with `arguments`; `-s` is added.
 func curl(_ arguments: [String], timeout: Duration = .seconds(20)) async throws -> CurlResult {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
     process.arguments = ["-s"] + arguments
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output
     process.standardError = errors
     process.standardInput = FileHandle.nullDevice
-    try ProcessLaunch.run(process)
+    try process.run()
     let deadline = ContinuousClock.now + timeout
     while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
     if process.isRunning { kill(process.processIdentifier, SIGKILL) }
@@ -90,13 +90,13 @@ struct ForwardProxyTests {
     func connectTunnel() async throws {
         let pki = try TestPKI.make(serverName: "localhost")
         let port = try freeLoopbackPort()
-        let server = Process()
+        let server = ChildProcess()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         server.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", pki.serverCertificate, "-key", pki.serverKey, "-www", "-quiet"]
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         server.standardInput = FileHandle.nullDevice
-        try ProcessLaunch.run(server)
+        try server.run()
         defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
         try await waitForPort(port)
         try await withOrigin({ _ in .ok("x") }) { origin in
@@ -140,13 +140,13 @@ struct ForwardProxyTests {
     func credentials() async throws {
         let users = NSTemporaryDirectory() + "outpost-users-\(UUID().uuidString)"
         // The line as an operator makes it: `outpostctl hash-password`, the password on standard input.
-        let hasher = Process()
+        let hasher = ChildProcess()
         hasher.executableURL = try builtBinary("outpostctl")
         hasher.arguments = ["hash-password", "ana", "--rounds", "1000"]
         let input = Pipe(), output = Pipe()
         hasher.standardInput = input
         hasher.standardOutput = output
-        try ProcessLaunch.run(hasher)
+        try hasher.run()
         input.fileHandleForWriting.write(Data("correct horse\n".utf8))
         try input.fileHandleForWriting.close()
         let line = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

@@ -80,14 +80,14 @@ func requiredTool(_ name: String, package: String) throws -> String {
 
 /// Runs a tool to its end; its exit status and everything it printed.
 func runTool(_ path: String, _ arguments: [String], input: String? = nil) throws -> RunResult {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
     let output = Pipe(), errors = Pipe(), standardInput = Pipe()
     process.standardOutput = output
     process.standardError = errors
     process.standardInput = standardInput
-    try ProcessLaunch.run(process)
+    try process.run()
     if let input { standardInput.fileHandleForWriting.write(Data(input.utf8)) }
     try standardInput.fileHandleForWriting.close()
     let printed = output.fileHandleForReading.readDataToEndOfFile()
@@ -401,13 +401,13 @@ struct OperationsTests {
     @Test("outpost serve --log-format json --access-log-format json: both logs are JSON lines on standard output, apart")
     func jsonApplicationLog() async throws {
         try await withOrigin(Self.cacheable) { origin in
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = try outpostBinary()
             process.arguments = ["serve", "--listen", "127.0.0.1:0", "--threads", "1", "--admin-listen", "off", "--disk-size", "0",
                                  "--origin", origin.url, "--log-format", "json", "--access-log-format", "json"]
             let output = Pipe()
             process.standardOutput = output
-            try ProcessLaunch.run(process)
+            try process.run()
             defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
             var text = ""
             let deadline = ContinuousClock.now + .seconds(20)

@@ -92,13 +92,13 @@ struct TestPKI {
             ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
              "-days", "2", "-extfile", "server.ext"],
         ] {
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
             process.arguments = arguments
             process.currentDirectoryURL = URL(fileURLWithPath: directory)
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
-            try ProcessLaunch.run(process)
+            try process.run()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
                 throw WireError.malformed("openssl \(arguments[0]) failed (is Debian's openssl package installed?)")

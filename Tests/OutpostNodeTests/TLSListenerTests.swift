@@ -121,14 +121,14 @@ struct TLSListenerTests {
 
 /// The subject CN of the certificate the server at `port` presents for `serverName` (openssl s_client).
 func peerCommonName(port: Int, serverName: String) throws -> String? {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
     process.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-servername", serverName]
     let output = Pipe()
     process.standardOutput = output
     process.standardError = FileHandle.nullDevice
     process.standardInput = FileHandle.nullDevice
-    try ProcessLaunch.run(process)
+    try process.run()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     let text = String(decoding: data, as: UTF8.self)

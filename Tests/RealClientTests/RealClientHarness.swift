@@ -85,7 +85,7 @@ struct ProcessOutcome: Sendable {
 /// Runs `program` with `arguments`, stdin closed, and kills it once `timeout` has passed.
 /// Polls every 20 ms, never longer than `timeout`.
 func runProgram(_ program: ExternalProgram, _ arguments: [String], timeout: Duration = .seconds(20)) async throws -> ProcessOutcome {
-    let process = Process()
+    let process = ChildProcess()
     process.executableURL = try program.located()
     process.arguments = arguments
     process.standardInput = FileHandle.nullDevice
@@ -93,7 +93,7 @@ func runProgram(_ program: ExternalProgram, _ arguments: [String], timeout: Dura
     let errors = Pipe()
     process.standardOutput = output
     process.standardError = errors
-    try ProcessLaunch.run(process)
+    try process.run()
     // Both pipes are drained while the process runs, so a chatty client never blocks on a full pipe.
     async let outputData = readToEnd(output.fileHandleForReading)
     async let errorData = readToEnd(errors.fileHandleForReading)
