@@ -1,7 +1,9 @@
 // One request and what became of it. It receives the origin's answer either from its own origin
 // call (a pass) or from the fill of its key (as the leader or a waiter), and hands each event to
-// the connection's handler, which writes only while this exchange is the current one.
-// Confined to the connection's event loop.
+// the connection's handler, which writes only while this exchange is the current one. Where the
+// exchange is in its life, and what follows from each event, is `lifecycle`'s to say
+// (ExchangeStateMachine); this class holds what the exchange owns: its call, fill, timers and the
+// figures its access-log line reports. Confined to the connection's event loop.
 import CachePolicy
 import CacheStore
 import EdgeCache
@@ -19,13 +21,13 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     var request: CacheRequest?
     var call: OriginCall?
     var pump: RequestBodyPump?
-    var requestEnded = true
+    var lifecycle: ExchangeStateMachine
     var requestBodyBytes = 0
     /// When the last piece of the request body arrived, and the timer that watches for the next.
     var lastRequestBodyActivity = NIODeadline.now()
     var requestBodyTimer: Scheduled<Void>?
     var invalidates = false
-    var closeAfterResponse = false
+    /// The status sent, for the access log (499 or 400 when the client left or broke first).
     var responseStatus: UInt?
     var responseHeaders: HTTPHeaders?
     var responseBytes = 0
@@ -37,30 +39,26 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     var absoluteTarget: String?
     var accessRule: String?
     var destination: ForwardRoute?
-    /// While new credentials are verified off the event loop: the body parts (and end) that
-    /// arrived meanwhile, replayed once the request may go on.
-    var awaitingCredentials = false
+    /// While new credentials are verified off the event loop (`lifecycle.holdsRequestBody`): the
+    /// body parts (and end) that arrived meanwhile, replayed once the request may go on.
     var heldBodyParts: [ByteBuffer] = []
     var heldEnd = false
 
     // The fill path.
     private var plan: FillPlan?
     private var fill: FillHandle?
-    private var waiting = false
     private var waitTimer: Scheduled<Void>?
-    private var fillStarted = false
-    private var suppressBody = false
-    private var bodyFromCache = false
     /// The one range of the body sent, when a range request is answered from a fill.
     private var rangeWindow: RangeWindow?
     /// Whether the response came from the store (a hit, or a stored body revalidated with 304).
-    var servedFromCache: Bool { cacheStatus?.hit == true || bodyFromCache }
+    var servedFromCache: Bool { cacheStatus?.hit == true || lifecycle.source == .store }
 
     init(head: HTTPRequestHead, client: String?, eventLoop: any EventLoop, handler: ProxyHandler) {
         self.head = head
         self.client = client
         self.eventLoop = eventLoop
         self.handler = handler
+        self.lifecycle = ExchangeStateMachine(keepAliveRequested: head.isKeepAlive)
     }
 
     /// The client is gone or the request was abandoned: stop everything this exchange started.
@@ -105,11 +103,11 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
         self.plan = plan
         let (fill, role) = handler.engine.fills.join(plan, subscriber: self)
         self.fill = fill
+        lifecycle.fillJoined(leading: role == .leader)
         switch role {
         case .leader:
             fill.start(handler.fillRequest(plan, for: self))
         case .follower:
-            waiting = true
             waitTimer = eventLoop.assumeIsolated().scheduleTask(in: handler.engine.configuration.collapseTimeout) { [weak self] () -> Void in
                 self?.waitTimedOut()
             }
@@ -117,33 +115,33 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     }
 
     private func waitTimedOut() {
-        guard !fillStarted, let fill, let plan else { return }
-        fill.detach(self)
+        guard let plan, case .fetchAlone = lifecycle.stopWaiting() else { return }
+        fill?.detach(self)
         fetchAlone(plan)
     }
 
     private func fetchAlone(_ plan: FillPlan) {
         guard let handler, handler.isCurrent(self) != nil else { return }
         handler.engine.stats.collapseAbandoned.add(1, ordering: .relaxed)
-        waiting = false
         let fill = handler.engine.fills.alone(plan, subscriber: self)
         self.fill = fill
         fill.start(handler.fillRequest(plan, for: self))
     }
 
     func fillDeclined(_ reason: NotCachedReason) {
-        guard !fillStarted, let plan else { return }
+        guard let plan, case .fetchAlone = lifecycle.stopWaiting() else { return }
         waitTimer?.cancel()
         fill = nil
         fetchAlone(plan)
     }
 
     func fillStarted(_ response: FillResponse) -> EventLoopFuture<Void> {
-        guard let handler, let context = handler.isCurrent(self), !fillStarted else {
+        guard let handler, let context = handler.isCurrent(self), case .respond(let collapsed) = lifecycle.fillStarted() else {
             return eventLoop.makeSucceededVoidFuture()
         }
-        fillStarted = true
         waitTimer?.cancel()
+        var source = ExchangeStateMachine.Source.origin
+        var sendsBody = head.method != .HEAD
         origin = response.origin
         let engine = handler.engine
         let name = engine.configuration.cacheName
@@ -156,23 +154,23 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
             // only when the body was already stored as this head goes out (RFC 9211 §2.7).
             cacheStatus = .forwarded(
                 cacheName: name, response.reason.forwardReason, status: response.reason == .noStoredResponse ? nil : code,
-                stored: notStored == nil && response.storedWhole, collapsed: waiting, timeToLive: notStored == nil ? response.timeToLive : nil,
+                stored: notStored == nil && response.storedWhole, collapsed: collapsed, timeToLive: notStored == nil ? response.timeToLive : nil,
                 detail: notStored ?? (response.reason == .noStoredResponse ? nil : response.reason))
             headers = response.headers
             headers.removeHopByHopFields()
         case .revalidated:
             engine.stats.hitsRevalidated.add(1, ordering: .relaxed)
-            cacheStatus = .forwarded(cacheName: name, response.reason.forwardReason, status: 304, collapsed: waiting,
+            cacheStatus = .forwarded(cacheName: name, response.reason.forwardReason, status: 304, collapsed: collapsed,
                                      timeToLive: response.timeToLive)
             headers = storedHeaders(response)
-            bodyFromCache = true
+            source = .store
         case .staleIfError(let staleness, let originStatus):
             engine.stats.hitsStaleIfError.add(1, ordering: .relaxed)
-            var status = CacheStatus.forwarded(cacheName: name, .stale, status: originStatus, collapsed: waiting, timeToLive: -staleness)
+            var status = CacheStatus.forwarded(cacheName: name, .stale, status: originStatus, collapsed: collapsed, timeToLive: -staleness)
             status.detail = "stale-if-error"
             cacheStatus = status
             headers = storedHeaders(response)
-            bodyFromCache = true
+            source = .store
         }
         var status = response.status
         // RFC 9111 §4.3.2: the client's own validators are answered here, never forwarded.
@@ -181,11 +179,12 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
                                        stored: headers, storedResponseTime: engine.configuration.clock.now()) == .notModified {
             status = .notModified
             headers = HTTPHeaders(ConditionalRequest.notModifiedFields(stored: headers))
-            suppressBody = true
+            sendsBody = false
         }
-        if head.method == .HEAD { suppressBody = true }
-        if status == .ok, head.headers.contains(name: "range") { status = answerRange(headers: &headers, response: response) }
-        handler.writeHead(status: status, headers: &headers, for: self, context: context)
+        if status == .ok, head.headers.contains(name: "range") {
+            status = answerRange(headers: &headers, response: response, sendsBody: &sendsBody)
+        }
+        handler.writeHead(status: status, headers: &headers, source: source, sendsBody: sendsBody, for: self, context: context)
         ProxyHandler.flushAtEndOfTurn(context)
         return eventLoop.makeSucceededVoidFuture()
     }
@@ -193,7 +192,7 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     /// RFC 9110 §14: the fill fetched the whole representation (ranges are never forwarded);
     /// a single range is cut from it as it streams, an unsatisfiable one gets 416. Several
     /// ranges, or a length not known from the head, get the whole 200 (§14.2 allows ignoring Range).
-    private func answerRange(headers: inout HTTPHeaders, response: FillResponse) -> HTTPResponseStatus {
+    private func answerRange(headers: inout HTTPHeaders, response: FillResponse, sendsBody: inout Bool) -> HTTPResponseStatus {
         guard let length = response.stored?.bodyLength ?? headers.first(name: "content-length").flatMap({ Int($0) }) else {
             return .ok
         }
@@ -205,7 +204,7 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
             return .partialContent
         case .unsatisfiable:
             ProxyHandler.describeUnsatisfiable(&headers, length: length)
-            suppressBody = true
+            sendsBody = false
             return .rangeNotSatisfiable
         case .whole, .partial:
             return .ok
@@ -221,17 +220,17 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     }
 
     func fillInterimResponse(_ head: HTTPResponseHead) {
-        guard !fillStarted else { return }
         handler?.interimResponseReceived(head, exchange: self)
     }
 
     func fillBodyPart(_ part: ByteBuffer) -> EventLoopFuture<Void> {
-        guard let handler, !suppressBody else { return eventLoop.makeSucceededVoidFuture() }
+        guard let handler, lifecycle.sendsBody else { return eventLoop.makeSucceededVoidFuture() }
+        let fromCache = lifecycle.source == .store
         if rangeWindow != nil {
             guard let slice = rangeWindow!.slice(part) else { return eventLoop.makeSucceededVoidFuture() }
-            return handler.responseBodyPartReceived(slice, fromCache: bodyFromCache, exchange: self)
+            return handler.responseBodyPartReceived(slice, fromCache: fromCache, exchange: self)
         }
-        return handler.responseBodyPartReceived(part, fromCache: bodyFromCache, exchange: self)
+        return handler.responseBodyPartReceived(part, fromCache: fromCache, exchange: self)
     }
 
     func fillCompleted() {

@@ -46,6 +46,8 @@ extension ProxyHandler {
         bytes.writeStaticString("\r\n\r\n")
         if inline { bytes.writeImmutableBuffer(body) }
 
+        // The kept head is never a closing one (the guard above): keep-alive unless the lifecycle says not.
+        guard case .write = exchange.lifecycle.responseHeadReady(from: .store, closing: false, unframed: false) else { return false }
         exchange.responseStatus = UInt(entry.response.status)
         exchange.responseBytes = body.readableBytes
         engine.stats.bytesFromCache.add(body.readableBytes, ordering: .relaxed)
@@ -53,11 +55,11 @@ extension ProxyHandler {
         context.write(wrapOutboundOut(.head(EncodedResponseWriter.standInHead)), promise: nil)
         if encodedWriter.unstage() {
             // The head never reached the writer: nothing was sent, and the connection cannot be trusted.
-            closeAbruptly(exchange, context: context)
+            if case .closeAbruptly = exchange.lifecycle.failed() { closeAbruptly(exchange, context: context) }
             return true
         }
         if !inline && body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        finishResponse(exchange, closing: false, context: context)
+        finishResponse(exchange, context: context)
         return true
     }
 

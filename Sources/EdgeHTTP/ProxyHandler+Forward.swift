@@ -68,11 +68,11 @@ extension ProxyHandler {
             // PBKDF2 is deliberately slow: run it on the thread pool, hold the request (and any
             // body that comes meanwhile), and go on where it left off.
             state = .forwarding(exchange)
-            exchange.awaitingCredentials = true
+            exchange.lifecycle.credentialsNeeded()
             NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) { verification.run() }
                 .assumeIsolated().whenComplete { [self] result in
                     guard let context = isCurrent(exchange) else { return }
-                    exchange.awaitingCredentials = false
+                    exchange.lifecycle.credentialsChecked()
                     state = .idle
                     let authenticated = (try? result.get()) ?? false
                     if decideAccess(received, scheme: scheme, authority: authority, authenticated: authenticated, closing: closing,

@@ -24,11 +24,11 @@ extension ProxyHandler {
         var headers = storedHeaders(stored, bodyLength: body.readableBytes, notModified: false)
         headers.replaceOrAdd(name: "age", value: ResponseAge.fieldValue(currentAge: answer.currentAge))
         let (status, content) = Self.rangedResponse(outcome, headers: &headers, body: body, allocator: context.channel.allocator)
-        let closing = writeHead(status: status, headers: &headers, for: exchange, context: context)
+        guard writeHead(status: status, headers: &headers, source: .store, for: exchange, context: context) else { return true }
         exchange.responseBytes = content.readableBytes
         engine.stats.bytesFromCache.add(content.readableBytes, ordering: .relaxed)
         if content.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(content))), promise: nil) }
-        finishResponse(exchange, closing: closing, context: context)
+        finishResponse(exchange, context: context)
         return true
     }
 

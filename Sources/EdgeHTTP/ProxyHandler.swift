@@ -6,14 +6,20 @@
 //   fill  ─ the exchange subscribes to the key's fill (leading it or waiting on it)
 //   pass  ─ the exchange drives its own origin call (unsafe methods, bypasses, bodies)
 //
-//   idle ──head──▶ forwarding ──response end──▶ idle (keep-alive) or closed
-//     │                 └── failure before the head ──▶ 502/504 page
-//     └──refused head──▶ discarding ──▶ closed
+// The connection's own states:
+//
+//   idle ──head──▶ forwarding(exchange) ──response end──▶ idle (keep-alive) or closed
+//     └──refused head──▶ discarding ──▶ idle or closed
+//
+// The exchange's lifecycle (deciding, consulting disk, waiting on a fill, responding, finished or
+// closed, and the keep-alive decision) is ExchangeStateMachine's: each event goes to
+// `exchange.lifecycle`, and this handler performs the action it returns.
 //
 // Invariants: a response is written only for the exchange that is current; a connection whose
 // request body was not read to its end is closed after the response (never reused); a failure
 // after the head was sent closes the connection, so a truncated body is never mistaken for a
-// complete one; every response carries Cache-Status.
+// complete one; every response carries Cache-Status; an exchange is recorded (access log, per-host
+// figures) once, when its lifecycle ends.
 import CachePolicy
 import CacheStore
 import EdgeCache
@@ -120,7 +126,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                extraHeaders: [("retry-after", ClientLimits.retryAfter(wait))])
                 return
             }
-            exchange.requestEnded = false
+            exchange.lifecycle.requestAccepted()
             // The key and any Vary'd variant are computed from what the origin will be sent.
             let request = CacheRequest(method: head.method, target: head.uri, headers: cacheRequestHeaders(for: exchange),
                                        hasBody: hasBody, scheme: exchange.destination?.scheme ?? scheme, destination: exchange.destination?.client)
@@ -148,8 +154,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .consultDisk(let key):
             // The disk is read off the event loop; the decision is made again when it answers.
             state = .forwarding(exchange)
+            exchange.lifecycle.diskConsulted()
             engine.consultDisk(key: key, on: context.eventLoop).assumeIsolated().whenComplete { [self] result in
-                guard let context = isCurrent(exchange) else { return }
+                guard let context = isCurrent(exchange), exchange.lifecycle.diskAnswered() else { return }
                 act(on: request, exchange: exchange, bodyLength: bodyLength, hasBody: hasBody,
                     expectsContinue: expectsContinue, diskConsulted: true, diskEntries: (try? result.get()) ?? [], context: context)
             }
@@ -192,6 +199,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         state = .forwarding(exchange)
+        exchange.lifecycle.passStarted()
         engine.stats.originFetches.add(1, ordering: .relaxed)
         exchange.call = (exchange.destination?.client ?? origin).execute(request, on: context.eventLoop,
                                                                  handler: engine.stats.origins.metered(exchange))
@@ -226,7 +234,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// spends not reading (its origin is slower than the client) does not count.
     private func watchRequestBody(_ exchange: Exchange, in delay: TimeAmount, context: ChannelHandlerContext) {
         exchange.requestBodyTimer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] () -> Void in
-            guard let self, let context = self.isCurrent(exchange), !exchange.requestEnded else { return }
+            guard let self, let context = self.isCurrent(exchange), exchange.lifecycle.isReadingRequestBody else { return }
             let timeout = self.configuration.requestBodyTimeout
             if exchange.pump?.isBackedUp == true { exchange.lastRequestBodyActivity = .now() }
             let idle = NIODeadline.now() - exchange.lastRequestBodyActivity
@@ -244,7 +252,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func requestBodyReceived(_ part: ByteBuffer, context: ChannelHandlerContext) {
         guard case .forwarding(let exchange) = state else { return }
-        if exchange.awaitingCredentials {
+        if exchange.lifecycle.holdsRequestBody {
             exchange.heldBodyParts.append(part)
             return
         }
@@ -260,20 +268,20 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func requestEndReceived(context: ChannelHandlerContext) {
         guard case .forwarding(let exchange) = state else { return }
-        if exchange.awaitingCredentials {
+        if exchange.lifecycle.holdsRequestBody {
             exchange.heldEnd = true
             return
         }
-        exchange.requestEnded = true
+        exchange.lifecycle.requestEnded()
         exchange.requestBodyTimer?.cancel()
         exchange.pump?.end()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if case .forwarding(let exchange) = state {
+        if case .forwarding(let exchange) = state, case .stopAndRecord(let answered) = exchange.lifecycle.clientGone() {
             exchange.stop()
             exchange.failureNote = exchange.failureNote ?? "client closed the connection"
-            if exchange.responseStatus == nil { exchange.responseStatus = 499 }
+            if !answered { exchange.responseStatus = 499 }
             recordFinished(exchange)
         }
         state = .closed
@@ -282,10 +290,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Decoder errors are answered by ProtocolErrorResponder; here the exchange is dropped.
-        if case .forwarding(let exchange) = state {
+        if case .forwarding(let exchange) = state, case .stopAndRecord(let answered) = exchange.lifecycle.clientGone() {
             exchange.stop()
             exchange.failureNote = "client error: \(error)"
-            if exchange.responseStatus == nil { exchange.responseStatus = 400 }
+            if !answered { exchange.responseStatus = 400 }
             recordFinished(exchange)
         }
         state = .discarding
@@ -295,7 +303,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: outbound: read backpressure for request bodies
 
     func read(context: ChannelHandlerContext) {
-        if case .forwarding(let exchange) = state, exchange.pump?.isBackedUp == true || exchange.awaitingCredentials {
+        if case .forwarding(let exchange) = state, exchange.pump?.isBackedUp == true || exchange.lifecycle.holdsRequestBody {
             readPending = true
             return
         }
@@ -324,13 +332,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var headers = storedHeaders(stored, bodyLength: answer.entry.body.readableBytes, notModified: notModified)
         headers.replaceOrAdd(name: "age", value: ResponseAge.fieldValue(currentAge: answer.currentAge))
         let sendsBody = !notModified && exchange.head.method != .HEAD && answer.entry.body.readableBytes > 0
-        let closing = writeHead(status: status, headers: &headers, for: exchange, context: context)
+        guard writeHead(status: status, headers: &headers, source: .store, sendsBody: sendsBody, for: exchange, context: context) else {
+            return
+        }
         if sendsBody {
             exchange.responseBytes = answer.entry.body.readableBytes
             engine.stats.bytesFromCache.add(answer.entry.body.readableBytes, ordering: .relaxed)
             context.write(wrapOutboundOut(.body(.byteBuffer(answer.entry.body))), promise: nil)
         }
-        finishResponse(exchange, closing: closing, context: context)
+        finishResponse(exchange, context: context)
     }
 
     /// The head of a stored response as sent to clients: the stored fields without the targeted
@@ -350,11 +360,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: writing responses (current exchange only)
 
-    /// Writes a final head: origin-identity rewrite, Via, Cache-Status, keep-alive decision.
-    /// Returns whether the connection closes after this response.
+    /// Writes a final head: origin-identity rewrite, Via, Cache-Status, and the keep-alive decision
+    /// (the exchange's lifecycle makes it). Returns false, having written nothing, when the
+    /// exchange already has a head or is over.
     @discardableResult
     func writeHead(status: HTTPResponseStatus, headers: inout HTTPHeaders, version: HTTPVersion = .http1_1,
-                   closing: Bool = false, ownFields: [(String, String)] = [], for exchange: Exchange, context: ChannelHandlerContext) -> Bool {
+                   closing: Bool = false, source: ExchangeStateMachine.Source, sendsBody: Bool = true, ownFields: [(String, String)] = [],
+                   for exchange: Exchange, context: ChannelHandlerContext) -> Bool {
         rewriteForClients(&headers, receivedVersion: version)
         // Fields this node writes for itself (e.g. its own Proxy-Authenticate), after the rewrite
         // that removes the origin's hop-by-hop ones.
@@ -365,14 +377,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let request = exchange.head
         // HTTP/1.0 clients cannot be sent chunked framing: the body ends with the connection.
         let unframed = request.version == .http1_0 && !headers.contains(name: "content-length") && status.mayHaveResponseBody
-        if closing || !request.isKeepAlive || unframed {
-            exchange.closeAfterResponse = true
-            // HTTP/2 has no Connection field (RFC 9113 §8.2.2): the stream just ends.
-            if request.version.major == 1 { headers.replaceOrAdd(name: "connection", value: "close") }
-        }
+        guard case .write(let closes) = exchange.lifecycle.responseHeadReady(from: source, closing: closing, unframed: unframed,
+                                                                             sendsBody: sendsBody)
+        else { return false }
+        // HTTP/2 has no Connection field (RFC 9113 §8.2.2): the stream just ends.
+        if closes && request.version.major == 1 { headers.replaceOrAdd(name: "connection", value: "close") }
         exchange.responseStatus = status.code
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
-        return exchange.closeAfterResponse
+        return true
     }
 
     /// What every response head gets on its way to a client: the origin-identity rewrite, Via,
@@ -396,7 +408,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.responseHeaders = head.headers
         var headers = head.headers
         headers.removeHopByHopFields()
-        writeHead(status: head.status, headers: &headers, version: head.version, for: exchange, context: context)
+        writeHead(status: head.status, headers: &headers, version: head.version, source: .origin, for: exchange, context: context)
         // Sent in this turn of the event loop: the client learns the status even if the body then
         // breaks, and a body part that came in the same read goes out in the same write.
         Self.flushAtEndOfTurn(context)
@@ -414,7 +426,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// generation of the 1xx response", but not to an HTTP/1.0 client, which cannot parse them. 100
     /// is this node's own business (it answers Expect itself) and 101 is never asked for.
     func interimResponseReceived(_ head: HTTPResponseHead, exchange: Exchange) {
-        guard let context = isCurrent(exchange), exchange.responseStatus == nil,
+        guard let context = isCurrent(exchange), exchange.lifecycle.mayForwardInterim,
               exchange.head.version.major >= 2 || exchange.head.version.minor >= 1,
               (102..<200).contains(head.status.code)
         else { return }
@@ -440,12 +452,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if exchange.invalidates, let request = exchange.request, let status = exchange.responseStatus {
             engine.invalidate(after: request, status: Int(status), response: exchange.responseHeaders ?? HTTPHeaders())
         }
-        finishResponse(exchange, closing: exchange.closeAfterResponse || !exchange.requestEnded, context: context)
+        finishResponse(exchange, context: context)
     }
 
-    func finishResponse(_ exchange: Exchange, closing: Bool, context: ChannelHandlerContext) {
+    /// The response's end: recorded, then the connection kept for the next request or closed, as
+    /// the exchange's lifecycle decides.
+    func finishResponse(_ exchange: Exchange, context: ChannelHandlerContext) {
+        guard case .finish(let keepAlive) = exchange.lifecycle.responseEnded() else { return }
         recordFinished(exchange)
-        if closing {
+        if !keepAlive {
             exchange.pump?.fail(ChannelError.outputClosed)
             state = .closed
             // Lingering: the client may still be sending (a refusal answered before its body).
@@ -472,20 +487,23 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             "origin": "\(server?.description ?? "-")", "reason": "\(failure)", "method": "\(exchange.head.method.wireName)",
             "target": "\(exchange.head.uri)",
         ])
-        if exchange.responseStatus != nil {
+        switch exchange.lifecycle.failed() {
+        case .closeAbruptly:
             // The client already has a head: only an abrupt close says the body is incomplete.
             closeAbruptly(exchange, context: context)
-            return
+        case .writeErrorPage(let closing):
+            if closing { exchange.pump?.fail(ChannelError.outputClosed) }
+            writeErrorPage(failure.gatewayStatus, for: exchange, closing: closing, context: context)
+        case .none:
+            break
         }
-        let closing = !exchange.requestEnded || !exchange.head.isKeepAlive
-        if closing { exchange.pump?.fail(ChannelError.outputClosed) }
-        writeErrorPage(failure.gatewayStatus, for: exchange, closing: closing, context: context)
     }
 
     // MARK: helpers
 
     /// Ends the exchange and the connection without another byte (what was written already,
-    /// such as a head whose flush waits for the end of this turn, is flushed first).
+    /// such as a head whose flush waits for the end of this turn, is flushed first): the
+    /// lifecycle's `closeAbruptly`.
     func closeAbruptly(_ exchange: Exchange, context: ChannelHandlerContext) {
         recordFinished(exchange)
         state = .closed
@@ -508,12 +526,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func abandon(_ exchange: Exchange, answering status: HTTPResponseStatus, context: ChannelHandlerContext) {
         exchange.stop()
         state = .discarding
-        if exchange.responseStatus == nil {
-            writeErrorPage(status, for: exchange, closing: true, context: context)
-        } else {
-            recordFinished(exchange)
-            context.flush()
-            context.close(promise: nil)
+        switch exchange.lifecycle.abandoned() {
+        case .writeErrorPage(let closing): writeErrorPage(status, for: exchange, closing: closing, context: context)
+        case .closeAbruptly: closeAbruptly(exchange, context: context)
+        case .none: break
         }
     }
 
@@ -525,9 +541,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             exchange.cacheStatus = ErrorPage.cacheStatus(for: status, cacheName: engine.configuration.cacheName)
         }
         var headers = page.head.headers
-        writeHead(status: status, headers: &headers, closing: closing, ownFields: extraHeaders, for: exchange, context: context)
+        guard writeHead(status: status, headers: &headers, closing: closing, source: .node, ownFields: extraHeaders, for: exchange,
+                        context: context)
+        else { return }
         exchange.responseBytes = page.body.readableBytes
         context.write(wrapOutboundOut(.body(.byteBuffer(page.body))), promise: nil)
-        finishResponse(exchange, closing: closing || exchange.closeAfterResponse, context: context)
+        finishResponse(exchange, context: context)
     }
 }
