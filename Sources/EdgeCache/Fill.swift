@@ -16,9 +16,12 @@
 // - a response larger than the memory tier can hold (declared so, or found so as it arrives),
 //   but within the rules' bound, is stored on the disk tier alone (DiskStreamingFill), whose
 //   writes pace the origin too.
-// Origin callbacks run on `eventLoop`; joins and departures come from any loop, so the shared
-// state sits behind `lock`, and every delivery is enqueued on the subscriber's loop while holding
-// it, which keeps each subscriber's events in order.
+// Two sides, two rules. The origin side — the lifecycle (FillStateMachine: awaiting the head,
+// holding it, streaming to a store target, refetching, answered from the store, finished), the
+// store fills and the call — is confined to `eventLoop`, where every origin callback runs. The
+// subscriber side — who listens, and what a request joining from another loop gets (`sharing`) —
+// sits behind `lock`, and every delivery is enqueued on the subscriber's loop while holding it,
+// which keeps each subscriber's events in order.
 import CachePolicy
 import CacheStore
 import Logging
@@ -34,12 +37,13 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         let isLeader: Bool
     }
 
-    private enum Phase {
-        case waitingForHead
+    /// What a request that joins now gets: the lifecycle as seen from other loops.
+    private enum Sharing {
+        case beforeHead
         /// The origin's head has arrived; it is held back until the body ends.
-        case holdingHead(FillResponse, variantKey: String, varyFieldNames: [String])
+        case headHeld(FillResponse, variantKey: String, varyFieldNames: [String])
         case streaming(FillResponse, variantKey: String, varyFieldNames: [String])
-        case finished
+        case over
     }
 
     let plan: FillPlan
@@ -49,14 +53,14 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
 
     // Guarded by `lock`.
     private let lock = NIOLock()
-    private var phase = Phase.waitingForHead
+    private var sharing = Sharing.beforeHead
     private var subscriptions: [Subscription] = []
     /// Body parts so far, for subscribers that join while streaming; only while joinable.
     private var parts: [ByteBuffer] = []
     private var joinable = true
-    private var leaderAttached = false
 
     // Confined to `eventLoop`.
+    private var lifecycle: FillStateMachine
     private var call: OriginCall?
     private var storeFill: (any CacheFill)?
     /// Instead of `storeFill`, for a response too large for memory.
@@ -69,11 +73,8 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     private var purgeGeneration = 0
     /// The stored response the origin request validates; nil once a 304 could not be used.
     private var validating: StoredEntry?
-    /// The origin request, kept to ask again without validators (see `revalidated`).
+    /// The origin request, kept to ask again without validators (see `refetchUnconditionally`).
     private var request: OriginRequest?
-    /// A 304 selected no stored response: the rest of that answer is ignored and the request
-    /// is sent once more, unconditionally, when it ends.
-    private var refetchPending = false
     /// The body parts read while the head is held; delivered with it.
     private var heldParts: [ByteBuffer] = []
     /// Why storing stopped, when it did (for the held head's Cache-Status).
@@ -88,6 +89,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         self.coordinator = coordinator
         self.registered = registered
         self.validating = plan.validating
+        self.lifecycle = FillStateMachine(validating: plan.validating != nil)
     }
 
     // MARK: subscribers (any loop)
@@ -96,7 +98,6 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     func attachLeader(_ subscriber: any FillSubscriber, requestHeaders: HTTPHeaders) {
         lock.withLock {
             subscriptions.append(Subscription(subscriber: subscriber, requestHeaders: requestHeaders, isLeader: true))
-            leaderAttached = true
         }
     }
 
@@ -105,10 +106,10 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         lock.withLock {
             guard joinable, subscriptions.count < maximumWaiters else { return false }
             let subscription = Subscription(subscriber: subscriber, requestHeaders: requestHeaders, isLeader: false)
-            switch phase {
-            case .waitingForHead:
+            switch sharing {
+            case .beforeHead:
                 subscriptions.append(subscription)
-            case .holdingHead(_, let variantKey, let varyFieldNames):
+            case .headHeld(_, let variantKey, let varyFieldNames):
                 guard matches(subscription, variantKey: variantKey, varyFieldNames: varyFieldNames) else { return false }
                 subscriptions.append(subscription)
             case .streaming(let response, let variantKey, let varyFieldNames):
@@ -119,7 +120,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                     _ = subscriber.fillStarted(response)
                     for part in parts { _ = subscriber.fillBodyPart(part) }
                 }
-            case .finished:
+            case .over:
                 return false
             }
             return true
@@ -130,13 +131,13 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     func detach(_ subscriber: any FillSubscriber) {
         let abandon: Bool = lock.withLock {
             guard let index = subscriptions.firstIndex(where: { $0.subscriber === subscriber }) else { return false }
-            if subscriptions.remove(at: index).isLeader { leaderAttached = false }
+            subscriptions.remove(at: index)
             return subscriptions.isEmpty
         }
         if abandon {
             // Nobody listens: go on only if the response is being stored, or may still be.
             eventLoop.execute { [self] in
-                if storeFill == nil, diskFill == nil, case .streaming = lock.withLock({ phase }) { call?.cancel(); finish() }
+                if lifecycle.state == .streaming(.none) { stop() }
             }
         }
     }
@@ -160,13 +161,28 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     }
 
     func originResponseHeadReceived(_ head: HTTPResponseHead, from origin: OriginServer) -> EventLoopFuture<Void> {
-        if refetchPending { return eventLoop.makeSucceededVoidFuture() }
+        guard case .awaitingHead(let isValidating) = lifecycle.state else { return eventLoop.makeSucceededVoidFuture() }
         let now = coordinator.clock.now()
-        if let validating {
-            if head.status == .notModified { return revalidated(validating, notModified: head.headers, origin: origin, now: now) }
+        if isValidating, let validating {
+            if head.status == .notModified {
+                // RFC 9111 §4.3.4: the 304 updates the stored response it identifies. When it
+                // identifies none (its validator names another representation), the stored
+                // response cannot be used and the 304 says nothing else: ask once more without
+                // validators (§4.3.3 leaves the cache to get a full response), never answering
+                // the client with an error.
+                let selects = Validation.notModifiedSelects(head.headers, validated: validating.response.cached)
+                if lifecycle.headReceived(.notModified(selectsStored: selects)) == .answerRevalidated {
+                    revalidated(validating, notModified: head.headers, origin: origin, now: now)
+                } else {
+                    coordinator.logger.debug("304 selected no stored response; fetching again without validators",
+                                             metadata: ["key": "\(plan.key)"])
+                }
+                return eventLoop.makeSucceededVoidFuture()
+            }
             if Reuse.isOriginError(status: Int(head.status.code)),
                case .allowed(let staleness) = Reuse.staleIfError(cached: validating.response.cached, request: plan.requestHeaders,
-                                                                settings: plan.settings, now: now) {
+                                                                settings: plan.settings, now: now),
+               lifecycle.headReceived(.staleIfError) == .answerStale {
                 serveStale(validating, staleness: staleness, originStatus: Int(head.status.code), origin: origin)
                 return eventLoop.makeSucceededVoidFuture()
             }
@@ -176,6 +192,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         var variantKey = ""
         var varyFieldNames: [String] = []
         var timeToLive: Double?
+        var target = FillStateMachine.StoreTarget.none
         declaredLength = head.headers.first(name: "content-length").flatMap { Int($0) }
         switch Storability.decide(method: "GET", request: plan.requestHeaders, status: Int(head.status.code),
                                   response: fields, responseTime: now, settings: plan.settings) {
@@ -199,8 +216,10 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                 storing = response
                 if let disk = coordinator.disk, let declaredLength, declaredLength > coordinator.memoryObjectLimit {
                     diskFill = disk.beginStreamingFill(response)
+                    target = .disk
                 } else {
                     storeFill = coordinator.storage.beginFill(response)
+                    target = .memory
                 }
                 timeToLive = storagePlan.lifetime.seconds - response.cached.age.currentAge(now: now)
             }
@@ -217,10 +236,11 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         }
         let response = FillResponse(status: head.status, headers: head.headers, outcome: .fetched(notStored: notStored),
                                     stored: nil, reason: plan.reason, timeToLive: timeToLive, origin: origin)
-        if storeFill != nil, let declaredLength, declaredLength <= Self.headHoldLimit {
+        let holdable = declaredLength.map { $0 <= Self.headHoldLimit } ?? false
+        if lifecycle.headReceived(.fetched(target, holdable: holdable)) == .holdHead {
             // RFC 9211 §2.7: `stored` is said once it is so; the head waits for the body (bounded).
             lock.withLock {
-                phase = .holdingHead(response, variantKey: variantKey, varyFieldNames: varyFieldNames)
+                sharing = .headHeld(response, variantKey: variantKey, varyFieldNames: varyFieldNames)
                 subscriptions.removeAll { subscription in
                     guard !matches(subscription, variantKey: variantKey, varyFieldNames: varyFieldNames) else { return false }
                     subscription.subscriber.eventLoop.execute { subscription.subscriber.fillDeclined(.varyMismatch) }
@@ -230,7 +250,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             return eventLoop.makeSucceededVoidFuture()
         }
         let (leaderPaced, unregister) = lock.withLock { () -> (EventLoopFuture<Void>?, Bool) in
-            phase = .streaming(response, variantKey: variantKey, varyFieldNames: varyFieldNames)
+            sharing = .streaming(response, variantKey: variantKey, varyFieldNames: varyFieldNames)
             joinable = notStored == nil
             var paced: EventLoopFuture<Void>?
             subscriptions.removeAll { subscription in
@@ -246,19 +266,18 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             return (paced, !joinable)
         }
         if unregister { coordinator.remove(self) }
-        if notStored != nil, leaderPaced == nil {
+        if !lifecycle.worthReadingUnheard, leaderPaced == nil {
             // Not stored and nobody listening: reading the body would serve no one.
-            call?.cancel()
-            finish()
+            stop()
         }
         return leaderPaced ?? eventLoop.makeSucceededVoidFuture()
     }
 
     /// RFC 9110 §15.2: a proxy forwards interim responses; they reach the requests waiting now.
     func originInformationalReceived(_ head: HTTPResponseHead) {
-        guard !refetchPending else { return }
+        guard case .awaitingHead = lifecycle.state else { return }
         lock.withLock {
-            guard case .waitingForHead = phase else { return }
+            guard case .beforeHead = sharing else { return }
             for subscription in subscriptions {
                 let subscriber = subscription.subscriber
                 subscriber.eventLoop.execute { subscriber.fillInterimResponse(head) }
@@ -267,47 +286,32 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     }
 
     func originBodyPartReceived(_ part: ByteBuffer) -> EventLoopFuture<Void> {
-        if refetchPending { return eventLoop.makeSucceededVoidFuture() }
-        receivedBytes += part.readableBytes
-        let holding = lock.withLock { if case .holdingHead = phase { true } else { false } }
-        if let fill = storeFill, receivedBytes > plan.settings.maxObjectSize || !fill.append(part) {
-            if holding {
-                // The memory tier cannot take it after all: the head goes now, without `stored`,
-                // and the body streams from here on (before the disk switch below reads `parts`).
-                let toDisk = receivedBytes <= plan.settings.maxObjectSize && coordinator.disk != nil
-                releaseHeldHead(notStored: toDisk ? nil : .tooLarge, storedWhole: false)
-            }
-            fill.abandon()
-            storeFill = nil
-            if receivedBytes <= plan.settings.maxObjectSize, let disk = coordinator.disk, let storing {
-                // Larger than memory holds, though it did not say so (no Content-Length): the
-                // disk alone takes it, from the parts kept for joining waiters (all of them so
-                // far, since a storing fill is joinable); this part follows below.
-                let diskFill = disk.beginStreamingFill(storing)
-                for earlier in lock.withLock({ parts }) { _ = diskFill.append(earlier, on: eventLoop) }
-                self.diskFill = diskFill
-            } else {
-                coordinator.stats.countNotStored(.tooLarge)
-                coordinator.uncacheable.remember(plan.key, reason: .tooLarge, now: coordinator.clock.now())
-                lock.withLock { joinable = false; parts = [] }
-                coordinator.remove(self)
-            }
-        } else if holding {
+        let total = receivedBytes + part.readableBytes
+        let withinBound = total <= plan.settings.maxObjectSize
+        var memoryTook = false
+        if lifecycle.target == .memory, withinBound, let storeFill { memoryTook = storeFill.append(part) }
+        let action = lifecycle.bodyPartReceived(memoryTook: memoryTook, withinBound: withinBound,
+                                                diskAvailable: coordinator.disk != nil && storing != nil,
+                                                diskGaveUp: diskFill?.isGivenUp ?? false)
+        if action == .ignore { return eventLoop.makeSucceededVoidFuture() }
+        // Counted only for an answer that is this fill's body (not a 304's or an ignored one's).
+        receivedBytes = total
+        switch action {
+        case .ignore:
+            return eventLoop.makeSucceededVoidFuture()
+        case .holdPart:
             heldParts.append(part)
             return eventLoop.makeSucceededVoidFuture()
+        case .deliver(let change, let releaseHeldHead):
+            if releaseHeldHead {
+                // The memory tier cannot take it after all: the head goes now, without `stored`,
+                // and the body streams from here on (before the disk switch below reads `parts`).
+                self.releaseHeldHead(notStored: lifecycle.target == .disk ? nil : .tooLarge, storedWhole: false)
+            }
+            if let change { apply(change) }
         }
         var written: EventLoopFuture<Void>?
-        if let fill = diskFill {
-            if receivedBytes > plan.settings.maxObjectSize {
-                abandonStoring(.tooLarge)
-            } else if fill.isGivenUp {
-                // Too large for the disk, a failed write or a paused disk: the tier counted it.
-                fill.abandon()
-                diskFill = nil
-            } else {
-                written = fill.append(part, on: eventLoop)
-            }
-        }
+        if lifecycle.target == .disk, let diskFill { written = diskFill.append(part, on: eventLoop) }
         let paced: EventLoopFuture<Void>? = lock.withLock {
             if joinable { parts.append(part) }
             var paced: EventLoopFuture<Void>?
@@ -325,40 +329,75 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         }
     }
 
+    /// Moves the body to another store target, or to none, as the lifecycle said.
+    private func apply(_ change: FillStateMachine.StoreChange) {
+        switch change {
+        case .memoryToDisk:
+            storeFill?.abandon()
+            storeFill = nil
+            guard let disk = coordinator.disk, let storing else { return }
+            // Larger than memory holds, though it did not say so (no Content-Length): the disk
+            // alone takes it, from the parts kept for joining waiters (all of them so far, since a
+            // storing fill is joinable); the current part follows.
+            let diskFill = disk.beginStreamingFill(storing)
+            for earlier in lock.withLock({ parts }) { _ = diskFill.append(earlier, on: eventLoop) }
+            self.diskFill = diskFill
+        case .memoryRefused:
+            storeFill?.abandon()
+            storeFill = nil
+            coordinator.stats.countNotStored(.tooLarge)
+            coordinator.uncacheable.remember(plan.key, reason: .tooLarge, now: coordinator.clock.now())
+            lock.withLock { joinable = false; parts = [] }
+            coordinator.remove(self)
+        case .stopStoring(let reason):
+            abandonStoring(reason)
+        case .dropDiskFill:
+            // Too large for the disk, a failed write or a paused disk: the tier counted it.
+            diskFill?.abandon()
+            diskFill = nil
+        }
+    }
+
     func originResponseCompleted() {
-        if refetchPending { return refetchUnconditionally() }
+        // RFC 9111 §3.3: only a body that arrived whole is stored.
+        let incomplete = Storability.completedBody(receivedLength: receivedBytes, contentLength: declaredLength,
+                                                   ended: true, settings: plan.settings)
+        let purged = storing.map { coordinator.purgeFence.supersedes($0, startedAt: purgeGeneration) } ?? false
         var committed = false
-        if storeFill != nil || diskFill != nil {
-            // RFC 9111 §3.3: only a body that arrived whole is stored.
-            if let reason = Storability.completedBody(receivedLength: receivedBytes, contentLength: declaredLength,
-                                                      ended: true, settings: plan.settings) {
-                abandonStoring(reason)
-            } else if let storing, coordinator.purgeFence.supersedes(storing, startedAt: purgeGeneration) {
-                abandonStoring(.purgedWhileFilling)
-            } else if let fill = diskFill, let storing {
-                diskFill = nil
-                // A purge may still come before the commit reaches the disk writer: asked again there.
-                let (fence, generation, stats) = (coordinator.purgeFence, purgeGeneration, coordinator.stats)
-                fill.commit(mayStore: {
-                    guard !fence.supersedes(storing, startedAt: generation) else {
-                        stats.countNotStored(.purgedWhileFilling)
-                        return false
-                    }
-                    return true
-                }, stored: { stats.stored.add(1, ordering: .relaxed) })
-            } else if let fill = storeFill {
-                storeFill = nil
-                if !fill.commit() {
-                    abandonedBecause = .tooLarge
-                } else {
-                    committed = true
-                    coordinator.stats.stored.add(1, ordering: .relaxed)
-                    if let disk = coordinator.disk, let storing,
-                       let entry = coordinator.storage.variants(for: plan.key).first(where: { $0.response.variantKey == storing.variantKey }) {
-                        disk.store(entry)
-                    }
+        switch lifecycle.responseEnded(incomplete: incomplete, purged: purged) {
+        case .none:
+            return
+        case .refetch:
+            return refetchUnconditionally()
+        case .abandon(let reason):
+            abandonStoring(reason)
+        case .commit(.disk):
+            guard let fill = diskFill, let storing else { break }
+            diskFill = nil
+            // A purge may still come before the commit reaches the disk writer: asked again there.
+            let (fence, generation, stats) = (coordinator.purgeFence, purgeGeneration, coordinator.stats)
+            fill.commit(mayStore: {
+                guard !fence.supersedes(storing, startedAt: generation) else {
+                    stats.countNotStored(.purgedWhileFilling)
+                    return false
+                }
+                return true
+            }, stored: { stats.stored.add(1, ordering: .relaxed) })
+        case .commit(.memory):
+            guard let fill = storeFill else { break }
+            storeFill = nil
+            if !fill.commit() {
+                abandonedBecause = .tooLarge
+            } else {
+                committed = true
+                coordinator.stats.stored.add(1, ordering: .relaxed)
+                if let disk = coordinator.disk, let storing,
+                   let entry = coordinator.storage.variants(for: plan.key).first(where: { $0.response.variantKey == storing.variantKey }) {
+                    disk.store(entry)
                 }
             }
+        case .commit(.none):
+            break
         }
         releaseHeldHead(notStored: committed ? nil : abandonedBecause ?? .bodyIncomplete, storedWhole: committed)
         broadcastEnd { $0.fillCompleted() }
@@ -367,10 +406,10 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     /// Delivers a held head and the body so far to every subscriber, saying what became of the store.
     private func releaseHeldHead(notStored: NotCachedReason?, storedWhole: Bool) {
         lock.withLock {
-            guard case .holdingHead(var response, let variantKey, let varyFieldNames) = phase else { return }
+            guard case .headHeld(var response, let variantKey, let varyFieldNames) = sharing else { return }
             response.outcome = .fetched(notStored: notStored)
             response.storedWhole = storedWhole
-            phase = .streaming(response, variantKey: variantKey, varyFieldNames: varyFieldNames)
+            sharing = .streaming(response, variantKey: variantKey, varyFieldNames: varyFieldNames)
             let parts = heldParts
             heldParts = []
             if joinable { self.parts = parts }
@@ -386,18 +425,24 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
     }
 
     func originFailed(_ failure: OriginFailure, origin: OriginServer, headDelivered: Bool) {
-        if refetchPending { return refetchUnconditionally() }
-        // RFC 9111 §3.3: a body that did not arrive whole is never stored.
-        abandonStoring(.bodyIncomplete)
-        let now = coordinator.clock.now()
-        if !headDelivered, let validating,
-           case .allowed(let staleness) = Reuse.staleIfError(cached: validating.response.cached, request: plan.requestHeaders,
-                                                            settings: plan.settings, now: now) {
-            serveStale(validating, staleness: staleness, originStatus: nil, origin: nil)
+        switch lifecycle.failed(headDelivered: headDelivered) {
+        case .none:
             return
+        case .refetch:
+            return refetchUnconditionally()
+        case .fail(let mayServeStale):
+            // RFC 9111 §3.3: a body that did not arrive whole is never stored.
+            abandonStoring(.bodyIncomplete)
+            let now = coordinator.clock.now()
+            if mayServeStale, let validating,
+               case .allowed(let staleness) = Reuse.staleIfError(cached: validating.response.cached, request: plan.requestHeaders,
+                                                                settings: plan.settings, now: now) {
+                serveStale(validating, staleness: staleness, originStatus: nil, origin: nil)
+                return
+            }
+            coordinator.logger.warning("fill failed", metadata: ["key": "\(plan.key)", "origin": "\(origin)", "reason": "\(failure)"])
+            broadcastEnd { $0.fillFailed(failure) }
         }
-        coordinator.logger.warning("fill failed", metadata: ["key": "\(plan.key)", "origin": "\(origin)", "reason": "\(failure)"])
-        broadcastEnd { $0.fillFailed(failure) }
     }
 
     /// Gives up storing, whichever tier the body was going to, and counts why.
@@ -414,18 +459,9 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
 
     // MARK: answers made of the stored response
 
-    private func revalidated(_ validating: StoredEntry, notModified: HTTPHeaders, origin: OriginServer,
-                             now: Timestamp) -> EventLoopFuture<Void> {
-        // RFC 9111 §4.3.4: the 304 updates the stored response it identifies. When it identifies
-        // none (its validator names another representation), the stored response cannot be
-        // used and the 304 says nothing else: ask once more without validators (§4.3.3 leaves
-        // the cache to get a full response), never answering the client with an error.
-        guard Validation.notModifiedSelects(notModified, validated: validating.response.cached) else {
-            coordinator.logger.debug("304 selected no stored response; fetching again without validators",
-                                     metadata: ["key": "\(plan.key)"])
-            refetchPending = true
-            return eventLoop.makeSucceededVoidFuture()
-        }
+    /// RFC 9111 §4.3.4: a 304 that selects the stored response updates it, and the stored body
+    /// answers every matching subscriber.
+    private func revalidated(_ validating: StoredEntry, notModified: HTTPHeaders, origin: OriginServer, now: Timestamp) {
         var updated = validating.response
         updated.fields = Validation.updatedFields(stored: validating.response.fields, update: HeaderFields(notModified),
                                                   responseTime: now, targeting: plan.settings.targeting)
@@ -445,13 +481,11 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             status: HTTPResponseStatus(statusCode: updated.status), headers: HTTPHeaders(updated.fields), outcome: .revalidated,
             stored: updated, reason: plan.reason, timeToLive: lifetime - updated.cached.age.currentAge(now: now), origin: origin)
         deliverWhole(response, body: validating.body, variantKey: updated.variantKey, varyFieldNames: updated.varyFieldNames)
-        return eventLoop.makeSucceededVoidFuture()
     }
 
     /// Sends the origin request again without the validators a useless 304 answered; the
     /// answer is then handled as a plain fetch.
     private func refetchUnconditionally() {
-        refetchPending = false
         validating = nil
         guard var request else { return }
         for name in ["if-none-match", "if-modified-since"] { request.headers.remove(name: name) }
@@ -472,7 +506,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
 
     private func deliverWhole(_ response: FillResponse, body: ByteBuffer, variantKey: String, varyFieldNames: [String]) {
         lock.withLock {
-            phase = .finished
+            sharing = .over
             joinable = false
             for subscription in subscriptions {
                 let subscriber = subscription.subscriber
@@ -495,7 +529,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
 
     private func broadcastEnd(_ event: @escaping @Sendable (any FillSubscriber) -> Void) {
         lock.withLock {
-            phase = .finished
+            sharing = .over
             joinable = false
             parts = []
             for subscription in subscriptions {
@@ -507,8 +541,11 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         coordinator.remove(self)
     }
 
-    private func finish() {
-        lock.withLock { phase = .finished; joinable = false; parts = []; subscriptions = [] }
+    /// Nobody listens and nothing will be stored: the origin call is cancelled and the fill ends.
+    private func stop() {
+        lifecycle.stopped()
+        call?.cancel()
+        lock.withLock { sharing = .over; joinable = false; parts = []; subscriptions = [] }
         coordinator.remove(self)
     }
 
