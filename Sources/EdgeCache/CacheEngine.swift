@@ -173,7 +173,8 @@ public final class CacheEngine: Sendable {
         let uncacheable = UncacheableMemory(duration: configuration.uncacheableMemorySeconds)
         self.uncacheable = uncacheable
         self.fills = FillCoordinator(origin: origin, storage: storage, disk: disk, stats: stats, uncacheable: uncacheable,
-                                     clock: configuration.clock, maximumWaiters: configuration.maximumWaitersPerKey, logger: logger)
+                                     clock: configuration.clock, maximumWaiters: configuration.maximumWaitersPerKey,
+                                     collapseTimeout: configuration.collapseTimeout, logger: logger)
     }
 
     /// The first phase of a request's cache transaction.

@@ -127,7 +127,22 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         }
     }
 
-    /// The subscriber no longer wants the response (its client left, or it gave up waiting).
+    /// A waiter's collapse timeout: unless its response has started (been delivered or queued to
+    /// it), it is declined and fetches alone. Decided under the lock that orders every delivery,
+    /// so a waiter gets either the response or the decline, never both.
+    func waitTimedOut(_ subscriber: any FillSubscriber) {
+        lock.withLock {
+            switch sharing {
+            case .beforeHead, .headHeld: break
+            case .streaming, .over: return
+            }
+            guard let index = subscriptions.firstIndex(where: { $0.subscriber === subscriber && !$0.isLeader }) else { return }
+            subscriptions.remove(at: index)
+            subscriber.eventLoop.execute { subscriber.fillDeclined(.waitTimedOut) }
+        }
+    }
+
+    /// The subscriber no longer wants the response (its client left).
     func detach(_ subscriber: any FillSubscriber) {
         let abandon: Bool = lock.withLock {
             guard let index = subscriptions.firstIndex(where: { $0.subscriber === subscriber }) else { return false }
@@ -243,7 +258,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                 sharing = .headHeld(response, variantKey: variantKey, varyFieldNames: varyFieldNames)
                 subscriptions.removeAll { subscription in
                     guard !matches(subscription, variantKey: variantKey, varyFieldNames: varyFieldNames) else { return false }
-                    subscription.subscriber.eventLoop.execute { subscription.subscriber.fillDeclined(.varyMismatch) }
+                    subscription.subscriber.eventLoop.execute { subscription.subscriber.fillDeclined(.notShared(.varyMismatch)) }
                     return true
                 }
             }
@@ -260,7 +275,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                     return false
                 }
                 let reason = notStored ?? .varyMismatch
-                subscription.subscriber.eventLoop.execute { subscription.subscriber.fillDeclined(reason) }
+                subscription.subscriber.eventLoop.execute { subscription.subscriber.fillDeclined(.notShared(reason)) }
                 return true
             }
             return (paced, !joinable)
@@ -511,7 +526,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             for subscription in subscriptions {
                 let subscriber = subscription.subscriber
                 guard matches(subscription, variantKey: variantKey, varyFieldNames: varyFieldNames) else {
-                    subscriber.eventLoop.execute { subscriber.fillDeclined(.varyMismatch) }
+                    subscriber.eventLoop.execute { subscriber.fillDeclined(.notShared(.varyMismatch)) }
                     continue
                 }
                 subscriber.eventLoop.execute {

@@ -1,5 +1,6 @@
 // One origin fetch per key at a time. A request for a key already being filled waits on that
-// fill (bounded waiters per key); the first request leads a new one. Fills unregister themselves
+// fill (bounded waiters per key, each for at most `collapseTimeout` before it is declined and
+// fetches alone); the first request leads a new one. Fills unregister themselves
 // when they finish or stop taking waiters. Background revalidations (stale-while-revalidate) are
 // fills with no subscriber, at most one per key.
 import CachePolicy
@@ -26,6 +27,8 @@ public final class FillCoordinator: Sendable {
     let clock: any CacheClock
     let logger: Logger
     let maximumWaiters: Int
+    /// How long a waiter waits for its fill's response to start before it fetches alone.
+    let collapseTimeout: TimeAmount
     /// Purges that fills under way must not undo.
     public let purgeFence = PurgeFence()
     /// The largest body the memory tier can hold; a fill declared larger goes to the disk tier
@@ -34,7 +37,7 @@ public final class FillCoordinator: Sendable {
     private let fills = NIOLockedValueBox<[String: Fill]>([:])
 
     init(origin: OriginClient, storage: any CacheStorage, disk: DiskAccess?, stats: Stats, uncacheable: UncacheableMemory,
-         clock: any CacheClock, maximumWaiters: Int, logger: Logger) {
+         clock: any CacheClock, maximumWaiters: Int, collapseTimeout: TimeAmount, logger: Logger) {
         self.origin = origin
         self.storage = storage
         self.disk = disk
@@ -42,6 +45,7 @@ public final class FillCoordinator: Sendable {
         self.uncacheable = uncacheable
         self.clock = clock
         self.maximumWaiters = maximumWaiters
+        self.collapseTimeout = collapseTimeout
         self.logger = logger
     }
 
@@ -52,6 +56,11 @@ public final class FillCoordinator: Sendable {
             if let fill = fills[plan.key] {
                 if fill.join(subscriber, requestHeaders: plan.requestHeaders, maximumWaiters: maximumWaiters) {
                     stats.collapsedWaits.add(1, ordering: .relaxed)
+                    // The wait is bounded: past the timeout an unstarted waiter is declined.
+                    subscriber.eventLoop.scheduleTask(in: collapseTimeout) { [weak fill, weak subscriber] in
+                        guard let fill, let subscriber else { return }
+                        fill.waitTimedOut(subscriber)
+                    }
                     return (FillHandle(fill: fill), .follower)
                 }
                 // The fill takes no more waiters: fetch alone, outside the coordinator.

@@ -16,11 +16,19 @@ public protocol FillSubscriber: AnyObject, Sendable {
     func fillCompleted()
     func fillFailed(_ failure: OriginFailure)
     /// The fill's response cannot answer this request (it varies differently, or turned out not
-    /// storable, or the wait timed out): fetch on your own.
-    func fillDeclined(_ reason: NotCachedReason)
+    /// storable, or the wait timed out): fetch on your own. Nothing else of this fill follows.
+    func fillDeclined(_ reason: FillDecline)
     /// An interim response (1xx other than 101) from the origin, before the final head (RFC 9110
     /// §15.2). Never stored.
     func fillInterimResponse(_ head: HTTPResponseHead)
+}
+
+/// Why a fill declined a waiting request.
+public enum FillDecline: Sendable, Equatable {
+    /// The response is not one this request may share (not storable, or it varies differently).
+    case notShared(NotCachedReason)
+    /// The response had not started within the collapse timeout (`CacheConfiguration.collapseTimeout`).
+    case waitTimedOut
 }
 
 extension FillSubscriber {

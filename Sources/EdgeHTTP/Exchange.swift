@@ -47,7 +47,6 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     // The fill path.
     private var plan: FillPlan?
     private var fill: FillHandle?
-    private var waitTimer: Scheduled<Void>?
     /// The one range of the body sent, when a range request is answered from a fill.
     private var rangeWindow: RangeWindow?
     /// Whether the response came from the store (a hit, or a stored body revalidated with 304).
@@ -65,7 +64,6 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     func stop() {
         call?.cancel()
         pump?.fail(ChannelError.eof)
-        waitTimer?.cancel()
         requestBodyTimer?.cancel()
         fill?.detach(self)
         fill = nil
@@ -104,20 +102,9 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
         let (fill, role) = handler.engine.fills.join(plan, subscriber: self)
         self.fill = fill
         lifecycle.fillJoined(leading: role == .leader)
-        switch role {
-        case .leader:
-            fill.start(handler.fillRequest(plan, for: self))
-        case .follower:
-            waitTimer = eventLoop.assumeIsolated().scheduleTask(in: handler.engine.configuration.collapseTimeout) { [weak self] () -> Void in
-                self?.waitTimedOut()
-            }
-        }
-    }
-
-    private func waitTimedOut() {
-        guard let plan, case .fetchAlone = lifecycle.stopWaiting() else { return }
-        fill?.detach(self)
-        fetchAlone(plan)
+        // A waiter is declined by the fill (fillDeclined) if its response has not started
+        // within the collapse timeout.
+        if role == .leader { fill.start(handler.fillRequest(plan, for: self)) }
     }
 
     private func fetchAlone(_ plan: FillPlan) {
@@ -128,9 +115,8 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
         fill.start(handler.fillRequest(plan, for: self))
     }
 
-    func fillDeclined(_ reason: NotCachedReason) {
+    func fillDeclined(_ reason: FillDecline) {
         guard let plan, case .fetchAlone = lifecycle.stopWaiting() else { return }
-        waitTimer?.cancel()
         fill = nil
         fetchAlone(plan)
     }
@@ -139,7 +125,6 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
         guard let handler, let context = handler.isCurrent(self), case .respond(let collapsed) = lifecycle.fillStarted() else {
             return eventLoop.makeSucceededVoidFuture()
         }
-        waitTimer?.cancel()
         var source = ExchangeStateMachine.Source.origin
         var sendsBody = head.method != .HEAD
         origin = response.origin
