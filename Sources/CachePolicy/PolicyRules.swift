@@ -299,14 +299,25 @@ public struct PathPattern: Hashable, Sendable, CustomStringConvertible {
 /// A query parameter name to drop from keys: exact (`gclid`) or prefix (`utm_*`).
 public struct QueryParameterPattern: Hashable, Sendable, CustomStringConvertible {
     public let description: String
+    /// The name, or the prefix of names when the pattern ends in `*`, as bytes: a request
+    /// target's parameter names are compared byte for byte (they are percent-encoded ASCII).
+    private let bytes: [UInt8]
+    private let isPrefix: Bool
 
     /// Nil when empty or when `*` appears anywhere but at the end.
     public init?(_ text: String) {
         guard !text.isEmpty, !text.dropLast().contains("*"), text != "*" else { return nil }
         description = text
+        isPrefix = text.hasSuffix("*")
+        bytes = Array((isPrefix ? text.dropLast() : Substring(text)).utf8)
     }
 
-    public func matches(_ name: String) -> Bool {
-        description.hasSuffix("*") ? name.hasPrefix(description.dropLast()) : name == description
+    public func matches<Name: StringProtocol>(_ name: Name) -> Bool {
+        let utf8 = name.utf8
+        if isPrefix {
+            guard utf8.count >= bytes.count else { return false }
+            return utf8.prefix(bytes.count).elementsEqual(bytes)
+        }
+        return utf8.count == bytes.count && utf8.elementsEqual(bytes)
     }
 }

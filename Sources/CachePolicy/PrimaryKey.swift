@@ -55,7 +55,7 @@ public enum PrimaryKey {
         for parameter in query.split(separator: "&", omittingEmptySubsequences: false) {
             guard !parameter.isEmpty else { return nil }
             let name = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            if !key.dropQueryParameters.isEmpty, key.dropQueryParameters.contains(where: { $0.matches(String(name)) }) { return nil }
+            if !key.dropQueryParameters.isEmpty, key.dropQueryParameters.contains(where: { $0.matches(name) }) { return nil }
             if key.sortQuery, let previous, name < previous { return nil }
             previous = name
         }
@@ -155,7 +155,7 @@ public enum PrimaryKey {
         if !key.dropQueryParameters.isEmpty {
             parameters.removeAll { parameter in
                 let name = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
-                return key.dropQueryParameters.contains { $0.matches(String(name)) }
+                return key.dropQueryParameters.contains { $0.matches(name) }
             }
         }
         if key.sortQuery {
@@ -173,6 +173,9 @@ public enum PrimaryKey {
     /// the rest are kept.
     public static func targetWithoutDroppedParameters(_ target: String, key: KeyNormalisation) -> String {
         guard !key.dropQueryParameters.isEmpty, let mark = target.firstIndex(of: "?") else { return target }
+        // The common case, checked without splitting: no parameter name is dropped (and none is
+        // percent-encoded, which would need its encodings compared in upper case).
+        if !Self.dropsAnyParameter(target[target.index(after: mark)...], key: key) { return target }
         let path = target[..<mark]
         var query = target[target.index(after: mark)...]
         var fragment: Substring = ""
@@ -183,6 +186,25 @@ public enum PrimaryKey {
         }
         guard kept.count != query.split(separator: "&", omittingEmptySubsequences: true).count else { return target }
         return kept.isEmpty ? "\(path)\(fragment)" : "\(path)?\(kept.joined(separator: "&"))\(fragment)"
+    }
+
+    /// Whether a parameter of `query` (up to any fragment) may be dropped by the rules: true when
+    /// one is, or when a name is percent-encoded (the caller then compares it properly).
+    private static func dropsAnyParameter(_ query: Substring, key: KeyNormalisation) -> Bool {
+        let bytes = query.utf8
+        var start = bytes.startIndex
+        while start < bytes.endIndex {
+            var end = start, nameEnd: String.Index?
+            while end < bytes.endIndex, bytes[end] != UInt8(ascii: "&"), bytes[end] != UInt8(ascii: "#") {
+                if nameEnd == nil, bytes[end] == UInt8(ascii: "=") { nameEnd = end }
+                end = bytes.index(after: end)
+            }
+            let name = query[start..<(nameEnd ?? end)]
+            if name.utf8.contains(UInt8(ascii: "%")) || key.dropQueryParameters.contains(where: { $0.matches(name) }) { return true }
+            guard end < bytes.endIndex, bytes[end] == UInt8(ascii: "&") else { break }
+            start = bytes.index(after: end)
+        }
+        return false
     }
 
     private static func name(of parameter: String) -> Substring {

@@ -7,13 +7,30 @@ import NIOHTTP1
 
 extension HTTPHeaders {
     public mutating func removeHopByHopFields() {
-        var named: [String] = []
-        for value in self[canonicalForm: "connection"] {
-            let name = value.lowercased()
-            if name != "close" && name != "keep-alive" { named.append(name) }
+        // One pass finds what is there (usually only `connection`); only those are removed.
+        var present: [String] = []
+        for (name, value) in self {
+            if Self.equalsIgnoringCase(name, "connection") {
+                for token in value.utf8.split(separator: UInt8(ascii: ",")) {
+                    let listed = FieldSyntax.lowercased(FieldSyntax.trimmed(Substring(token)))
+                    if !listed.isEmpty, listed != "close", listed != "keep-alive", !present.contains(listed) { present.append(listed) }
+                }
+            }
+            if let fixed = HopByHop.fixedNames.first(where: { Self.equalsIgnoringCase(name, $0) })
+                ?? HopByHop.gatewayNames.first(where: { Self.equalsIgnoringCase(name, $0) }),
+               !present.contains(fixed) {
+                present.append(fixed)
+            }
         }
-        for name in named { remove(name: name) }
-        for name in HopByHop.fixedNames where contains(name: name) { remove(name: name) }
-        for name in HopByHop.gatewayNames where contains(name: name) { remove(name: name) }
+        for name in present { remove(name: name) }
+    }
+
+    /// ASCII case-insensitive equality of a field name with a lower-case name, length first.
+    private static func equalsIgnoringCase(_ name: String, _ lowercased: String) -> Bool {
+        let bytes = name.utf8, other = lowercased.utf8
+        guard bytes.count == other.count else { return false }
+        return zip(bytes, other).allSatisfy { byte, expected in
+            byte == expected || (byte >= 0x41 && byte <= 0x5A && byte | 0x20 == expected)
+        }
     }
 }

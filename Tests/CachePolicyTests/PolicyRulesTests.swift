@@ -127,6 +127,27 @@ struct PolicyRulesTests {
         }
     }
 
+    @Test("query parameter patterns: a name or a prefix, compared byte for byte on strings and substrings")
+    func queryParameterPatternMatches() {
+        let prefix = QueryParameterPattern("utm_*")!, name = QueryParameterPattern("gclid")!
+        #expect(prefix.matches("utm_source") && prefix.matches("utm_") && !prefix.matches("utm") && !prefix.matches("xutm_a"))
+        #expect(name.matches("gclid") && !name.matches("gclid2") && !name.matches("gcli") && !name.matches("GCLID"))
+        let query: Substring = "a=1&utm_medium=x"
+        #expect(prefix.matches(query.dropFirst(4).prefix(10)) && !prefix.matches(query.prefix(1)))
+    }
+
+    @Test("the origin is sent the target without the parameters the key drops; otherwise the target as it came", arguments: [
+        ("/p", "/p"), ("/p?a=1&b=2", "/p?a=1&b=2"), ("/p?b=2&a=1", "/p?b=2&a=1"), ("/p?a=1&utm_source=x&b=2", "/p?a=1&b=2"),
+        ("/p?utm_source=x&gclid=1", "/p"), ("/p?utm_source=x#top", "/p#top"), ("/p?a=1&&utm_x=2", "/p?a=1"),
+        ("/p?a=%2f&b", "/p?a=%2f&b"), ("/p?a%5f=1", "/p?a%5f=1"), ("/p?gclid", "/p"), ("/p?gclid2=1", "/p?gclid2=1"),
+        ("/p?a=1#utm_x=1", "/p?a=1#utm_x=1"),
+    ])
+    func targetWithoutDroppedParameters(target: String, sent: String) {
+        let key = KeyNormalisation(sortQuery: true, dropQueryParameters: [QueryParameterPattern("utm_*")!, QueryParameterPattern("gclid")!])
+        #expect(PrimaryKey.targetWithoutDroppedParameters(target, key: key) == sent)
+        #expect(PrimaryKey.targetWithoutDroppedParameters(target, key: KeyNormalisation()) == target)
+    }
+
     @Test("the host without its port: IPv6 literals keep their brackets, a bare IPv6 address is left whole", arguments: [
         ("example.com", "example.com"), ("example.com:8080", "example.com"), ("[::1]:8443", "[::1]"), ("[::1]", "[::1]"),
         ("::1", "::1"), ("", ""), ("h:", "h"),
