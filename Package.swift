@@ -200,6 +200,7 @@ let package = Package(
             name: "OutpostNodeTests",
             dependencies: ["OutpostNode", "OutpostTesting", "CachePolicy", "CacheStore", "EdgeCache", "EdgeHTTP", "PolicyFile", "AdminProtocol", "AdminHTTP",
                            "OriginClient", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                           .product(name: "NIOEmbedded", package: "swift-nio"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         // Real clients (Node's fetch, curl, Python's http.client) run as subprocesses against a node,

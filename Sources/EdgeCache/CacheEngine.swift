@@ -38,10 +38,10 @@ public struct CacheRequest: Sendable {
     /// A forward listener's request: fetched from `destination` (the host its URL names, not the
     /// node's origins) and keyed apart (`PrimaryKey.forward`), so reverse and forward traffic for
     /// the same URL never share an entry.
-    public var destination: OriginClient?
+    public var destination: (any OriginFetching)?
 
     public init(method: HTTPMethod, target: String, headers: HTTPHeaders, hasBody: Bool, scheme: String = "http",
-                destination: OriginClient? = nil) {
+                destination: (any OriginFetching)? = nil) {
         self.method = method
         self.target = target
         self.headers = headers
@@ -104,7 +104,7 @@ public struct FillPlan: Sendable {
     public var requestHeaders: HTTPHeaders
     public var isHead: Bool
     /// Where a forward listener's fill goes (nil: the node's origins).
-    public var destination: OriginClient?
+    public var destination: (any OriginFetching)?
 
     /// The headers for the origin: the forwarded ones, without the client's own validators and
     /// ranges (the cache wants a full response it can store), with the cache's validators, and
@@ -161,14 +161,14 @@ public final class CacheEngine: Sendable {
         liveRules.withLockedValue { $0 = replacement }
     }
 
-    public init(configuration: CacheConfiguration, storage: any CacheStorage, disk: DiskAccess? = nil, origin: OriginClient,
+    public init(configuration: CacheConfiguration, storage: any CacheStorage, disk: DiskAccess? = nil, origin: any OriginFetching,
                 logger: Logger) {
         self.configuration = configuration
         self.liveRules = NIOLockedValueBox(CurrentRules(configuration.rules))
         self.storage = storage
         self.disk = disk
         self.logger = logger
-        let stats = Stats(origins: origin.origins.map(\.description))
+        let stats = Stats(origins: origin.originNames)
         self.stats = stats
         let uncacheable = UncacheableMemory(duration: configuration.uncacheableMemorySeconds)
         self.uncacheable = uncacheable

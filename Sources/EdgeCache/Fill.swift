@@ -61,7 +61,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
 
     // Confined to `eventLoop`.
     private var lifecycle: FillStateMachine
-    private var call: OriginCall?
+    private var call: (any OriginFetch)?
     private var storeFill: (any CacheFill)?
     /// Instead of `storeFill`, for a response too large for memory.
     private var diskFill: DiskStreamingFill?
@@ -171,7 +171,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             requestTime = coordinator.clock.now()
             purgeGeneration = coordinator.purgeFence.current
             coordinator.stats.originFetches.add(1, ordering: .relaxed)
-            call = (plan.destination ?? coordinator.origin).execute(request, on: eventLoop, handler: coordinator.stats.origins.metered(self))
+            call = (plan.destination ?? coordinator.origin).fetch(request, on: eventLoop, handler: coordinator.stats.origins.metered(self))
         }
     }
 
@@ -507,7 +507,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         self.request = request
         requestTime = coordinator.clock.now()
         coordinator.stats.originFetches.add(1, ordering: .relaxed)
-        call = (plan.destination ?? coordinator.origin).execute(request, on: eventLoop, handler: coordinator.stats.origins.metered(self))
+        call = (plan.destination ?? coordinator.origin).fetch(request, on: eventLoop, handler: coordinator.stats.origins.metered(self))
     }
 
     private func serveStale(_ validating: StoredEntry, staleness: Double, originStatus: Int?, origin: OriginServer?) {

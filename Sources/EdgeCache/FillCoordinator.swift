@@ -19,7 +19,7 @@ public final class FillCoordinator: Sendable {
         case follower
     }
 
-    let origin: OriginClient
+    let origin: any OriginFetching
     let storage: any CacheStorage
     let disk: DiskAccess?
     let stats: Stats
@@ -36,7 +36,7 @@ public final class FillCoordinator: Sendable {
     var memoryObjectLimit: Int { storage.largestObjectBytes }
     private let fills = NIOLockedValueBox<[String: Fill]>([:])
 
-    init(origin: OriginClient, storage: any CacheStorage, disk: DiskAccess?, stats: Stats, uncacheable: UncacheableMemory,
+    init(origin: any OriginFetching, storage: any CacheStorage, disk: DiskAccess?, stats: Stats, uncacheable: UncacheableMemory,
          clock: any CacheClock, maximumWaiters: Int, collapseTimeout: TimeAmount, logger: Logger) {
         self.origin = origin
         self.storage = storage
