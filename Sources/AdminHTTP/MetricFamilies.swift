@@ -6,6 +6,7 @@
 // Invariant: MetricsExposition exposes no family that is not listed here (OperationsTests checks
 // that no family of a scrape falls back to the "Undocumented" help, and promtool checks the rest).
 import AdminProtocol
+import EdgeCache
 
 struct MetricFamily: Sendable {
     enum Kind: String, Sendable { case counter, gauge, histogram }
@@ -15,32 +16,18 @@ struct MetricFamily: Sendable {
 }
 
 enum MetricFamilies {
-    static let all: [MetricFamily] = [
-        // The cache engine's counters (EdgeCache/Stats.swift).
-        .init(name: "outpost_requests_total", kind: .counter, help: "Requests that reached the cache engine, cacheable or not."),
-        .init(name: "outpost_lookups_total", kind: .counter, help: "Requests that looked the cache up (not bypassed by method, rule or memory)."),
-        .init(name: "outpost_hits_total", kind: .counter, help: "Responses served from a stored response, by kind (fresh, stale, stale_if_error, revalidated)."),
+    static let all: [MetricFamily] = engineFamilies + [
+        // The engine's counts by reason (EdgeCache/Stats.swift).
         .init(name: "outpost_misses_total", kind: .counter, help: "Lookups that went to the origin, by reason (the Cache-Status detail token)."),
         .init(name: "outpost_bypasses_total", kind: .counter, help: "Requests passed to the origin without a lookup, by reason."),
         .init(name: "outpost_not_stored_total", kind: .counter, help: "Origin responses that were not stored, by reason."),
-        .init(name: "outpost_stored_total", kind: .counter, help: "Responses stored (new variants and replacements)."),
-        .init(name: "outpost_collapsed_waits_total", kind: .counter, help: "Requests that waited on another request's fetch instead of going to the origin."),
-        .init(name: "outpost_collapse_abandoned_total", kind: .counter, help: "Requests that waited on a fetch and then fetched on their own."),
-        .init(name: "outpost_origin_fetches_total", kind: .counter, help: "Requests sent to an origin (fills, revalidations, passes)."),
-        .init(name: "outpost_background_revalidations_total", kind: .counter, help: "Background revalidations started for stale-while-revalidate."),
-        .init(name: "outpost_disk_promotions_total", kind: .counter, help: "Stored responses read from the disk tier into memory on a memory miss."),
-        .init(name: "outpost_invalidations_total", kind: .counter, help: "Stored responses removed because an unsafe request invalidated them."),
-        .init(name: "outpost_purges_total", kind: .counter, help: "Purges an operator asked for (dry runs excluded)."),
-        .init(name: "outpost_purged_variants_total", kind: .counter, help: "Stored variants removed or marked stale by purges and group invalidations."),
-        .init(name: "outpost_rate_limited_total", kind: .counter, help: "Requests answered 429 because their client was over a rule's request rate."),
+        // Forward listeners.
         .init(name: "outpost_forward_allowed_total", kind: .counter, help: "Forward-proxy requests an access rule allowed."),
         .init(name: "outpost_forward_denied_total", kind: .counter, help: "Forward-proxy requests answered 403, by the access rule that denied them."),
         .init(name: "outpost_forward_authentication_required_total", kind: .counter, help: "Forward-proxy requests answered 407: their rule needs credentials."),
         .init(name: "outpost_tunnels_total", kind: .counter, help: "CONNECT tunnels opened."),
         .init(name: "outpost_open_tunnels", kind: .gauge, help: "CONNECT tunnels open now."),
         .init(name: "outpost_tunnels_refused_total", kind: .counter, help: "CONNECTs answered 429: the client held the most tunnels allowed."),
-        .init(name: "outpost_client_connections_refused_total", kind: .counter, help: "Connections refused with 429 because their client held the most allowed."),
-        .init(name: "outpost_body_bytes_sent_total", kind: .counter, help: "Body bytes sent to clients, by source (cache or origin)."),
         // The storage tiers.
         .init(name: "outpost_stored_objects", kind: .gauge, help: "Stored responses, by tier."),
         .init(name: "outpost_stored_bytes", kind: .gauge, help: "Bytes held, by tier."),
@@ -72,6 +59,14 @@ enum MetricFamilies {
         .init(name: "process_max_fds", kind: .gauge, help: "The most file descriptors the process may open (RLIMIT_NOFILE)."),
         .init(name: "process_cpu_seconds_total", kind: .counter, help: "User and system CPU time spent, in seconds."),
     ]
+
+    /// The engine's counters' families, from their one table (EdgeCache's EngineCounter), in its order.
+    static let engineFamilies: [MetricFamily] = EngineCounter.allCases.reduce(into: []) { families, counter in
+        let family = counter.metric.family
+        if !families.contains(where: { $0.name == family }) {
+            families.append(MetricFamily(name: family, kind: .counter, help: counter.familyHelp))
+        }
+    }
 
     private static let byName: [String: MetricFamily] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 

@@ -54,28 +54,16 @@ public final class MetricsExposition: Sendable {
                 state.gauges[id] = gauge
                 gauge.set(to: value)
             }
-            count("outpost_requests_total", stats.requests)
-            count("outpost_lookups_total", stats.lookups)
-            count("outpost_hits_total", stats.hitsFresh, [("kind", "fresh")])
-            count("outpost_hits_total", stats.hitsStale, [("kind", "stale")])
-            count("outpost_hits_total", stats.hitsStaleIfError, [("kind", "stale_if_error")])
-            count("outpost_hits_total", stats.hitsRevalidated, [("kind", "revalidated")])
+            // The engine's counters, each under the family and labels its table entry names.
+            for counter in EngineCounter.allCases {
+                let (family, labels) = counter.metric
+                count(family, stats[counter], labels)
+            }
             for reason in NotCachedReason.allCases {
                 if let value = stats.missesByReason[reason] { count("outpost_misses_total", value, [("reason", reason.detail)]) }
                 if let value = stats.bypassesByReason[reason] { count("outpost_bypasses_total", value, [("reason", reason.detail)]) }
                 if let value = stats.notStoredByReason[reason] { count("outpost_not_stored_total", value, [("reason", reason.detail)]) }
             }
-            count("outpost_stored_total", stats.stored)
-            count("outpost_collapsed_waits_total", stats.collapsedWaits)
-            count("outpost_collapse_abandoned_total", stats.collapseAbandoned)
-            count("outpost_origin_fetches_total", stats.originFetches)
-            count("outpost_background_revalidations_total", stats.backgroundRevalidations)
-            count("outpost_disk_promotions_total", stats.diskPromotions)
-            count("outpost_invalidations_total", stats.invalidations)
-            count("outpost_purges_total", stats.purges)
-            count("outpost_purged_variants_total", stats.purgedVariants)
-            count("outpost_rate_limited_total", stats.rateLimited)
-            count("outpost_client_connections_refused_total", stats.clientConnectionsRefused)
             let forward = live.forward
             count("outpost_forward_allowed_total", forward.allowed.load(ordering: .relaxed))
             for (rule, value) in forward.deniedCounts.sorted(by: { $0.key < $1.key }) {
@@ -85,8 +73,6 @@ public final class MetricsExposition: Sendable {
             count("outpost_tunnels_total", forward.tunnelsOpened.load(ordering: .relaxed))
             gauge("outpost_open_tunnels", Double(forward.tunnelsOpen.load(ordering: .relaxed)))
             count("outpost_tunnels_refused_total", forward.tunnelsRefused.load(ordering: .relaxed))
-            count("outpost_body_bytes_sent_total", stats.bytesFromCache, [("source", "cache")])
-            count("outpost_body_bytes_sent_total", stats.bytesFromOrigin, [("source", "origin")])
             for (tier, figures) in [("memory", memory), ("disk", disk)] {
                 guard let figures else { continue }
                 gauge("outpost_stored_objects", Double(figures.objects), [("tier", tier)])

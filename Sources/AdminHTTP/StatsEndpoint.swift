@@ -61,7 +61,7 @@ extension AdminRouter {
                 StatsReport.OriginFigures(origin: $0.origin.description, healthy: $0.healthy, consecutiveFailures: $0.consecutiveFailures)
             })
         report.clientLimits = StatsReport.ClientLimitFigures(
-            rateLimited: snapshot.rateLimited, connectionsRefused: snapshot.clientConnectionsRefused)
+            rateLimited: snapshot[.rateLimited], connectionsRefused: snapshot[.clientConnectionsRefused])
         let forward = sources.engine.stats.forward
         report.forwardProxy = StatsReport.ForwardProxyFigures(
             allowed: forward.allowed.load(ordering: .relaxed), deniedByRule: forward.deniedCounts,
@@ -73,13 +73,14 @@ extension AdminRouter {
 
     static func counters(_ snapshot: StatsSnapshot) -> StatsReport.Counters {
         StatsReport.Counters(
-            requests: snapshot.requests, lookups: snapshot.lookups, hitsFresh: snapshot.hitsFresh, hitsStale: snapshot.hitsStale,
-            hitsStaleIfError: snapshot.hitsStaleIfError, hitsRevalidated: snapshot.hitsRevalidated,
-            servedFromCache: snapshot.servedFromCache, misses: snapshot.misses, bypasses: snapshot.bypasses, stored: snapshot.stored,
-            collapsedWaits: snapshot.collapsedWaits, collapseAbandoned: snapshot.collapseAbandoned, originFetches: snapshot.originFetches,
-            backgroundRevalidations: snapshot.backgroundRevalidations, diskPromotions: snapshot.diskPromotions,
-            invalidations: snapshot.invalidations, purges: snapshot.purges, purgedVariants: snapshot.purgedVariants,
-            bytesFromCache: snapshot.bytesFromCache, bytesFromOrigin: snapshot.bytesFromOrigin)
+            requests: snapshot[.requests], lookups: snapshot[.lookups], hitsFresh: snapshot[.hitsFresh], hitsStale: snapshot[.hitsStale],
+            hitsStaleIfError: snapshot[.hitsStaleIfError], hitsRevalidated: snapshot[.hitsRevalidated],
+            servedFromCache: snapshot.servedFromCache, misses: snapshot.misses, bypasses: snapshot.bypasses, stored: snapshot[.stored],
+            collapsedWaits: snapshot[.collapsedWaits], collapseAbandoned: snapshot[.collapseAbandoned], originFetches: snapshot[.originFetches],
+            backgroundRevalidations: snapshot[.backgroundRevalidations], diskPromotions: snapshot[.diskPromotions],
+            invalidations: snapshot[.invalidations], purges: snapshot[.purges], purgedVariants: snapshot[.purgedVariants],
+            rateLimited: snapshot[.rateLimited], clientConnectionsRefused: snapshot[.clientConnectionsRefused],
+            bytesFromCache: snapshot[.bytesFromCache], bytesFromOrigin: snapshot[.bytesFromOrigin])
     }
 
     static func byReason(_ counts: [NotCachedReason: Int]) -> [String: Int] {

@@ -24,8 +24,8 @@ public struct TrafficSample: Sendable, Hashable {
     }
 
     public init(time: Double, snapshot: StatsSnapshot) {
-        self.init(time: time, requests: snapshot.requests, lookups: snapshot.lookups, servedFromCache: snapshot.servedFromCache,
-                  bytesFromCache: snapshot.bytesFromCache, bytesFromOrigin: snapshot.bytesFromOrigin)
+        self.init(time: time, requests: snapshot[.requests], lookups: snapshot[.lookups], servedFromCache: snapshot.servedFromCache,
+                  bytesFromCache: snapshot[.bytesFromCache], bytesFromOrigin: snapshot[.bytesFromOrigin])
     }
 
     /// The traffic between `earlier` and this sample.

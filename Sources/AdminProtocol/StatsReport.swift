@@ -82,12 +82,13 @@ public struct StatsReport: Codable, Sendable {
     public struct Counters: Codable, Sendable, Equatable {
         public var requests, lookups, hitsFresh, hitsStale, hitsStaleIfError, hitsRevalidated, servedFromCache: Int
         public var misses, bypasses, stored, collapsedWaits, collapseAbandoned, originFetches, backgroundRevalidations: Int
-        public var diskPromotions, invalidations, purges, purgedVariants, bytesFromCache, bytesFromOrigin: Int
+        public var diskPromotions, invalidations, purges, purgedVariants, rateLimited, clientConnectionsRefused: Int
+        public var bytesFromCache, bytesFromOrigin: Int
 
         public init(requests: Int, lookups: Int, hitsFresh: Int, hitsStale: Int, hitsStaleIfError: Int, hitsRevalidated: Int,
                     servedFromCache: Int, misses: Int, bypasses: Int, stored: Int, collapsedWaits: Int, collapseAbandoned: Int,
                     originFetches: Int, backgroundRevalidations: Int, diskPromotions: Int, invalidations: Int, purges: Int,
-                    purgedVariants: Int, bytesFromCache: Int, bytesFromOrigin: Int) {
+                    purgedVariants: Int, rateLimited: Int, clientConnectionsRefused: Int, bytesFromCache: Int, bytesFromOrigin: Int) {
             self.requests = requests
             self.lookups = lookups
             self.hitsFresh = hitsFresh
@@ -106,6 +107,8 @@ public struct StatsReport: Codable, Sendable {
             self.invalidations = invalidations
             self.purges = purges
             self.purgedVariants = purgedVariants
+            self.rateLimited = rateLimited
+            self.clientConnectionsRefused = clientConnectionsRefused
             self.bytesFromCache = bytesFromCache
             self.bytesFromOrigin = bytesFromOrigin
         }

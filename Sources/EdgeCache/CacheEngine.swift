@@ -182,7 +182,7 @@ public final class CacheEngine: Sendable {
     /// are looked up beside memory's, and served from the buffer they were read into.
     public func decide(_ request: CacheRequest, now: Timestamp, diskConsulted: Bool = false,
                        diskEntries: [StoredEntry] = []) -> CacheDecision {
-        if !diskConsulted { stats.requests.add(1, ordering: .relaxed) }
+        if !diskConsulted { stats.count(.requests) }
         let method = request.method.rawValue
         let current = currentRules
         let settings = current.rules.settings(host: PrimaryKey.hostWithoutPort(request.host), path: String(request.path))
@@ -219,7 +219,7 @@ public final class CacheEngine: Sendable {
                 return .pass(.uncacheableRemembered, invalidates: false, remembered: remembered)
             }
             if let disk, !diskConsulted, disk.mayHold(key: key) { return .consultDisk(key: key) }
-            stats.lookups.add(1, ordering: .relaxed)
+            stats.count(.lookups)
             if onlyIfCached {
                 stats.countMiss(.onlyIfCachedMiss)
                 return .onlyIfCachedMiss
@@ -228,17 +228,17 @@ public final class CacheEngine: Sendable {
             stats.countMiss(plan.reason)
             return .fill(plan)
         }
-        stats.lookups.add(1, ordering: .relaxed)
+        stats.count(.lookups)
         let cached = entry.response.cached
         let facts = entry.response.reuseFacts ?? ReuseFacts(cached: cached, settings: settings)
         switch Reuse.verdict(cached: cached, facts: facts, request: request.headers, settings: settings, now: now) {
         case .fresh(let currentAge, let timeToLive):
-            stats.hitsFresh.add(1, ordering: .relaxed)
+            stats.count(.hitsFresh)
             let answer = StoredAnswer(entry: entry, currentAge: currentAge,
                                       cacheStatus: .hit(cacheName: configuration.cacheName, timeToLive: timeToLive))
             return conditional(answer, request: request)
         case .staleWhileRevalidate(let currentAge, let staleness, let permission):
-            stats.hitsStale.add(1, ordering: .relaxed)
+            stats.count(.hitsStale)
             var plan = makePlan()
             plan.reason = .stale
             plan.validating = entry
@@ -281,7 +281,7 @@ public final class CacheEngine: Sendable {
             disk?.remove(key: key)
             let removed = storage.remove(key: key)
             if removed > 0 {
-                stats.invalidations.add(removed, ordering: .relaxed)
+                stats.count(.invalidations, by: removed)
                 logger.debug("invalidated", metadata: ["key": "\(key)", "by": "\(request.method.rawValue) \(request.target)"])
             }
         }
@@ -291,7 +291,7 @@ public final class CacheEngine: Sendable {
             disk?.purgeLater(selection)
             let removed = storage.purge(selection, action: .remove).count
             if removed > 0 {
-                stats.invalidations.add(removed, ordering: .relaxed)
+                stats.count(.invalidations, by: removed)
                 logger.debug("invalidated group", metadata: ["group": "\(group)", "by": "\(request.method.rawValue) \(request.target)"])
             }
         }
@@ -350,7 +350,7 @@ public final class CacheEngine: Sendable {
             }
             let fill = storage.beginFill(entry.response)
             if fill.append(entry.body), fill.commit() {
-                stats.diskPromotions.add(1, ordering: .relaxed)
+                stats.count(.diskPromotions)
                 promoted += 1
             } else {
                 fill.abandon()

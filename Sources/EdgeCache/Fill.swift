@@ -170,7 +170,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             self.request = request
             requestTime = coordinator.clock.now()
             purgeGeneration = coordinator.purgeFence.current
-            coordinator.stats.originFetches.add(1, ordering: .relaxed)
+            coordinator.stats.count(.originFetches)
             call = (plan.destination ?? coordinator.origin).fetch(request, on: eventLoop, handler: coordinator.stats.origins.metered(self))
         }
     }
@@ -397,7 +397,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                     return false
                 }
                 return true
-            }, stored: { stats.stored.add(1, ordering: .relaxed) })
+            }, stored: { stats.count(.stored) })
         case .commit(.memory):
             guard let fill = storeFill else { break }
             storeFill = nil
@@ -405,7 +405,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                 abandonedBecause = .tooLarge
             } else {
                 committed = true
-                coordinator.stats.stored.add(1, ordering: .relaxed)
+                coordinator.stats.count(.stored)
                 if let disk = coordinator.disk, let storing,
                    let entry = coordinator.storage.variants(for: plan.key).first(where: { $0.response.variantKey == storing.variantKey }) {
                     disk.store(entry)
@@ -506,7 +506,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         for name in ["if-none-match", "if-modified-since"] { request.headers.remove(name: name) }
         self.request = request
         requestTime = coordinator.clock.now()
-        coordinator.stats.originFetches.add(1, ordering: .relaxed)
+        coordinator.stats.count(.originFetches)
         call = (plan.destination ?? coordinator.origin).fetch(request, on: eventLoop, handler: coordinator.stats.origins.metered(self))
     }
 

@@ -55,7 +55,7 @@ public final class FillCoordinator: Sendable {
         fills.withLockedValue { fills in
             if let fill = fills[plan.key] {
                 if fill.join(subscriber, requestHeaders: plan.requestHeaders, maximumWaiters: maximumWaiters) {
-                    stats.collapsedWaits.add(1, ordering: .relaxed)
+                    stats.count(.collapsedWaits)
                     // The wait is bounded: past the timeout an unstarted waiter is declined.
                     subscriber.eventLoop.scheduleTask(in: collapseTimeout) { [weak fill, weak subscriber] in
                         guard let fill, let subscriber else { return }
@@ -93,7 +93,7 @@ public final class FillCoordinator: Sendable {
             return fill
         }
         guard let fill else { return false }
-        stats.backgroundRevalidations.add(1, ordering: .relaxed)
+        stats.count(.backgroundRevalidations)
         fill.start(request)
         return true
     }

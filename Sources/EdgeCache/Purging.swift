@@ -35,8 +35,8 @@ extension CacheEngine {
         }
         let outcome = PurgeOutcome(memory: memory, disk: disk)
         if action != .count {
-            if counted { stats.purges.add(1, ordering: .relaxed) }
-            stats.purgedVariants.add(outcome.variants.count, ordering: .relaxed)
+            if counted { stats.count(.purges) }
+            stats.count(.purgedVariants, by: outcome.variants.count)
         }
         return outcome
     }

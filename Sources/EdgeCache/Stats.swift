@@ -1,5 +1,6 @@
-// Every counter of the cache engine, declared once, each with one line of doc. The admin API, the
-// metrics exporter, the demo and the tests all read these names.
+// The cache engine's counters (declared once, in EngineCounter), its counts by reason, and the
+// response, origin and forward figures. The admin API, the metrics exporter, the demo and the
+// tests all read them from here.
 //
 // Definitions (docs/CACHING.md):
 // - served from cache = hits.fresh + hits.stale + hits.staleIfError + hits.revalidated
@@ -14,50 +15,14 @@ import NIOConcurrencyHelpers
 import Synchronization
 
 public final class Stats: Sendable {
-    /// Requests that reached the cache engine, cacheable or not.
-    public let requests = Synchronization.Atomic<Int>(0)
-    /// Requests that looked the cache up (a cacheable method, not bypassed by a rule or memory).
-    public let lookups = Synchronization.Atomic<Int>(0)
-    /// Answered from a fresh stored response.
-    public let hitsFresh = Synchronization.Atomic<Int>(0)
-    /// Answered from a stale stored response that was allowed (stale-while-revalidate, max-stale, grace).
-    public let hitsStale = Synchronization.Atomic<Int>(0)
-    /// Answered from a stale stored response because the origin failed (stale-if-error, grace).
-    public let hitsStaleIfError = Synchronization.Atomic<Int>(0)
-    /// Answered from a stored body after the origin confirmed it with 304 Not Modified.
-    public let hitsRevalidated = Synchronization.Atomic<Int>(0)
+    /// One atomic per EngineCounter (the table of names, help and metric families).
+    private let counters = CounterStorage(count: EngineCounter.allCases.count)
     /// Forwarded because nothing usable was stored, by reason.
     private let missesByReason = ReasonCounters()
     /// Passed to the origin without looking the cache up, by reason.
     private let bypassesByReason = ReasonCounters()
     /// Responses from the origin that were not stored, by reason.
     private let notStoredByReason = ReasonCounters()
-    /// Responses stored (new variants and replacements).
-    public let stored = Synchronization.Atomic<Int>(0)
-    /// Requests that waited on another request's fill instead of going to the origin.
-    public let collapsedWaits = Synchronization.Atomic<Int>(0)
-    /// Requests that waited on a fill and then had to fetch on their own (lock timeout, Vary, uncacheable).
-    public let collapseAbandoned = Synchronization.Atomic<Int>(0)
-    /// Requests sent to an origin (fills, revalidations, background revalidations, passes).
-    public let originFetches = Synchronization.Atomic<Int>(0)
-    /// Background revalidations started for stale-while-revalidate.
-    public let backgroundRevalidations = Synchronization.Atomic<Int>(0)
-    /// Stored responses read from the disk tier into memory on a memory miss.
-    public let diskPromotions = Synchronization.Atomic<Int>(0)
-    /// Stored responses removed because an unsafe request invalidated them (RFC 9111 §4.4).
-    public let invalidations = Synchronization.Atomic<Int>(0)
-    /// Purges an operator asked for (dry runs excluded).
-    public let purges = Synchronization.Atomic<Int>(0)
-    /// Stored variants removed or marked stale by purges and group invalidations.
-    public let purgedVariants = Synchronization.Atomic<Int>(0)
-    /// Requests answered 429 because their client was over a rule's request rate.
-    public let rateLimited = Synchronization.Atomic<Int>(0)
-    /// Connections refused with 429 because their client already held the most allowed.
-    public let clientConnectionsRefused = Synchronization.Atomic<Int>(0)
-    /// Body bytes sent to clients from the store.
-    public let bytesFromCache = Synchronization.Atomic<Int>(0)
-    /// Body bytes sent to clients as they came from an origin.
-    public let bytesFromOrigin = Synchronization.Atomic<Int>(0)
     /// Response durations by cache outcome, responses by status class, open connections (ResponseMetrics.swift).
     public let responses = ResponseMetrics()
     /// Per-origin requests, failures and fetch durations, for the origins named at start-up.
@@ -67,6 +32,12 @@ public final class Stats: Sendable {
 
     public init(origins: [String] = []) { self.origins = OriginMetrics(origins: origins) }
 
+    /// Adds `amount` (one by default) to `counter`. Lock-free; on the request path.
+    @inline(__always)
+    public func count(_ counter: EngineCounter, by amount: Int = 1) { counters.add(counter.rawValue, amount) }
+
+    public subscript(_ counter: EngineCounter) -> Int { counters.load(counter.rawValue) }
+
     public func countMiss(_ reason: NotCachedReason) { missesByReason.add(reason) }
     public func countBypass(_ reason: NotCachedReason) { bypassesByReason.add(reason) }
     public func countNotStored(_ reason: NotCachedReason) { notStoredByReason.add(reason) }
@@ -74,40 +45,63 @@ public final class Stats: Sendable {
     /// A consistent-enough copy of every counter (each read is atomic; the set is not a snapshot
     /// of one instant).
     public var snapshot: StatsSnapshot {
-        func load(_ atomic: borrowing Synchronization.Atomic<Int>) -> Int { atomic.load(ordering: .relaxed) }
-        return StatsSnapshot(
-            requests: load(requests), lookups: load(lookups), hitsFresh: load(hitsFresh), hitsStale: load(hitsStale),
-            hitsStaleIfError: load(hitsStaleIfError), hitsRevalidated: load(hitsRevalidated),
-            missesByReason: missesByReason.values, bypassesByReason: bypassesByReason.values,
-            notStoredByReason: notStoredByReason.values, stored: load(stored), collapsedWaits: load(collapsedWaits),
-            collapseAbandoned: load(collapseAbandoned), originFetches: load(originFetches),
-            backgroundRevalidations: load(backgroundRevalidations), diskPromotions: load(diskPromotions),
-            invalidations: load(invalidations), purges: load(purges), purgedVariants: load(purgedVariants),
-            rateLimited: load(rateLimited), clientConnectionsRefused: load(clientConnectionsRefused),
-            bytesFromCache: load(bytesFromCache), bytesFromOrigin: load(bytesFromOrigin))
+        StatsSnapshot(values: EngineCounter.allCases.map { counters.load($0.rawValue) }, missesByReason: missesByReason.values,
+                      bypassesByReason: bypassesByReason.values, notStoredByReason: notStoredByReason.values)
     }
 }
 
 public struct StatsSnapshot: Sendable, Hashable {
-    public var requests, lookups, hitsFresh, hitsStale, hitsStaleIfError, hitsRevalidated: Int
+    /// By EngineCounter's raw value.
+    private var values: [Int]
     public var missesByReason, bypassesByReason, notStoredByReason: [NotCachedReason: Int]
-    public var stored, collapsedWaits, collapseAbandoned, originFetches, backgroundRevalidations, diskPromotions, invalidations: Int
-    public var purges, purgedVariants: Int
-    public var rateLimited, clientConnectionsRefused: Int
-    public var bytesFromCache, bytesFromOrigin: Int
 
-    public var servedFromCache: Int { hitsFresh + hitsStale + hitsStaleIfError + hitsRevalidated }
+    public init(values: [Int] = Array(repeating: 0, count: EngineCounter.allCases.count), missesByReason: [NotCachedReason: Int] = [:],
+                bypassesByReason: [NotCachedReason: Int] = [:], notStoredByReason: [NotCachedReason: Int] = [:]) {
+        self.values = values
+        self.missesByReason = missesByReason
+        self.bypassesByReason = bypassesByReason
+        self.notStoredByReason = notStoredByReason
+    }
+
+    public subscript(_ counter: EngineCounter) -> Int {
+        get { values[counter.rawValue] }
+        set { values[counter.rawValue] = newValue }
+    }
+
+    public var servedFromCache: Int { self[.hitsFresh] + self[.hitsStale] + self[.hitsStaleIfError] + self[.hitsRevalidated] }
     public var misses: Int { missesByReason.values.reduce(0, +) }
     public var bypasses: Int { bypassesByReason.values.reduce(0, +) }
     /// Served from cache ÷ lookups; nil before the first lookup.
-    public var requestHitRatio: Double? { lookups > 0 ? Double(servedFromCache) / Double(lookups) : nil }
+    public var requestHitRatio: Double? { self[.lookups] > 0 ? Double(servedFromCache) / Double(self[.lookups]) : nil }
     /// Served from cache ÷ all requests; nil before the first request.
-    public var requestHitRatioOverAll: Double? { requests > 0 ? Double(servedFromCache) / Double(requests) : nil }
+    public var requestHitRatioOverAll: Double? { self[.requests] > 0 ? Double(servedFromCache) / Double(self[.requests]) : nil }
     /// Body bytes from the store ÷ all body bytes sent; nil before the first byte.
     public var byteHitRatio: Double? {
-        let total = bytesFromCache + bytesFromOrigin
-        return total > 0 ? Double(bytesFromCache) / Double(total) : nil
+        let total = self[.bytesFromCache] + self[.bytesFromOrigin]
+        return total > 0 ? Double(self[.bytesFromCache]) / Double(total) : nil
     }
+}
+
+/// Atomic counters in one allocation, addressed by index.
+final class CounterStorage: @unchecked Sendable {
+    private let base: UnsafeMutablePointer<Synchronization.Atomic<Int>>
+    private let count: Int
+
+    init(count: Int) {
+        self.count = count
+        base = .allocate(capacity: count)
+        for index in 0..<count { (base + index).initialize(to: Synchronization.Atomic(0)) }
+    }
+
+    deinit {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+
+    @inline(__always)
+    func add(_ index: Int, _ amount: Int) { base[index].add(amount, ordering: .relaxed) }
+
+    func load(_ index: Int) -> Int { base[index].load(ordering: .relaxed) }
 }
 
 /// Counters keyed by reason; one short lock per increment.

@@ -63,7 +63,7 @@ public final class EdgeServer: Sendable {
                     channel.closeFuture.whenComplete { _ in open.add(-1) }
                     if let address = channel.remoteAddress?.ipAddress {
                         guard clients.connectionOpened(from: address) else {
-                            engine.stats.clientConnectionsRefused.add(1, ordering: .relaxed)
+                            engine.stats.count(.clientConnectionsRefused)
                             refuseConnection(channel)
                             return
                         }

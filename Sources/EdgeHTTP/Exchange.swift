@@ -109,7 +109,7 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
 
     private func fetchAlone(_ plan: FillPlan) {
         guard let handler, handler.isCurrent(self) != nil else { return }
-        handler.engine.stats.collapseAbandoned.add(1, ordering: .relaxed)
+        handler.engine.stats.count(.collapseAbandoned)
         let fill = handler.engine.fills.alone(plan, subscriber: self)
         self.fill = fill
         fill.start(handler.fillRequest(plan, for: self))
@@ -144,13 +144,13 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
             headers = response.headers
             headers.removeHopByHopFields()
         case .revalidated:
-            engine.stats.hitsRevalidated.add(1, ordering: .relaxed)
+            engine.stats.count(.hitsRevalidated)
             cacheStatus = .forwarded(cacheName: name, response.reason.forwardReason, status: 304, collapsed: collapsed,
                                      timeToLive: response.timeToLive)
             headers = storedHeaders(response)
             source = .store
         case .staleIfError(let staleness, let originStatus):
-            engine.stats.hitsStaleIfError.add(1, ordering: .relaxed)
+            engine.stats.count(.hitsStaleIfError)
             var status = CacheStatus.forwarded(cacheName: name, .stale, status: originStatus, collapsed: collapsed, timeToLive: -staleness)
             status.detail = "stale-if-error"
             cacheStatus = status

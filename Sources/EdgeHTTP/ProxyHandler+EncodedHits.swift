@@ -50,7 +50,7 @@ extension ProxyHandler {
         guard case .write = exchange.lifecycle.responseHeadReady(from: .store, closing: false, unframed: false) else { return false }
         exchange.responseStatus = UInt(entry.response.status)
         exchange.responseBytes = body.readableBytes
-        engine.stats.bytesFromCache.add(body.readableBytes, ordering: .relaxed)
+        engine.stats.count(.bytesFromCache, by: body.readableBytes)
         encodedWriter.stage(bytes)
         context.write(wrapOutboundOut(.head(EncodedResponseWriter.standInHead)), promise: nil)
         if encodedWriter.unstage() {

@@ -26,7 +26,7 @@ extension ProxyHandler {
         let (status, content) = Self.rangedResponse(outcome, headers: &headers, body: body, allocator: context.channel.allocator)
         guard writeHead(status: status, headers: &headers, source: .store, for: exchange, context: context) else { return true }
         exchange.responseBytes = content.readableBytes
-        engine.stats.bytesFromCache.add(content.readableBytes, ordering: .relaxed)
+        engine.stats.count(.bytesFromCache, by: content.readableBytes)
         if content.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(content))), promise: nil) }
         finishResponse(exchange, context: context)
         return true

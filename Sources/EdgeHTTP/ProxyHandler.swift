@@ -119,7 +119,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             writeErrorPage(status, for: exchange, closing: closing, context: context)
         case .accept(let bodyLength, let hasBody, let expectsContinue):
             if limitsRequestRates, let wait = overRate(head, client: exchange.client) {
-                engine.stats.rateLimited.add(1, ordering: .relaxed)
+                engine.stats.count(.rateLimited)
                 exchange.failureNote = "over the request rate"
                 state = .discarding
                 writeErrorPage(.tooManyRequests, for: exchange, closing: hasBody || !head.isKeepAlive, context: context,
@@ -200,7 +200,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         state = .forwarding(exchange)
         exchange.lifecycle.passStarted()
-        engine.stats.originFetches.add(1, ordering: .relaxed)
+        engine.stats.count(.originFetches)
         exchange.call = (exchange.destination?.client ?? origin).execute(request, on: context.eventLoop,
                                                                  handler: engine.stats.origins.metered(exchange))
     }
@@ -337,7 +337,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         if sendsBody {
             exchange.responseBytes = answer.entry.body.readableBytes
-            engine.stats.bytesFromCache.add(answer.entry.body.readableBytes, ordering: .relaxed)
+            engine.stats.count(.bytesFromCache, by: answer.entry.body.readableBytes)
             context.write(wrapOutboundOut(.body(.byteBuffer(answer.entry.body))), promise: nil)
         }
         finishResponse(exchange, context: context)
@@ -440,9 +440,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let context = isCurrent(exchange) else { return exchange.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
         exchange.responseBytes += part.readableBytes
         if fromCache {
-            engine.stats.bytesFromCache.add(part.readableBytes, ordering: .relaxed)
+            engine.stats.count(.bytesFromCache, by: part.readableBytes)
         } else {
-            engine.stats.bytesFromOrigin.add(part.readableBytes, ordering: .relaxed)
+            engine.stats.count(.bytesFromOrigin, by: part.readableBytes)
         }
         return context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(part))))
     }

@@ -56,8 +56,8 @@ public struct DemoReport: Sendable {
         let outcomes = cacheOutcomes.sorted { $0.value > $1.value }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
         lines.append("cache-status \(outcomes.isEmpty ? "-" : outcomes)")
         if let cache, let ratio = cache.requestHitRatio {
-            lines.append("hit ratio    \(format(ratio * 100))% of \(cache.lookups) lookups served from cache (\(cache.servedFromCache)); over all \(cache.requests) requests \(format((cache.requestHitRatioOverAll ?? 0) * 100))%")
-            lines.append("byte ratio   \(format((cache.byteHitRatio ?? 0) * 100))% of body bytes from cache; origin fetches \(cache.originFetches), collapsed waits \(cache.collapsedWaits)")
+            lines.append("hit ratio    \(format(ratio * 100))% of \(cache[.lookups]) lookups served from cache (\(cache.servedFromCache)); over all \(cache[.requests]) requests \(format((cache.requestHitRatioOverAll ?? 0) * 100))%")
+            lines.append("byte ratio   \(format((cache.byteHitRatio ?? 0) * 100))% of body bytes from cache; origin fetches \(cache[.originFetches]), collapsed waits \(cache[.collapsedWaits])")
         }
         // The report ends with a newline, as every text file and terminal report should.
         return lines.joined(separator: "\n") + "\n"

@@ -105,8 +105,8 @@ struct AdminTests {
                 #expect(try await request("/v", headers: ["Accept-Encoding: gzip"], to: node).cacheStatus.contains("fwd=vary-miss"))
                 #expect(origin.requestCount == 5)
                 #expect(try await request("/other", to: node).cacheStatus.contains("hit"))
-                #expect(node.engine.stats.snapshot.purges == 1)
-                #expect(node.engine.stats.snapshot.purgedVariants == 2)
+                #expect(node.engine.stats.snapshot[.purges] == 1)
+                #expect(node.engine.stats.snapshot[.purgedVariants] == 2)
             }
         }
     }
@@ -128,7 +128,7 @@ struct AdminTests {
                 for target in ["/t1/a", "/t1/b", "/tagged-by-cache-tag", "/plain"] {
                     #expect(try await request(target, to: node).cacheStatus.contains("hit"), "dry run removed \(target)")
                 }
-                #expect(node.engine.stats.snapshot.purges == 0)
+                #expect(node.engine.stats.snapshot[.purges] == 0)
                 let receipt = try await purge(#"{"tag": "t1"}"#, on: node)
                 #expect(receipt.objects == 3)
                 #expect(receipt.variants == 3)
@@ -272,7 +272,29 @@ struct AdminTests {
                 #expect(try await request("/c", to: node).cacheStatus.contains("hit"))
                 // The same group on another origin (host) is not this response's to invalidate.
                 #expect(try await send(elsewhere, to: node).cacheStatus.contains("hit"))
-                #expect(node.engine.stats.snapshot.invalidations == 2)  // /a and /b; /edit itself was not stored
+                #expect(node.engine.stats.snapshot[.invalidations] == 2)  // /a and /b; /edit itself was not stored
+            }
+        }
+    }
+
+    @Test("every engine counter is in /stats' counters under its table name, and in /metrics under its family and labels")
+    func countersFromOneTable() async throws {
+        try await withOrigin(Self.cacheable) { origin in
+            try await withNode(origins: [origin], configure: configure) { node in
+                for target in ["/1", "/2", "/1", "/1"] { _ = try await request(target, to: node) }
+                let json = try await admin("GET", "/stats", to: node)
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(json.body)) as? [String: Any])
+                let counters = try #require(object["counters"] as? [String: Any])
+                let metrics = String(decoding: try await admin("GET", "/metrics", to: node).body, as: UTF8.self)
+                for counter in EngineCounter.allCases {
+                    let value = node.engine.stats[counter]
+                    #expect(counters[counter.name] as? Int == value, "\(counter.name)")
+                    let (family, labels) = counter.metric
+                    let series = family + (labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}")
+                    // A counter still at zero may not have been exported yet; a counted one must be.
+                    if value > 0 { #expect(metrics.contains("\n\(series) \(value)"), "\(series)") }
+                }
+                #expect(node.engine.stats[.hitsFresh] == 2 && node.engine.stats[.requests] == 4)
             }
         }
     }

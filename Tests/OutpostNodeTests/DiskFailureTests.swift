@@ -38,10 +38,10 @@ struct DiskFailureTests {
                 }
                 /// One GET, then waits until its fill is in memory and its disk store has run.
                 func get(_ target: String) async throws -> WireResponse {
-                    let stored = node.engine.stats.snapshot.stored
+                    let stored = node.engine.stats.snapshot[.stored]
                     let response = try await request(target, to: node)
                     if response.cacheStatus.contains("fwd=") {
-                        try await waitUntil { node.engine.stats.snapshot.stored == stored + 1 }
+                        try await waitUntil { node.engine.stats.snapshot[.stored] == stored + 1 }
                         disk.drain()
                     }
                     return response

@@ -103,7 +103,7 @@ struct DiskReadTests {
             storage.open()
             for future in futures { _ = try await future.get() }
             #expect(storage.reads == 1)
-            #expect(engine.stats.snapshot.diskPromotions == 1)
+            #expect(engine.stats.snapshot[.diskPromotions] == 1)
             #expect(engine.storage.variants(for: Self.key).count == 1)
             try await waitUntil { disk.readsUnderway == 0 }
 
@@ -111,7 +111,7 @@ struct DiskReadTests {
             _ = engine.storage.remove(key: Self.key)
             _ = try await engine.consultDisk(key: Self.key, on: loop).get()
             #expect(storage.reads == 2)
-            #expect(engine.stats.snapshot.diskPromotions == 2)
+            #expect(engine.stats.snapshot[.diskPromotions] == 2)
         }
     }
 
@@ -143,7 +143,7 @@ struct DiskReadTests {
                 #expect(outcome.variants.isEmpty)  // neither tier held it yet
             }
             #expect(engine.storage.variants(for: Self.key).isEmpty)
-            #expect(engine.stats.snapshot.diskPromotions == 0)
+            #expect(engine.stats.snapshot[.diskPromotions] == 0)
         }
     }
 
@@ -159,7 +159,7 @@ struct DiskReadTests {
             }
             let held = engine.storage.variants(for: Self.key)
             #expect(held.map { $0.response.fields["etag"] } == ["\"v2\""])
-            #expect(engine.stats.snapshot.diskPromotions == 0)
+            #expect(engine.stats.snapshot[.diskPromotions] == 0)
         }
     }
 }

@@ -109,7 +109,7 @@ struct FillCollapseTests {
         try answer(origin.fetches[0], body: "whole")
         #expect(leader.events == [.started(200), .part("whole"), .completed])
         #expect(waiter.events == [.declined(.waitTimedOut)])
-        #expect(engine.stats.snapshot.stored == 1)
+        #expect(engine.stats.snapshot[.stored] == 1)
     }
 
     @Test("a waiter whose response started before its timeout gets the response and no decline")

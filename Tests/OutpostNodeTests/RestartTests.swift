@@ -32,7 +32,7 @@ struct RestartTests {
             try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
                 for index in 0..<1000 { _ = try await request("/object/\(index)", to: node) }
                 // A client has the whole body (Content-Length) a moment before the fill commits.
-                try await waitUntil { node.engine.stats.snapshot.stored == 1000 }
+                try await waitUntil { node.engine.stats.snapshot[.stored] == 1000 }
             }
             #expect(origin.requestCount == 1000)
             try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
@@ -41,7 +41,7 @@ struct RestartTests {
                     #expect(response.cacheStatus.hasPrefix("Outpost; hit"), "object \(index): \(response.cacheStatus)")
                     #expect(response.bodyText == "body of /object/\(index)")
                 }
-                #expect(node.engine.stats.snapshot.diskPromotions == 1000)
+                #expect(node.engine.stats.snapshot[.diskPromotions] == 1000)
             }
             #expect(origin.requestCount == 1000)
         }
@@ -75,10 +75,10 @@ struct RestartTests {
                     #expect(response.cacheStatus.hasPrefix("Outpost; hit"), "object \(index): \(response.cacheStatus)")
                 }
                 // Served from memory: nothing more was read from disk.
-                #expect(node.engine.stats.snapshot.diskPromotions == 10)
+                #expect(node.engine.stats.snapshot[.diskPromotions] == 10)
                 let older = try await request("/object/9", to: node)
                 #expect(older.cacheStatus.hasPrefix("Outpost; hit"))
-                #expect(node.engine.stats.snapshot.diskPromotions == 11)
+                #expect(node.engine.stats.snapshot[.diskPromotions] == 11)
             }
             #expect(origin.requestCount == 20)
 
@@ -111,7 +111,7 @@ struct RestartTests {
                 #expect(first.cacheStatus.hasPrefix("Outpost; fwd=uri-miss"))
                 // Streamed into the store as it is sent: its head cannot yet say `stored` (RFC 9211 §2.7).
                 #expect(!first.cacheStatus.contains("stored"), "\(first.cacheStatus)")
-                try await waitUntil { node.engine.stats.snapshot.stored == 1 }
+                try await waitUntil { node.engine.stats.snapshot[.stored] == 1 }
                 #expect(node.engine.storage.usage.objects == 0)
                 #expect(node.engine.disk?.storage.usage.bytes == body.utf8.count)
                 for _ in 0..<3 {
@@ -119,7 +119,7 @@ struct RestartTests {
                     #expect(again.cacheStatus.hasPrefix("Outpost; hit"), "\(again.cacheStatus)")
                     #expect(again.bodyText == body)
                 }
-                #expect(node.engine.stats.snapshot.diskPromotions == 0)
+                #expect(node.engine.stats.snapshot[.diskPromotions] == 0)
             }
             try await withNode(origins: [origin], configure: configure) { node in
                 let afterRestart = try await request("/large", to: node)
@@ -146,7 +146,7 @@ struct RestartTests {
             try await withNode(origins: [origin], configure: onDiskWithSmallMemory(directory)) { node in
                 let first = try await request("/chunked", to: node)
                 #expect(first.bodyText == body)
-                try await waitUntil { node.engine.stats.snapshot.stored == 1 }
+                try await waitUntil { node.engine.stats.snapshot[.stored] == 1 }
                 #expect(node.engine.storage.usage.objects == 0)
                 let again = try await request("/chunked", to: node)
                 #expect(again.cacheStatus.hasPrefix("Outpost; hit"), "\(again.cacheStatus)")
@@ -168,7 +168,7 @@ struct RestartTests {
         }) { origin in
             try await withNode(origins: [origin], configure: onDisk(directory).configure) { node in
                 for index in 0..<20 { _ = try await request("/object/\(index)", to: node) }
-                try await waitUntil { node.engine.stats.snapshot.stored == 20 }
+                try await waitUntil { node.engine.stats.snapshot[.stored] == 20 }
             }
             let orphan = directory + "/bodies/ff/ff/999999.body"
             let temporary = directory + "/bodies/tmp/half-written.tmp"

@@ -142,7 +142,7 @@ struct SecurityTests {
                     try await connection.send("GET /page HTTP/1.1\r\nHost: a\r\n\r\n")
                     #expect(try await connection.readResponse().status == 200)
                 }
-                #expect(node.engine.stats.snapshot.rateLimited == 1)
+                #expect(node.engine.stats.snapshot[.rateLimited] == 1)
                 let metrics = try await adminGet("/metrics", node: node)
                 #expect(metrics.bodyText.contains("outpost_rate_limited_total 1"))
             }
@@ -166,7 +166,7 @@ struct SecurityTests {
                         #expect(third.header("retry-after") == "1")
                     }
                 }
-                #expect(node.engine.stats.snapshot.clientConnectionsRefused == 1)
+                #expect(node.engine.stats.snapshot[.clientConnectionsRefused] == 1)
                 // Once they closed, the client may connect again.
                 var answered = false
                 for _ in 0..<50 where !answered {
