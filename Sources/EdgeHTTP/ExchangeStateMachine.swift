@@ -4,7 +4,7 @@
 //
 //   authenticating ──checked──▶ deciding ──consult disk──▶ consultingDisk ──answered──▶ deciding
 //                                  │  fill, leading ─────────────────────────▶ awaitingResponse
-//                                  │  fill, waiting ─▶ waitingOnFill ─timer / declined─▶ awaitingResponse
+//                                  │  fill, waiting ─▶ waitingOnFill ──declined──▶ awaitingResponse (alone)
 //                                  │  pass ──────────────────────────────────▶ awaitingResponse
 //                                  │                                                │ head
 //                                  └── answered here (stored, refused) ─head─▶ responding
@@ -16,7 +16,8 @@
 // Invariants:
 // - one final head per exchange; a second is ignored;
 // - the exchange ends once (finished or closed), and its access-log line and figures are recorded
-//   at that moment, never twice: the actions that end it are the only ones that say `record`;
+//   at that moment, never twice: only the actions that end it (finish, closeAbruptly,
+//   stopAndRecord) are performed with a record;
 // - keep-alive (RFC 9112 §9.3): the connection is kept only if the client asked for it, the
 //   response is framed, and — for a request whose response came from the origin — its body was
 //   read to the end; an answer given here (stored, refused) leaves the rest of the request to the
@@ -173,7 +174,8 @@ struct ExchangeStateMachine: Equatable {
         return true
     }
 
-    /// Joined the key's fill: as its leader (the fill is started) or as a waiter (the timer is armed).
+    /// Joined the key's fill: as its leader (the fill is started) or as a waiter (the fill's
+    /// collapse timer bounds the wait).
     mutating func fillJoined(leading: Bool) {
         guard state == .deciding else { return }
         state = leading ? .awaitingResponse(collapsed: false) : .waitingOnFill
@@ -185,9 +187,9 @@ struct ExchangeStateMachine: Equatable {
         state = .awaitingResponse(collapsed: false)
     }
 
-    /// The collapse timer fired, or the fill declined this waiter (its response is not shareable).
-    /// Only a waiter stops waiting: a leader is never declined, and a waiter whose timer already
-    /// sent it alone (a decline may have been on its way) is fetching already.
+    /// The fill declined this waiter: its response is not shareable, or it had not started within
+    /// the collapse timeout. Only a waiter stops waiting: a leader is never declined, and a
+    /// fill declines a waiter once at most.
     mutating func stopWaiting() -> WaitAction {
         guard state == .waitingOnFill else { return .none }
         state = .awaitingResponse(collapsed: false)

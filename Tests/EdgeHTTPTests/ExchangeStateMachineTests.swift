@@ -93,7 +93,7 @@ struct ExchangeStateMachineTests {
              [.accepted, .requestEnded, .fillJoined(leading: false), .fillStarted(.respond(collapsed: true)),
               .head(.origin, .write(closing: false)), .fillStarted(.ignore), .end(.finish(keepAlive: true))],
              ends: .finished(keepAlive: true)),
-        Path("a waiter whose timer fires fetches alone; a decline on its way then changes nothing",
+        Path("a declined waiter (timed out, or not shareable) fetches alone; a second decline changes nothing",
              [.accepted, .requestEnded, .fillJoined(leading: false), .stopWaiting(.fetchAlone), .stopWaiting(.none),
               .fillStarted(.respond(collapsed: false)), .head(.origin, .write(closing: false)), .end(.finish(keepAlive: true))],
              ends: .finished(keepAlive: true)),
