@@ -13,7 +13,8 @@ a temporary directory, removed at the end unless --keep. Processes started here 
 disk:   restart after SIGTERM (1,000 objects, all hits, no origin request); SIGKILL during 200
         concurrent 1 MiB fills (every body served afterwards equals the origin's, every indexed
         body intact per `outpostctl inspect`); --disk-size 50MiB under 200 MiB of fills; `ls` and
-        `inspect` on a running node's directory; a flipped byte in a body file is refetched; a
+        `inspect` on a running node's directory; a flipped byte in a body file or an inline body
+        is refetched; a
         24 MiB response, too large for memory, is stored on disk and served from it.
 admin:  purge by URL (two Vary variants), by tag (an untagged neighbour stays a hit), soft purge
         (the next fetch is conditional), 401 without a token, 405 for PURGE on the public
@@ -21,7 +22,7 @@ admin:  purge by URL (two Vary variants), by tag (an untagged neighbour stays a 
         `outpostctl purge --tag --dry-run --json` changing nothing.
 """
 import argparse, hashlib, http.client, http.server, json, os, re, shutil, signal, socket, subprocess
-import sys, tempfile, threading, time
+import sqlite3, sys, tempfile, threading, time
 
 MiB = 1 << 20
 
@@ -386,10 +387,12 @@ def check_offline_listing(run, origin):
 
 
 def check_flipped_byte(run, origin):
+    """A flipped byte in a stored body, in a body file (1 MiB) and in a body stored inline in the
+    index (1 KiB, up to 16 KiB are): the next GET is refetched, never served damaged."""
     node = run.node("flip", origin, "--memory-size", "1MiB").start()
-    path = "/obj/flip"
-    fill(node, [path], 1)
-    wait_for(lambda: json.loads(node.admin("GET", "/stats")[1])["disk"]["objects"] >= 1)
+    cases = [("a body file", "/big/7001", big_body(7001)), ("an inline body", "/obj/flip", small_body("/obj/flip"))]
+    fill(node, [path for _, path, _ in cases], 1)
+    wait_for(lambda: json.loads(node.admin("GET", "/stats")[1])["disk"]["objects"] >= 2)
     node.stop()
     files = [os.path.join(folder, name) for folder, _, names in os.walk(os.path.join(node.directory, "bodies"))
              for name in names if name.endswith(".body")]
@@ -398,16 +401,24 @@ def check_flipped_byte(run, origin):
         byte = body.read(1)
         body.seek(100)
         body.write(bytes([byte[0] ^ 0xFF]))
+    index = sqlite3.connect(os.path.join(node.directory, "index.sqlite"))
+    with index:
+        for object_id, stored in index.execute("SELECT object_id, body FROM inline_bodies").fetchall():
+            damaged = bytearray(stored)
+            damaged[100] ^= 0xFF
+            index.execute("UPDATE inline_bodies SET body = ? WHERE object_id = ?", (bytes(damaged), object_id))
+    index.close()
     node.start()
-    before = len(origin.seen(path))
-    status, cache_status, body = node.get(path)
-    refetched = len(origin.seen(path)) - before
-    stats = json.loads(node.admin("GET", "/stats")[1])
+    for name, path, expected in cases:
+        before = len(origin.seen(path))
+        status, cache_status, body = node.get(path)
+        refetched = len(origin.seen(path)) - before
+        stats = json.loads(node.admin("GET", "/stats")[1])
+        run.record(f"a flipped byte in {name}",
+                   status == 200 and body == expected and refetched == 1 and not is_hit(cache_status),
+                   f"status {status}, body equals the origin's: {body == expected}, origin requests {refetched}, "
+                   f"Cache-Status {cache_status!r}, damaged bodies counted {stats['disk'].get('corruptBodies')}")
     node.stop()
-    run.record("a flipped byte in a body file",
-               status == 200 and body == small_body(path) and refetched == 1 and not is_hit(cache_status),
-               f"status {status}, body equals the origin's: {body == small_body(path)}, origin requests {refetched}, "
-               f"Cache-Status {cache_status!r}, damaged bodies counted {stats['disk'].get('corruptBodies')}")
 
 
 def check_purges(run, origin):
