@@ -8,7 +8,8 @@
 //
 // The subset of `Process`'s interface the tests use, with the same names. Invariants: the child
 // gets the three standard descriptors asked for and no other (every descriptor from 3 up is closed
-// in the child, so a test's pipe never stays open in another test's child); every signal has its
+// in the child — by closefrom where glibc has it (2.34), else one by one as /proc/self/fd lists
+// them — so a test's pipe never stays open in another test's child); every signal has its
 // default action and none is blocked in the child; the parent's copies of the child's ends of
 // its pipes are closed once it runs, so reading a pipe to its end returns when the child exits.
 import Foundation
@@ -27,6 +28,9 @@ public final class ChildProcess: @unchecked Sendable {
     public var standardOutput: Any?
     public var standardError: Any?
     public private(set) var processIdentifier: Int32 = 0
+    /// Close the child's inherited descriptors one by one (listed from /proc/self/fd), as on a
+    /// glibc without closefrom; for the launcher's own test of that path.
+    public var closesDescriptorsOneByOne = false
 
     private let lock = NSLock()
     /// The raw wait status once the child has been reaped.
@@ -42,15 +46,28 @@ public final class ChildProcess: @unchecked Sendable {
         try redirect(standardInput, to: 0, reading: true, actions: &actions)
         try redirect(standardOutput, to: 1, reading: false, actions: &actions)
         try redirect(standardError, to: 2, reading: false, actions: &actions)
+        var program = path
+        var programArguments = arguments
         if let directory = currentDirectoryURL?.path {
-            guard let addChdir = Self.addChdir else { throw ChildProcessError.spawn("posix_spawn_file_actions_addchdir_np missing", errno: 0) }
-            let result = directory.withCString { addChdir(&actions, $0) }
-            guard result == 0 else { throw ChildProcessError.spawn("chdir \(directory)", errno: result) }
+            if let addChdir = Self.addChdir {
+                let result = directory.withCString { addChdir(&actions, $0) }
+                guard result == 0 else { throw ChildProcessError.spawn("chdir \(directory)", errno: result) }
+            } else {
+                // Before glibc 2.29: a shell changes directory, then becomes the program.
+                programArguments = ["-c", "cd \"$0\" && exec \"$@\"", directory, path] + arguments
+                program = "/bin/sh"
+            }
         }
-        guard let closeFrom = Self.addCloseFrom else {
-            throw ChildProcessError.spawn("posix_spawn_file_actions_addclosefrom_np missing (glibc 2.34 or later)", errno: 0)
+        if let closeFrom = Self.addCloseFrom, !closesDescriptorsOneByOne {
+            guard closeFrom(&actions, 3) == 0 else { throw ChildProcessError.spawn("closefrom", errno: errno) }
+        } else {
+            // Before glibc 2.34: close each descriptor this process has open, from 3 up (after the
+            // dup2s above, so the pipe ends they copied are closed in the child too; glibc ignores
+            // a close of a descriptor that closed meanwhile).
+            for descriptor in Self.openDescriptors() where descriptor > 2 {
+                posix_spawn_file_actions_addclose(&actions, descriptor)
+            }
         }
-        guard closeFrom(&actions, 3) == 0 else { throw ChildProcessError.spawn("closefrom", errno: errno) }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -64,13 +81,13 @@ public final class ChildProcess: @unchecked Sendable {
         posix_spawnattr_setsigmask(&attributes, &empty)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + programArguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         let result = argv.withUnsafeBufferPointer { argvBuffer in
-            posix_spawn(&pid, path, &actions, &attributes, argvBuffer.baseAddress!, environ)
+            posix_spawn(&pid, program, &actions, &attributes, argvBuffer.baseAddress!, environ)
         }
-        guard result == 0 else { throw ChildProcessError.spawn(path, errno: result) }
+        guard result == 0 else { throw ChildProcessError.spawn(program, errno: result) }
         processIdentifier = pid
         closeChildEnds()
     }
@@ -147,6 +164,20 @@ public final class ChildProcess: @unchecked Sendable {
         if let pipe = standardInput as? Pipe { try? pipe.fileHandleForReading.close() }
         if let pipe = standardOutput as? Pipe { try? pipe.fileHandleForWriting.close() }
         if let pipe = standardError as? Pipe, pipe !== (standardOutput as? Pipe) { try? pipe.fileHandleForWriting.close() }
+    }
+
+    /// The descriptors open in this process now (from /proc/self/fd, read here rather than by
+    /// Foundation). The descriptor of the directory listing itself is closed again by the time
+    /// the child starts, and closing a closed one in the child is harmless.
+    private static func openDescriptors() -> [Int32] {
+        guard let directory = opendir("/proc/self/fd") else { return [] }
+        defer { closedir(directory) }
+        var descriptors: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let descriptor = Int32(name) { descriptors.append(descriptor) }
+        }
+        return descriptors
     }
 
     // glibc has both since 2.34 (Debian 12: 2.36), but declares them only under _GNU_SOURCE,

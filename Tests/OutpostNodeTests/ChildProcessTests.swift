@@ -10,8 +10,9 @@ import Glibc
 
 @Suite("ChildProcess: the tests' posix_spawn launcher")
 struct ChildProcessTests {
-    func shell(_ script: String, directory: String? = nil) throws -> (ChildProcess, Pipe, Pipe) {
+    func shell(_ script: String, directory: String? = nil, oneByOne: Bool = false) throws -> (ChildProcess, Pipe, Pipe) {
         let process = ChildProcess()
+        process.closesDescriptorsOneByOne = oneByOne
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", script]
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
@@ -63,13 +64,15 @@ struct ChildProcessTests {
         #expect(printed == "/tmp\ntyped\n")
     }
 
-    @Test("with hundreds of descriptors open in the test process, the child holds only its three")
-    func descriptorsClosed() throws {
+    @Test("with hundreds of descriptors open in the test process, the child holds only its three",
+          arguments: [false, true])
+    func descriptorsClosed(oneByOne: Bool) throws {
+        // `oneByOne`: the path for a glibc without closefrom (descriptors listed and closed each).
         let held = (0..<300).map { _ in open("/dev/null", O_RDONLY) }
         defer { for descriptor in held where descriptor >= 0 { close(descriptor) } }
         #expect(held.allSatisfy { $0 >= 0 })
         // `ls` lists its own /proc/self/fd: 0, 1, 2 and the directory it reads (3).
-        let (process, output, _) = try shell("exec ls /proc/self/fd")
+        let (process, output, _) = try shell("exec ls /proc/self/fd", oneByOne: oneByOne)
         let listed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let descriptors = listed.split(separator: "\n").compactMap { Int($0) }
