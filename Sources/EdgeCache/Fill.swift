@@ -152,7 +152,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         if abandon {
             // Nobody listens: go on only if the response is being stored, or may still be.
             eventLoop.execute { [self] in
-                if lifecycle.state == .streaming(.none) { stop() }
+                if lifecycle.streamsUnstored { stop() }
             }
         }
     }
@@ -281,7 +281,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             return (paced, !joinable)
         }
         if unregister { coordinator.remove(self) }
-        if !lifecycle.worthReadingUnheard, leaderPaced == nil {
+        if lifecycle.streamsUnstored, leaderPaced == nil {
             // Not stored and nobody listening: reading the body would serve no one.
             stop()
         }
@@ -308,16 +308,16 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         let action = lifecycle.bodyPartReceived(memoryTook: memoryTook, withinBound: withinBound,
                                                 diskAvailable: coordinator.disk != nil && storing != nil,
                                                 diskGaveUp: diskFill?.isGivenUp ?? false)
-        if action == .ignore { return eventLoop.makeSucceededVoidFuture() }
-        // Counted only for an answer that is this fill's body (not a 304's or an ignored one's).
-        receivedBytes = total
         switch action {
         case .ignore:
+            // Not this fill's body (a 304's, or what follows an answer from the store): not counted.
             return eventLoop.makeSucceededVoidFuture()
         case .holdPart:
+            receivedBytes = total
             heldParts.append(part)
             return eventLoop.makeSucceededVoidFuture()
         case .deliver(let change, let releaseHeldHead):
+            receivedBytes = total
             if releaseHeldHead {
                 // The memory tier cannot take it after all: the head goes now, without `stored`,
                 // and the body streams from here on (before the disk switch below reads `parts`).

@@ -124,16 +124,9 @@ struct FillStateMachine: Equatable {
         }
     }
 
-    var isValidating: Bool { state == .awaitingHead(validating: true) }
-
-    /// Nobody listens any more: the origin's answer is worth reading only while it may still be
-    /// stored (or before it is known whether it will be).
-    var worthReadingUnheard: Bool {
-        switch state {
-        case .awaitingHead, .refetching, .holdingHead, .streaming(.memory), .streaming(.disk): true
-        case .answeredFromStore, .streaming(.none), .finished: false
-        }
-    }
+    /// The body streams to no store: once nobody listens, reading the rest serves no one (before
+    /// the head, or while it may still be stored, the fill goes on).
+    var streamsUnstored: Bool { state == .streaming(.none) }
 
     mutating func headReceived(_ verdict: HeadVerdict) -> HeadAction {
         guard case .awaitingHead(let validating) = state else { return .ignore }

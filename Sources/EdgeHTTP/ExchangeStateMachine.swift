@@ -72,7 +72,7 @@ struct ExchangeStateMachine: Equatable {
     }
 
     enum WaitAction: Equatable {
-        /// Stop waiting (cancel the collapse timer) and fetch on a fill of this request's own.
+        /// Stop waiting and fetch on a fill of this request's own.
         case fetchAlone
         case none
     }
@@ -105,8 +105,7 @@ struct ExchangeStateMachine: Equatable {
     /// A final head has been written (the exchange may also have ended since).
     var headSent: Bool {
         switch state {
-        case .responding: true
-        case .finished, .closed: true
+        case .responding, .finished, .closed: true
         default: false
         }
     }
@@ -139,15 +138,9 @@ struct ExchangeStateMachine: Equatable {
 
     // MARK: the request side
 
-    mutating func credentialsNeeded() {
-        guard state == .deciding else { return }
-        state = .authenticating
-    }
+    mutating func credentialsNeeded() { move(from: .deciding, to: .authenticating) }
 
-    mutating func credentialsChecked() {
-        guard state == .authenticating else { return }
-        state = .deciding
-    }
+    mutating func credentialsChecked() { move(from: .authenticating, to: .deciding) }
 
     /// The head passed the checks: its body (possibly empty) is read for this exchange.
     mutating func requestAccepted() {
@@ -162,38 +155,25 @@ struct ExchangeStateMachine: Equatable {
 
     // MARK: deciding
 
-    mutating func diskConsulted() {
-        guard state == .deciding else { return }
-        state = .consultingDisk
-    }
+    mutating func diskConsulted() { move(from: .deciding, to: .consultingDisk) }
 
     /// The disk answered; false when the exchange no longer waits for it (the client left).
-    mutating func diskAnswered() -> Bool {
-        guard state == .consultingDisk else { return false }
-        state = .deciding
-        return true
-    }
+    mutating func diskAnswered() -> Bool { move(from: .consultingDisk, to: .deciding) }
 
     /// Joined the key's fill: as its leader (the fill is started) or as a waiter (the fill's
     /// collapse timer bounds the wait).
     mutating func fillJoined(leading: Bool) {
-        guard state == .deciding else { return }
-        state = leading ? .awaitingResponse(collapsed: false) : .waitingOnFill
+        move(from: .deciding, to: leading ? .awaitingResponse(collapsed: false) : .waitingOnFill)
     }
 
     /// The request goes to the origin on its own call.
-    mutating func passStarted() {
-        guard state == .deciding else { return }
-        state = .awaitingResponse(collapsed: false)
-    }
+    mutating func passStarted() { move(from: .deciding, to: .awaitingResponse(collapsed: false)) }
 
     /// The fill declined this waiter: its response is not shareable, or it had not started within
     /// the collapse timeout. Only a waiter stops waiting: a leader is never declined, and a
     /// fill declines a waiter once at most.
     mutating func stopWaiting() -> WaitAction {
-        guard state == .waitingOnFill else { return .none }
-        state = .awaitingResponse(collapsed: false)
-        return .fetchAlone
+        move(from: .waitingOnFill, to: .awaitingResponse(collapsed: false)) ? .fetchAlone : .none
     }
 
     /// The fill's response is ready for this exchange.
@@ -231,32 +211,14 @@ struct ExchangeStateMachine: Equatable {
         return .finish(keepAlive: keepAlive)
     }
 
-    /// The origin (or the fill) failed.
+    /// The origin (or the fill) failed. The rest of a request body that went to the origin cannot
+    /// be trusted to be read, so an error page then closes the connection.
     mutating func failed() -> FailureAction {
-        switch state {
-        case .responding:
-            state = .closed
-            return .closeAbruptly
-        case .finished, .closed:
-            return .none
-        default:
-            // The rest of a request body that went to the origin cannot be trusted to be read.
-            return .writeErrorPage(closing: request == .receivingBody || !keepAliveRequested)
-        }
+        fail(errorPageCloses: request == .receivingBody || !keepAliveRequested)
     }
 
     /// A limit on the client's side broke (its body too large or too slow): the connection ends.
-    mutating func abandoned() -> FailureAction {
-        switch state {
-        case .responding:
-            state = .closed
-            return .closeAbruptly
-        case .finished, .closed:
-            return .none
-        default:
-            return .writeErrorPage(closing: true)
-        }
-    }
+    mutating func abandoned() -> FailureAction { fail(errorPageCloses: true) }
 
     /// The client closed the connection, or it broke.
     mutating func clientGone() -> GoneAction {
@@ -267,6 +229,30 @@ struct ExchangeStateMachine: Equatable {
             let answered = headSent
             state = .closed
             return .stopAndRecord(answered: answered)
+        }
+    }
+
+    // MARK: private
+
+    /// Moves to `next` when in `expected`; whether it did.
+    @discardableResult
+    private mutating func move(from expected: State, to next: State) -> Bool {
+        guard state == expected else { return false }
+        state = next
+        return true
+    }
+
+    /// A failure: after the head, the connection closes without another byte; before it, an
+    /// error page is the response.
+    private mutating func fail(errorPageCloses: Bool) -> FailureAction {
+        switch state {
+        case .responding:
+            state = .closed
+            return .closeAbruptly
+        case .finished, .closed:
+            return .none
+        default:
+            return .writeErrorPage(closing: errorPageCloses)
         }
     }
 }

@@ -66,8 +66,6 @@ struct OriginCallStateMachine: Equatable {
         self.originCount = originCount
     }
 
-    var isFinished: Bool { state == .finished }
-
     mutating func attemptStarted(origin: Int) {
         guard case .choosingOrigin(let retried) = state else { return }
         self.origin = origin

@@ -93,9 +93,7 @@ public final class OriginCall: @unchecked Sendable {
         case .complete:
             exchange = nil
             cancelTimers()
-            let handler = self.handler
-            self.handler = nil
-            handler?.originResponseCompleted()
+            takeHandler()?.originResponseCompleted()
         case .cancel:
             handler = nil
             cancelTimers()
@@ -111,9 +109,13 @@ public final class OriginCall: @unchecked Sendable {
 
     private func report(_ failure: OriginFailure, headDelivered: Bool) {
         cancelTimers()
-        let handler = self.handler
-        self.handler = nil
-        handler?.originFailed(failure, origin: origin, headDelivered: headDelivered)
+        takeHandler()?.originFailed(failure, origin: origin, headDelivered: headDelivered)
+    }
+
+    /// The consumer, for its last call: nothing is called after it.
+    private func takeHandler() -> (any OriginResponseHandling)? {
+        defer { handler = nil }
+        return handler
     }
 
     private func armBodyTimer(in delay: TimeAmount) {

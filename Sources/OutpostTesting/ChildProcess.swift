@@ -94,11 +94,18 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Whether the child has not exited yet (reaps it when it has).
     public var isRunning: Bool {
-        lock.withLock { reap(blocking: false) == nil }
+        lock.withLock { reap() == nil }
     }
 
+    /// Blocks until the child has exited. The lock is not held while waiting, so `isRunning`
+    /// stays answerable from other threads; should one of them reap the child first, this
+    /// waitpid fails and the status it recorded stands.
     public func waitUntilExit() {
-        while isRunning { usleep(5_000) }
+        guard processIdentifier > 0, lock.withLock({ waitStatus == nil }) else { return }
+        var status: Int32 = 0
+        var result: pid_t
+        repeat { result = waitpid(processIdentifier, &status, 0) } while result == -1 && errno == EINTR
+        if result == processIdentifier { lock.withLock { if waitStatus == nil { waitStatus = status } } }
     }
 
     /// The exit code, or the number of the signal that ended the child.
@@ -121,13 +128,13 @@ public final class ChildProcess: @unchecked Sendable {
 
     private static func exited(_ status: Int32) -> Bool { status & 0x7f == 0 }
 
-    /// Called with `lock` held.
-    private func reap(blocking: Bool) -> Int32? {
+    /// The wait status if the child has exited (reaping it), else nil. Called with `lock` held.
+    private func reap() -> Int32? {
         if let waitStatus { return waitStatus }
         guard processIdentifier > 0 else { return 0 }
         var status: Int32 = 0
         while true {
-            let result = waitpid(processIdentifier, &status, blocking ? 0 : WNOHANG)
+            let result = waitpid(processIdentifier, &status, WNOHANG)
             if result == processIdentifier {
                 waitStatus = status
                 return status

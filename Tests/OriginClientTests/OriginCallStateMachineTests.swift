@@ -130,6 +130,6 @@ struct OriginCallStateMachineTests {
         _ = machine.failed(Self.refused, bodyStarted: false)
         machine.attemptStarted(origin: 0)
         _ = machine.failed(.connectionClosed, bodyStarted: false)
-        #expect(machine.origin == 0 && machine.isFinished)
+        #expect(machine.origin == 0 && machine.state == .finished)
     }
 }

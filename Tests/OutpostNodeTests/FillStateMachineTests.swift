@@ -129,13 +129,13 @@ struct FillStateMachineTests {
     @Test("the store target only moves memory → disk → none, and decides whether an unheard fill reads on")
     func targets() {
         var machine = Machine(validating: false)
-        #expect(machine.worthReadingUnheard)
+        #expect(!machine.streamsUnstored)
         _ = machine.headReceived(.fetched(.memory, holdable: false))
-        #expect(machine.target == .memory && machine.worthReadingUnheard)
+        #expect(machine.target == .memory && !machine.streamsUnstored)
         _ = machine.bodyPartReceived(memoryTook: false, withinBound: true, diskAvailable: true, diskGaveUp: false)
-        #expect(machine.target == .disk && machine.worthReadingUnheard)
+        #expect(machine.target == .disk && !machine.streamsUnstored)
         _ = machine.bodyPartReceived(memoryTook: true, withinBound: true, diskAvailable: true, diskGaveUp: true)
-        #expect(machine.target == .none && !machine.worthReadingUnheard)
+        #expect(machine.target == .none && machine.streamsUnstored)
         // Memory taking a part now changes nothing: the target never moves back.
         #expect(machine.bodyPartReceived(memoryTook: true, withinBound: true, diskAvailable: true, diskGaveUp: false) == Self.deliver)
         #expect(machine.target == .none)

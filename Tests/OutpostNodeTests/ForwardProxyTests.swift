@@ -140,18 +140,10 @@ struct ForwardProxyTests {
     func credentials() async throws {
         let users = NSTemporaryDirectory() + "outpost-users-\(UUID().uuidString)"
         // The line as an operator makes it: `outpostctl hash-password`, the password on standard input.
-        let hasher = ChildProcess()
-        hasher.executableURL = try builtBinary("outpostctl")
-        hasher.arguments = ["hash-password", "ana", "--rounds", "1000"]
-        let input = Pipe(), output = Pipe()
-        hasher.standardInput = input
-        hasher.standardOutput = output
-        try hasher.run()
-        input.fileHandleForWriting.write(Data("correct horse\n".utf8))
-        try input.fileHandleForWriting.close()
-        let line = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        hasher.waitUntilExit()
-        #expect(hasher.terminationStatus == 0)
+        let hashed = try runTool(try builtBinary("outpostctl").path, ["hash-password", "ana", "--rounds", "1000"],
+                                 input: "correct horse\n")
+        #expect(hashed.status == 0)
+        let line = hashed.output
         #expect(line.hasPrefix("ana:pbkdf2-sha256$1000$"))
         try ("# proxy users\n" + line).write(toFile: users, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: users) }
