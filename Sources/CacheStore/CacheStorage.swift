@@ -9,6 +9,9 @@ import NIOCore
 public protocol CacheStorage: Sendable {
     /// Every stored variant of `key`, most recently stored first. Counts as a use for eviction.
     func variants(for key: String) -> [StoredEntry]
+    /// The same, with bodies longer than `limit` left in their files (`StoredEntry.bodyFile`)
+    /// by a tier that keeps bodies in files; a tier that holds them in memory returns them whole.
+    func variants(for key: String, readingWholeUpTo limit: Int) -> [StoredEntry]
     /// Starts storing a response; its body arrives through the handle. Nothing is visible to
     /// `variants` until `commit`; a handle dropped or abandoned stores nothing.
     func beginFill(_ response: StoredResponse) -> any CacheFill
@@ -57,6 +60,7 @@ public protocol CacheFill: AnyObject, Sendable {
 }
 
 extension CacheStorage {
+    public func variants(for key: String, readingWholeUpTo limit: Int) -> [StoredEntry] { variants(for: key) }
     public func keepEncodedHead(_ head: ByteBuffer, for entry: StoredEntry) {}
     public func mayHold(key: String) -> Bool { true }
     public var largestObjectBytes: Int { .max }

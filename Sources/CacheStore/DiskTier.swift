@@ -160,9 +160,15 @@ public final class DiskTier: CacheStorage {
         variants(for: key, countingUse: true)
     }
 
+    /// The same, with a body file longer than `limit` verified in parts and left open in the
+    /// entry's `bodyFile` rather than read into memory.
+    public func variants(for key: String, readingWholeUpTo limit: Int) -> [StoredEntry] {
+        variants(for: key, countingUse: true, readingWholeUpTo: limit)
+    }
+
     /// The same; with `countingUse: false` (warming memory at start-up) neither the hit count
     /// nor the last access changes.
-    public func variants(for key: String, countingUse: Bool) -> [StoredEntry] {
+    public func variants(for key: String, countingUse: Bool, readingWholeUpTo limit: Int = .max) -> [StoredEntry] {
         let rows: [ObjectRow]
         do {
             rows = try pool.read { database in
@@ -192,6 +198,16 @@ public final class DiskTier: CacheStorage {
                 continue
             } catch {
                 discardCorrupt(row, reason: "unreadable head")
+                continue
+            }
+            if !row.bodyPath.isEmpty && row.bodyLength > limit {
+                // Verified here, in parts; streamed later, in parts.
+                guard let file = BodyFile.openVerified(path: bodies.absolutePath(row.bodyPath), length: row.bodyLength,
+                                                       checksum: row.checksum) else {
+                    discardCorrupt(row, reason: "body file missing, of the wrong length or failing its checksum")
+                    continue
+                }
+                found.append(StoredEntry(response: response, bodyFile: file))
                 continue
             }
             guard let body = body(of: row) else {

@@ -75,11 +75,14 @@ public struct StoredResponse: Sendable, Hashable {
     }
 }
 
-/// A stored variant with its complete body.
+/// A stored variant with its complete body: in `body`, or, for a body the disk tier did not read
+/// whole, in `bodyFile` (then `body` is empty).
 public struct StoredEntry: Sendable {
     public var response: StoredResponse
     /// The whole body; a hit writes it without copying (ByteBuffer is copy-on-write).
     public var body: ByteBuffer
+    /// The body as an open, verified file, to be streamed in parts (see `BodyFile`).
+    public var bodyFile: BodyFile?
     /// The response head as hits send it, up to the fields that change per hit, once the front
     /// has encoded it (`CacheStorage.keepEncodedHead`). Opaque to the store; never persisted, and
     /// dropped whenever `response` is replaced, since it is derived from it.
@@ -90,6 +93,16 @@ public struct StoredEntry: Sendable {
         self.body = body
     }
 
-    /// Bytes this entry costs in memory: body, metadata and the encoded head if kept.
+    public init(response: StoredResponse, bodyFile: BodyFile) {
+        self.response = response
+        self.body = ByteBuffer()
+        self.bodyFile = bodyFile
+    }
+
+    /// The body's length, wherever it is.
+    public var bodyLength: Int { bodyFile?.length ?? body.readableBytes }
+
+    /// Bytes this entry costs in memory: body, metadata and the encoded head if kept (a body
+    /// left in its file costs nothing here).
     public var cost: Int { body.readableBytes + response.metadataCost + (encodedHead?.readableBytes ?? 0) }
 }

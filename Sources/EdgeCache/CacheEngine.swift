@@ -179,7 +179,8 @@ public final class CacheEngine: Sendable {
 
     /// The first phase of a request's cache transaction.
     /// `diskEntries`: after `consultDisk`, the variants it read that memory cannot hold; they
-    /// are looked up beside memory's, and served from the buffer they were read into.
+    /// are looked up beside memory's, and served from the buffer they were read into or
+    /// streamed from their files.
     public func decide(_ request: CacheRequest, now: Timestamp, diskConsulted: Bool = false,
                        diskEntries: [StoredEntry] = []) -> CacheDecision {
         if !diskConsulted { stats.count(.requests) }
@@ -241,7 +242,7 @@ public final class CacheEngine: Sendable {
             stats.count(.hitsStale)
             var plan = makePlan()
             plan.reason = .stale
-            plan.validating = entry
+            plan.validating = Self.validatable(entry)
             let detail = permission == .staleWhileRevalidate ? "stale-while-revalidate" : permission == .grace ? "grace" : "max-stale"
             let answer = StoredAnswer(entry: entry, currentAge: currentAge,
                                       cacheStatus: .hit(cacheName: configuration.cacheName, timeToLive: -staleness, detail: detail),
@@ -254,10 +255,18 @@ public final class CacheEngine: Sendable {
             }
             var plan = makePlan()
             plan.reason = reason
-            plan.validating = entry
+            plan.validating = Self.validatable(entry)
             stats.countMiss(reason)
             return .fill(plan)
         }
+    }
+
+    /// The stored response a fill may validate (RFC 9111 §4.3.1): not one whose body was left in
+    /// its file. A fill hands a 304's or stale-if-error's stored body to its subscribers whole,
+    /// and such a body is never held whole; the fill fetches the response unconditionally instead
+    /// (documented in docs/CACHING.md).
+    private static func validatable(_ entry: StoredEntry) -> StoredEntry? {
+        entry.bodyFile == nil ? entry : nil
     }
 
     /// RFC 9111 §4.3.2: a client's own conditional request is answered from the stored response.
@@ -318,7 +327,8 @@ public final class CacheEngine: Sendable {
     /// Reads `key`'s variants from the disk tier off the event loop and promotes them into
     /// memory; the returned future completes when memory holds what the disk had, and the
     /// request can be decided again with `diskConsulted: true` and, as `diskEntries`, the
-    /// variants the future brings: those too large for memory, read whole, to be served once.
+    /// variants the future brings: those too large for memory, read whole or (over the disk
+    /// access's `wholeBodyLimit`) left in their files, to be served once.
     /// Requests for one key while its read is under way share that read and its promotion.
     public func consultDisk(key: String, on eventLoop: any EventLoop) -> EventLoopFuture<[StoredEntry]> {
         guard let disk else { return eventLoop.makeSucceededFuture([]) }
@@ -341,6 +351,11 @@ public final class CacheEngine: Sendable {
         let held = storage.variants(for: key)
         for var entry in entries where !fills.purgeFence.supersedes(entry.response, startedAt: generation) {
             let response = entry.response
+            if entry.bodyFile != nil {
+                // Left in its file as too large to read whole: streamed, never promoted.
+                tooLarge.append(entry)
+                continue
+            }
             if held.contains(where: { $0.response.variantKey == response.variantKey && $0.response.responseTime >= response.responseTime }) {
                 continue
             }

@@ -45,9 +45,18 @@ public final class DiskAccess: Sendable {
     /// Stores (or a quarter of `maximumPendingBytes`) waiting at which the writer starts at once.
     let flushThreshold: Int
 
+    /// Bodies longer than this are not read whole: a read leaves them in their files, verified,
+    /// and a hit streams them in parts (`readBodyPart`). Memory holds one part per response
+    /// under way rather than the body.
+    public let wholeBodyLimit: Int
+
+    /// The default `wholeBodyLimit`.
+    public static let defaultWholeBodyLimit = 8 << 20
+
     public init(storage: any CacheStorage, threads: Int = 2, maximumPendingStores: Int = 1_024,
                 maximumPendingBytes: Int = 64 << 20, storeDelay: DispatchTimeInterval = .milliseconds(10),
-                logger: Logger) {
+                wholeBodyLimit: Int = DiskAccess.defaultWholeBodyLimit, logger: Logger) {
+        self.wholeBodyLimit = wholeBodyLimit
         self.storeDelay = storeDelay
         self.flushThreshold = max(1, maximumPendingStores / 4)
         self.maximumPendingStores = maximumPendingStores
@@ -63,8 +72,13 @@ public final class DiskAccess: Sendable {
 
     /// The stored variants of `key` on disk, read off the event loops.
     private func variants(for key: String, on eventLoop: any EventLoop) -> EventLoopFuture<[StoredEntry]> {
-        let storage = self.storage
-        return pool.runIfActive(eventLoop: eventLoop) { storage.variants(for: key) }
+        let storage = self.storage, limit = wholeBodyLimit
+        return pool.runIfActive(eventLoop: eventLoop) { storage.variants(for: key, readingWholeUpTo: limit) }
+    }
+
+    /// Reads `count` bytes at `offset` of a body left in its file, off the event loops.
+    public func readBodyPart(_ file: BodyFile, offset: Int, count: Int, on eventLoop: any EventLoop) -> EventLoopFuture<ByteBuffer> {
+        pool.runIfActive(eventLoop: eventLoop) { try file.read(offset: offset, count: count) }
     }
 
     /// Reads `key`'s variants off the event loops and hands them to `whenRead`, once for every

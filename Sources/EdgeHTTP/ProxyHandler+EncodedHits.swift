@@ -23,7 +23,8 @@ extension ProxyHandler {
     func serveEncoded(_ answer: StoredAnswer, exchange: Exchange, context: ChannelHandlerContext) -> Bool {
         let request = exchange.head
         let entry = answer.entry
-        guard request.method == .GET, request.version == .http1_1, encodedWriter.isAvailable, request.isKeepAlive else {
+        guard request.method == .GET, request.version == .http1_1, encodedWriter.isAvailable, request.isKeepAlive,
+              entry.bodyFile == nil else {
             return false
         }
         let head: ByteBuffer

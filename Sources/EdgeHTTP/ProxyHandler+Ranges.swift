@@ -1,7 +1,7 @@
 // Range requests answered from a complete stored body (RFC 9110 §14): 206 with one part, 206
 // `multipart/byteranges` for several (§14.6), or 416 with `Content-Range: bytes */length`.
 // ByteRanges decides; this writes. A hit reads only the bytes asked for out of the stored buffer
-// (slices, no copy). A fill streams its body through `RangeWindow`, which passes on only the bytes of
+// (slices, no copy), or streams them from a body left in its file (ProxyHandler+StoredFiles). A fill streams its body through `RangeWindow`, which passes on only the bytes of
 // one range as they arrive.
 //
 // Limits (documented in docs/CACHING.md): a miss answers one range (several get the whole 200,
@@ -16,6 +16,7 @@ extension ProxyHandler {
     /// Serves the part of a stored response a range request asks for. Returns false, having
     /// written nothing, when the whole response is to be sent.
     func serveRanges(_ answer: StoredAnswer, exchange: Exchange, context: ChannelHandlerContext) -> Bool {
+        if let file = answer.entry.bodyFile { return serveRange(of: file, answer, exchange: exchange, context: context) }
         let stored = answer.entry.response
         let body = answer.entry.body
         let outcome = ByteRanges.evaluate(method: exchange.head.method.rawValue, request: exchange.head.headers,

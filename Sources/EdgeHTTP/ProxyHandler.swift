@@ -329,10 +329,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if !notModified && serveEncoded(answer, exchange: exchange, context: context) { return }
         let stored = answer.entry.response
         let status = notModified ? HTTPResponseStatus.notModified : HTTPResponseStatus(statusCode: stored.status)
-        var headers = storedHeaders(stored, bodyLength: answer.entry.body.readableBytes, notModified: notModified)
+        var headers = storedHeaders(stored, bodyLength: answer.entry.bodyLength, notModified: notModified)
         headers.replaceOrAdd(name: "age", value: ResponseAge.fieldValue(currentAge: answer.currentAge))
-        let sendsBody = !notModified && exchange.head.method != .HEAD && answer.entry.body.readableBytes > 0
+        let sendsBody = !notModified && exchange.head.method != .HEAD && answer.entry.bodyLength > 0
         guard writeHead(status: status, headers: &headers, source: .store, sendsBody: sendsBody, for: exchange, context: context) else {
+            return
+        }
+        if sendsBody, let file = answer.entry.bodyFile {
+            streamStoredBody(file, range: 0...(file.length - 1), exchange: exchange, context: context)
             return
         }
         if sendsBody {

@@ -107,7 +107,9 @@ public final class Node: Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
-        let disk = tier.map { DiskAccess(storage: $0, logger: logger) }
+        // A disk read brings whole only bodies memory could take; larger ones stream from their files.
+        let wholeBodyLimit = min(memory.largestObjectBytes, DiskAccess.defaultWholeBodyLimit)
+        let disk = tier.map { DiskAccess(storage: $0, wholeBodyLimit: wholeBodyLimit, logger: logger) }
         let engine = CacheEngine(configuration: configuration.cache, storage: memory, disk: disk, origin: origin, logger: logger)
         var servers: [EdgeServer] = []
         let tls: TLSTermination?

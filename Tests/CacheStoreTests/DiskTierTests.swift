@@ -66,6 +66,45 @@ struct DiskTierTests {
         #expect(tier.corruptBodiesDetected == 1)
     }
 
+    @Test("bodies over the read limit stay in their files, verified: read back in parts, the same bytes; a damaged one is not returned")
+    func bodiesLeftInFiles() throws {
+        let directory = makeTemporaryDirectory()
+        let tier = try DiskTier(directory: directory, capacityBytes: 4 << 20, inlineBodyLimit: 0)
+        let large = ByteBuffer(bytes: (0..<600_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 11) })
+        #expect(store(tier, makeResponse(key: "large"), body: large, parts: 5))
+        #expect(store(tier, makeResponse(key: "small"), body: "small"))
+
+        let found = try #require(tier.variants(for: "large", readingWholeUpTo: 100_000).first)
+        let file = try #require(found.bodyFile)
+        #expect(found.body.readableBytes == 0)
+        #expect(found.bodyLength == 600_000)
+        var reassembled = ByteBuffer()
+        var offset = 0
+        while offset < file.length {
+            var part = try file.read(offset: offset, count: min(250_000, file.length - offset))
+            offset += part.readableBytes
+            reassembled.writeBuffer(&part)
+        }
+        #expect(reassembled == large)
+        #expect(try file.read(offset: 599_990, count: 10) == large.getSlice(at: 599_990, length: 10))
+        // Under the limit, or with no limit, bodies come whole as before.
+        #expect(tier.variants(for: "small", readingWholeUpTo: 100_000).first?.bodyFile == nil)
+        #expect(tier.variants(for: "large").first?.body == large)
+
+        // The file stays readable through an open entry after the variant is removed.
+        tier.remove(key: "large")
+        #expect(try file.read(offset: 0, count: 4) == large.getSlice(at: 0, length: 4))
+
+        #expect(store(tier, makeResponse(key: "damaged"), body: large))
+        let path = try #require(try bodyFile(of: "damaged", in: directory))
+        var content = try Data(contentsOf: URL(fileURLWithPath: path))
+        content[550_000] ^= 0x01
+        try content.write(to: URL(fileURLWithPath: path))
+        #expect(tier.variants(for: "damaged", readingWholeUpTo: 100_000).isEmpty)
+        #expect(tier.corruptBodiesDetected == 1)
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
     @Test("a deleted body file is not served, is counted, and its row goes")
     func deletedBody() throws {
         let directory = makeTemporaryDirectory()
