@@ -65,9 +65,25 @@ final class ExtensionMethodAdapter: ChannelInboundHandler, RemovableChannelHandl
                 return nil
             }
             let token = bytes[..<space]
+            // Nearly every request: a method the decoder knows, found without building a String.
+            if Self.isCommonMethod(UnsafeRawBufferPointer(rebasing: token)) { return nil }
             guard token.allSatisfy(isTokenCharacter) else { return nil }
             let method = String(decoding: token, as: UTF8.self)
             return decoderMethods.contains(method) ? nil : method
+        }
+    }
+
+    /// GET, HEAD, POST or PUT, spelled exactly (methods are case-sensitive).
+    static func isCommonMethod(_ token: UnsafeRawBufferPointer) -> Bool {
+        switch token.count {
+        case 3:
+            let word = UInt32(token[0]) << 16 | UInt32(token[1]) << 8 | UInt32(token[2])
+            return word == 0x47_45_54 || word == 0x50_55_54  // GET, PUT
+        case 4:
+            let word = token.loadUnaligned(as: UInt32.self).bigEndian
+            return word == 0x48_45_41_44 || word == 0x50_4F_53_54  // HEAD, POST
+        default:
+            return false
         }
     }
 
