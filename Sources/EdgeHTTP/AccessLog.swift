@@ -19,6 +19,7 @@ import EdgeCache
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import Synchronization
 
 /// The access log's line formats.
@@ -36,10 +37,13 @@ public struct AccessLog: Sendable {
     public let logger: Logger
     /// Where the response metrics go; nil records none (pipeline tests).
     let stats: Stats?
+    /// The logger's handler when it takes records whole: found once, not cast for every request.
+    private let writer: (any AccessRecordWriting)?
 
     public init(logger: Logger, stats: Stats? = nil) {
         self.logger = logger
         self.stats = stats
+        self.writer = logger.handler as? any AccessRecordWriting
     }
 
     func record(_ exchange: Exchange) {
@@ -50,16 +54,26 @@ public struct AccessLog: Sendable {
         let head = exchange.head
         let record = AccessRecord(
             time: Date(), client: exchange.client, method: head.method.wireName, target: exchange.absoluteTarget ?? head.uri,
-            version: "HTTP/\(head.version.major).\(head.version.minor)", status: exchange.responseStatus.map { Int($0) },
+            version: Self.versionText(head.version), status: exchange.responseStatus.map { Int($0) },
             bytes: exchange.responseBytes, referer: head.headers.first(name: "referer"),
             userAgent: head.headers.first(name: "user-agent"), host: head.headers.first(name: "host"),
             seconds: Double(elapsed.nanoseconds) / 1e9, outcome: outcome.label,
-            cacheStatus: exchange.cacheStatus?.description, origin: exchange.origin?.description, error: exchange.failureNote,
+            cacheStatus: exchange.cacheStatusText, origin: exchange.origin?.description, error: exchange.failureNote,
             accessRule: exchange.accessRule)
-        if let writer = logger.handler as? any AccessRecordWriting {
+        if let writer {
             writer.write(record)
         } else {
             logger.info("\(record.combinedLine)")
+        }
+    }
+
+    /// "HTTP/1.1" and the other versions a request line or HTTP/2 can have, without formatting.
+    static func versionText(_ version: HTTPVersion) -> String {
+        switch (version.major, version.minor) {
+        case (1, 1): "HTTP/1.1"
+        case (1, 0): "HTTP/1.0"
+        case (2, 0): "HTTP/2.0"
+        default: "HTTP/\(version.major).\(version.minor)"
         }
     }
 }

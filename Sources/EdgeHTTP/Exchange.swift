@@ -33,7 +33,19 @@ final class Exchange: OriginResponseHandling, FillSubscriber, @unchecked Sendabl
     var responseBytes = 0
     var origin: OriginServer?
     var failureNote: String?
-    var cacheStatus: CacheStatus?
+    var cacheStatus: CacheStatus? {
+        didSet { renderedCacheStatus = nil }
+    }
+    /// `cacheStatus` as a field value, once something has rendered it (see `cacheStatusText`).
+    private var renderedCacheStatus: String?
+
+    /// `cacheStatus` rendered, once per exchange however many times it is asked for (the hit's
+    /// head and the access log).
+    var cacheStatusText: String? {
+        if let renderedCacheStatus { return renderedCacheStatus }
+        renderedCacheStatus = cacheStatus?.description
+        return renderedCacheStatus
+    }
     /// Forward listeners: the client's absolute URL, the access rule that admitted or refused it,
     /// and where the request goes instead of the node's origins.
     var absoluteTarget: String?

@@ -43,7 +43,7 @@ extension ProxyHandler {
         bytes.writeStaticString("age: ")
         bytes.writeString(ResponseAge.fieldValue(currentAge: answer.currentAge))
         bytes.writeStaticString("\r\ncache-status: ")
-        bytes.writeString(answer.cacheStatus.description)
+        bytes.writeString(exchange.cacheStatusText ?? answer.cacheStatus.description)
         bytes.writeStaticString("\r\n\r\n")
         if inline { bytes.writeImmutableBuffer(body) }
 
