@@ -77,7 +77,7 @@ extension AdminRouter {
             hitsStaleIfError: snapshot[.hitsStaleIfError], hitsRevalidated: snapshot[.hitsRevalidated],
             servedFromCache: snapshot.servedFromCache, misses: snapshot.misses, bypasses: snapshot.bypasses, stored: snapshot[.stored],
             collapsedWaits: snapshot[.collapsedWaits], collapseAbandoned: snapshot[.collapseAbandoned], originFetches: snapshot[.originFetches],
-            backgroundRevalidations: snapshot[.backgroundRevalidations], diskPromotions: snapshot[.diskPromotions],
+            backgroundRevalidations: snapshot[.backgroundRevalidations], diskPromotions: snapshot[.diskPromotions], diskStreams: snapshot[.diskStreams],
             invalidations: snapshot[.invalidations], purges: snapshot[.purges], purgedVariants: snapshot[.purgedVariants],
             rateLimited: snapshot[.rateLimited], clientConnectionsRefused: snapshot[.clientConnectionsRefused],
             bytesFromCache: snapshot[.bytesFromCache], bytesFromOrigin: snapshot[.bytesFromOrigin])

@@ -82,12 +82,12 @@ public struct StatsReport: Codable, Sendable {
     public struct Counters: Codable, Sendable, Equatable {
         public var requests, lookups, hitsFresh, hitsStale, hitsStaleIfError, hitsRevalidated, servedFromCache: Int
         public var misses, bypasses, stored, collapsedWaits, collapseAbandoned, originFetches, backgroundRevalidations: Int
-        public var diskPromotions, invalidations, purges, purgedVariants, rateLimited, clientConnectionsRefused: Int
+        public var diskPromotions, diskStreams, invalidations, purges, purgedVariants, rateLimited, clientConnectionsRefused: Int
         public var bytesFromCache, bytesFromOrigin: Int
 
         public init(requests: Int, lookups: Int, hitsFresh: Int, hitsStale: Int, hitsStaleIfError: Int, hitsRevalidated: Int,
                     servedFromCache: Int, misses: Int, bypasses: Int, stored: Int, collapsedWaits: Int, collapseAbandoned: Int,
-                    originFetches: Int, backgroundRevalidations: Int, diskPromotions: Int, invalidations: Int, purges: Int,
+                    originFetches: Int, backgroundRevalidations: Int, diskPromotions: Int, diskStreams: Int = 0, invalidations: Int, purges: Int,
                     purgedVariants: Int, rateLimited: Int, clientConnectionsRefused: Int, bytesFromCache: Int, bytesFromOrigin: Int) {
             self.requests = requests
             self.lookups = lookups
@@ -104,6 +104,7 @@ public struct StatsReport: Codable, Sendable {
             self.originFetches = originFetches
             self.backgroundRevalidations = backgroundRevalidations
             self.diskPromotions = diskPromotions
+            self.diskStreams = diskStreams
             self.invalidations = invalidations
             self.purges = purges
             self.purgedVariants = purgedVariants

@@ -8,7 +8,7 @@
 public enum EngineCounter: Int, CaseIterable, Sendable {
     case requests, lookups
     case hitsFresh, hitsStale, hitsStaleIfError, hitsRevalidated
-    case stored, collapsedWaits, collapseAbandoned, originFetches, backgroundRevalidations, diskPromotions
+    case stored, collapsedWaits, collapseAbandoned, originFetches, backgroundRevalidations, diskPromotions, diskStreams
     case invalidations, purges, purgedVariants, rateLimited, clientConnectionsRefused
     case bytesFromCache, bytesFromOrigin
 
@@ -29,6 +29,7 @@ public enum EngineCounter: Int, CaseIterable, Sendable {
         case .originFetches: "Requests sent to an origin (fills, revalidations, background revalidations, passes)."
         case .backgroundRevalidations: "Background revalidations started for stale-while-revalidate."
         case .diskPromotions: "Stored responses read from the disk tier into memory on a memory miss."
+        case .diskStreams: "Responses whose stored body was streamed from its disk-tier file in parts (too large to read whole)."
         case .invalidations: "Stored responses removed because an unsafe request invalidated them (RFC 9111 §4.4)."
         case .purges: "Purges an operator asked for (dry runs excluded)."
         case .purgedVariants: "Stored variants removed or marked stale by purges and group invalidations."

@@ -57,6 +57,7 @@ extension ProxyHandler {
         }
         // Later steps find the exchange as the current one while its body streams.
         state = .forwarding(exchange)
+        engine.stats.count(.diskStreams)
         streamPart(of: file, from: range.lowerBound, through: range.upperBound, disk: disk, exchange: exchange, eventLoop: context.eventLoop)
     }
 

@@ -83,6 +83,8 @@ struct StreamedDiskHitTests {
                 }
                 #expect(origin.requestCount == 1)
                 #expect(node.engine.stats.snapshot[.diskPromotions] == 0)
+                // Whole twice, the range, and the several ranges answered whole: four bodies from the file.
+                #expect(node.engine.stats.snapshot[.diskStreams] == 4)
                 #expect(node.engine.storage.usage.objects == 0)
                 // Three whole bodies and one range came from the cache.
                 #expect(node.engine.stats.snapshot[.bytesFromCache] - bytesBefore == 3 * 700_000 + 100)
