@@ -78,16 +78,30 @@ public enum StaleIfErrorVerdict: Hashable, Sendable {
 }
 
 /// What a stored response says about its own reuse, derived once when it is stored or updated
-/// rather than on every request: its effective directives (§5.2.2, RFC 9213), its freshness
-/// lifetime under the rules (§4.2.1), and its age inputs (§4.2.3). Valid for as long as the
-/// stored fields and the rule settings it was derived with stay the same.
+/// rather than on every request: what its effective directives (§5.2.2, RFC 9213) say about
+/// reuse, its freshness lifetime under the rules (§4.2.1), and its age inputs (§4.2.3). Valid for
+/// as long as the stored fields and the rule settings it was derived with stay the same.
+/// Plain values only, kept with every stored response: no parsed directive list (which cost each
+/// object about 150 bytes of heap) and no string comparison on a hit.
 public struct ReuseFacts: Hashable, Sendable {
-    public var directives: ResponseDirectives
+    /// §5.2.2.4: `no-cache` without field names.
+    public var noCacheUnqualified: Bool
+    /// §4.2.4: must-revalidate, proxy-revalidate or s-maxage (`forbidsStaleForSharedCache`).
+    public var forbidsStale: Bool
+    /// RFC 5861 §3: `stale-while-revalidate`'s seconds, when given with a valid value.
+    public var staleWhileRevalidate: Int?
     public var lifetime: Double
     public var age: ResponseAge
 
     public init<Fields: HTTPFieldReading>(cached: CachedResponse<Fields>, settings: RuleSettings) {
-        directives = ResponseDirectives(cached.fields, targeting: settings.targeting)
+        let directives = ResponseDirectives(cached.fields, targeting: settings.targeting)
+        noCacheUnqualified = directives.control.noCache == .unqualified
+        forbidsStale = directives.control.forbidsStaleForSharedCache
+        if case .seconds(let window)? = directives.control.staleWhileRevalidate {
+            staleWhileRevalidate = window
+        } else {
+            staleWhileRevalidate = nil
+        }
         lifetime = Freshness.lifetime(status: cached.status, response: cached.fields, directives: directives,
                                       responseTime: cached.responseTime, settings: settings).seconds
         age = cached.age
@@ -107,7 +121,6 @@ public enum Reuse {
                                                          request: some HTTPFieldReading,
                                                          settings: RuleSettings, now: Timestamp) -> ReuseVerdict {
         let requestControl = CacheControl(request)
-        let directives = facts.directives
         // §5.2.1.4: "The no-cache request directive indicates that the client prefers a stored
         // response not be used to satisfy the request without successful validation".
         if requestControl.contains("no-cache")
@@ -116,7 +129,7 @@ public enum Reuse {
         }
         // §5.2.2.4: unqualified no-cache — "MUST NOT be used to satisfy any other request without
         // forwarding it for validation and receiving a successful response".
-        if directives.control.noCache == .unqualified { return .mustRevalidate(.responseNoCache) }
+        if facts.noCacheUnqualified { return .mustRevalidate(.responseNoCache) }
 
         let lifetime = facts.lifetime
         let currentAge = facts.age.currentAge(now: now)
@@ -137,7 +150,7 @@ public enum Reuse {
             return .fresh(currentAge: currentAge, timeToLive: timeToLive)
         }
         // Stale from here on.
-        if directives.control.forbidsStaleForSharedCache { return .mustRevalidate(.mustRevalidate) }
+        if facts.forbidsStale { return .mustRevalidate(.mustRevalidate) }
         // §5.2.1.2: max-stale "indicates that the client will accept a response that has exceeded
         // its freshness lifetime"; without a value, of any staleness.
         switch requestControl.maxStale {
@@ -150,7 +163,7 @@ public enum Reuse {
         }
         // RFC 5861 §3: "a cache MAY serve the response in which it appears after it becomes stale,
         // up to the indicated number of seconds", revalidating in the background.
-        if case .seconds(let window)? = directives.control.staleWhileRevalidate, window > 0, staleness <= Double(window) {
+        if let window = facts.staleWhileRevalidate, window > 0, staleness <= Double(window) {
             return .staleWhileRevalidate(currentAge: currentAge, staleness: staleness, permission: .staleWhileRevalidate)
         }
         if lifetime > 0, settings.grace > 0, staleness <= settings.grace {

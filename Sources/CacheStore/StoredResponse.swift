@@ -70,7 +70,6 @@ public struct StoredResponse: Sendable, Hashable {
         var cost = 256 + key.utf8.count + variantKey.utf8.count + (urlUnlikeKey?.utf8.count ?? 0) + host.utf8.count
         cost += fields.packedByteCount + 32  // one array holds every line (HeaderFields)
         for tag in tags { cost += tag.utf8.count + 16 }
-        if reuseFacts != nil { cost += 256 }  // the parsed directives kept beside the fields
         return cost
     }
 }
