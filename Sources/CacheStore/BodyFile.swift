@@ -50,9 +50,10 @@ public final class BodyFile: Sendable {
         public var description: String { "body file read at \(offset) failed: \(code == 0 ? "ended early" : String(cString: strerror(code)))" }
     }
 
-    /// Reads `count` bytes at `offset` (both within the body). Blocks: call it off the event loops.
+    /// Reads `count` bytes at `offset` (both within the body; outside it is an error, thrown).
+    /// Blocks: call it off the event loops.
     public func read(offset: Int, count: Int, allocator: ByteBufferAllocator = ByteBufferAllocator()) throws -> ByteBuffer {
-        precondition(offset >= 0 && count >= 0 && offset + count <= length, "read outside the body")
+        guard offset >= 0, count >= 0, offset <= length - count else { throw ReadError(offset: offset, code: EINVAL) }
         var buffer = allocator.buffer(capacity: count)
         var failure: ReadError?
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { target in

@@ -87,6 +87,7 @@ struct DiskTierTests {
         }
         #expect(reassembled == large)
         #expect(try file.read(offset: 599_990, count: 10) == large.getSlice(at: 599_990, length: 10))
+        #expect(throws: BodyFile.ReadError.self) { try file.read(offset: 599_990, count: 11) }
         // Under the limit, or with no limit, bodies come whole as before.
         #expect(tier.variants(for: "small", readingWholeUpTo: 100_000).first?.bodyFile == nil)
         #expect(tier.variants(for: "large").first?.body == large)
