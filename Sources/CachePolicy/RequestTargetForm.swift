@@ -20,8 +20,12 @@ public enum RequestTargetForm: Equatable, Sendable {
         public var port: Int?
         /// `host[:port]` as a Host field carries it (IPv6 literals bracketed).
         public var description: String {
-            let name = host.contains(":") ? "[\(host)]" : host
-            return port.map { "\(name):\($0)" } ?? name
+            var text = host.utf8.contains(UInt8(ascii: ":")) ? "[" + host + "]" : host
+            if let port {
+                text += ":"
+                text += String(port)
+            }
+            return text
         }
 
         public init(host: String, port: Int?) {
@@ -29,38 +33,53 @@ public enum RequestTargetForm: Equatable, Sendable {
             self.port = port
         }
 
-        /// Parses `host[:port]`; nil on userinfo, an empty or invalid host, or a bad port.
+        /// Parses `host[:port]`; nil on userinfo, an empty or invalid host, or a bad port. Reads
+        /// bytes: every character allowed is ASCII, so anything else fails a byte test.
         public init?(parsing text: Substring) {
-            guard !text.isEmpty, !text.contains("@") else { return nil }
-            var hostPart = text
-            var portPart: Substring?
-            if text.hasPrefix("[") {
-                guard let close = text.firstIndex(of: "]") else { return nil }
-                hostPart = text[text.index(after: text.startIndex)..<close]
-                let rest = text[text.index(after: close)...]
-                if !rest.isEmpty {
-                    guard rest.hasPrefix(":") else { return nil }
-                    portPart = rest.dropFirst()
+            let bytes = text.utf8
+            guard let first = bytes.first, !bytes.contains(UInt8(ascii: "@")) else { return nil }
+            let hostRange: Range<String.Index>
+            var portRange: Range<String.Index>?
+            if first == UInt8(ascii: "[") {
+                guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+                hostRange = bytes.index(after: bytes.startIndex)..<close
+                let afterClose = bytes.index(after: close)
+                if afterClose != bytes.endIndex {
+                    guard bytes[afterClose] == UInt8(ascii: ":") else { return nil }
+                    portRange = bytes.index(after: afterClose)..<bytes.endIndex
                 }
-                guard !hostPart.isEmpty, hostPart.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+                guard !hostRange.isEmpty, bytes[hostRange].allSatisfy({ Self.isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") })
+                else { return nil }
             } else {
-                if let colon = text.lastIndex(of: ":") {
-                    hostPart = text[..<colon]
-                    portPart = text[text.index(after: colon)...]
+                if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
+                    hostRange = bytes.startIndex..<colon
+                    portRange = bytes.index(after: colon)..<bytes.endIndex
+                } else {
+                    hostRange = bytes.startIndex..<bytes.endIndex
                 }
-                guard !hostPart.isEmpty,
-                      hostPart.utf8.allSatisfy({ FieldSyntax.isTokenCharacter($0) && $0 != UInt8(ascii: "*") })
+                guard !hostRange.isEmpty,
+                      bytes[hostRange].allSatisfy({ FieldSyntax.isTokenCharacter($0) && $0 != UInt8(ascii: "*") })
                 else { return nil }
             }
-            if let portPart {
-                guard !portPart.isEmpty, portPart.count <= 5, portPart.allSatisfy(\.isASCIIDigit),
-                      let port = Int(portPart), (1...65_535).contains(port)
+            if let portRange {
+                let digits = bytes[portRange]
+                guard !digits.isEmpty, digits.count <= 5,
+                      digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
                 else { return nil }
+                let port = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+                guard (1...65_535).contains(port) else { return nil }
                 self.port = port
             } else {
                 self.port = nil
             }
-            self.host = String(hostPart)
+            self.host = String(text[hostRange])
+        }
+
+        private static func isHexDigit(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"): true
+            default: false
+            }
         }
 
         /// The port, or the scheme's default (RFC 9110 §4.2.1, §4.2.2).
@@ -77,7 +96,8 @@ public enum RequestTargetForm: Equatable, Sendable {
             self = .authority(authority)
             return
         }
-        if target.hasPrefix("/") {
+        let bytes = target.utf8
+        if bytes.first == UInt8(ascii: "/") {
             self = .origin(pathAndQuery: target)
             return
         }
@@ -86,19 +106,19 @@ public enum RequestTargetForm: Equatable, Sendable {
             self = .asterisk
             return
         }
-        guard let colon = target.firstIndex(of: ":"), target[colon...].hasPrefix("://") else { return nil }
+        // Bytes, not characters: the delimiters are ASCII, and so is every byte a valid target keeps.
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) else { return nil }
         let scheme = FieldSyntax.lowercased(String(target[..<colon]))
         guard scheme == "http" || scheme == "https" else { return nil }
-        let rest = target[target.index(colon, offsetBy: 3)...]
-        let end = rest.firstIndex { character in character == "/" || character == "?" || character == "#" } ?? rest.endIndex
-        guard let authority = Authority(parsing: rest[..<end]) else { return nil }
-        var pathAndQuery = String(rest[end...])
-        if let fragment = pathAndQuery.firstIndex(of: "#") { pathAndQuery = String(pathAndQuery[..<fragment]) }
-        if !pathAndQuery.hasPrefix("/") { pathAndQuery = "/" + pathAndQuery }
+        let restStart = bytes.index(colon, offsetBy: 3)
+        let end = bytes[restStart...].firstIndex { byte in
+            byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#")
+        } ?? bytes.endIndex
+        guard let authority = Authority(parsing: target[restStart..<end]) else { return nil }
+        let afterAuthority = bytes[end...]
+        let pathEnd = afterAuthority.firstIndex(of: UInt8(ascii: "#")) ?? bytes.endIndex
+        var pathAndQuery = String(target[end..<pathEnd])
+        if pathAndQuery.utf8.first != UInt8(ascii: "/") { pathAndQuery = "/" + pathAndQuery }
         self = .absolute(scheme: scheme, authority: authority, pathAndQuery: pathAndQuery)
     }
-}
-
-extension Character {
-    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }

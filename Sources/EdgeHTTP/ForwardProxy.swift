@@ -96,9 +96,8 @@ public final class ForwardDestinations: Sendable {
         self.maximum = max(1, maximum)
     }
 
-    /// The client for `scheme://authority`; nil when that is not a valid origin.
-    func client(scheme: String, authority: RequestTargetForm.Authority) -> OriginClient? {
-        let name = "\(scheme)://\(authority)"
+    /// The client for `origin` (`scheme://authority`); nil when that is not a valid origin.
+    func client(origin name: String) -> OriginClient? {
         let (client, retired): (OriginClient?, OriginClient?) = state.withLockedValue { state in
             if let client = state.clients[name] {
                 if state.order.last != name, let index = state.order.firstIndex(of: name) {

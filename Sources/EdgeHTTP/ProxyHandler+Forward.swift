@@ -123,12 +123,13 @@ extension ProxyHandler {
             openTunnel(to: authority, exchange: exchange, context: context)
             return false
         }
-        guard let destination = forward.destinations.client(scheme: scheme, authority: authority) else {
+        let origin = scheme + "://" + authority.description
+        guard let destination = forward.destinations.client(origin: origin) else {
             state = .discarding
             writeErrorPage(.badRequest, for: exchange, closing: true, context: context)
             return false
         }
-        exchange.destination = ForwardRoute(client: destination, scheme: scheme, origin: "\(scheme)://\(authority)")
+        exchange.destination = ForwardRoute(client: destination, scheme: scheme, origin: origin)
         return true
     }
 }

@@ -18,12 +18,21 @@ struct RequestTargetFormTests {
                 == .absolute(scheme: "http", authority: .init(host: "example.com", port: nil), pathAndQuery: "/?x=1"))
         #expect(RequestTargetForm("example.com:443", method: "CONNECT") == .authority(.init(host: "example.com", port: 443)))
         #expect(RequestTargetForm("[::1]:8443", method: "CONNECT") == .authority(.init(host: "::1", port: 8443)))
+        #expect(RequestTargetForm("http://example.com#top", method: "GET")
+                == .absolute(scheme: "http", authority: .init(host: "example.com", port: nil), pathAndQuery: "/"))
+        #expect(RequestTargetForm("https://[2001:db8::1]:443/p#x?y", method: "GET")
+                == .absolute(scheme: "https", authority: .init(host: "2001:db8::1", port: 443), pathAndQuery: "/p"))
+        #expect(RequestTargetForm("http://h.example/caf%C3%A9?q=\u{e9}", method: "GET")
+                == .absolute(scheme: "http", authority: .init(host: "h.example", port: nil), pathAndQuery: "/caf%C3%A9?q=\u{e9}"))
     }
 
     @Test("malformed targets are refused: userinfo, no port for CONNECT, bad ports, other schemes", arguments: [
         ("http://trusted@evil.example/", "GET"), ("ftp://example.com/", "GET"), ("http:///path", "GET"),
         ("http://example.com:0/", "GET"), ("http://example.com:99999/", "GET"), ("http://exa mple.com/", "GET"),
         ("example.com", "CONNECT"), ("/path", "CONNECT"), ("http://[::1/", "GET"), ("example.com/x", "GET"),
+        // Digits and hex digits are ASCII only; a fullwidth "８０" is not a port, nor "[ＡＢ::1]" an address.
+        ("http://example.com:\u{FF18}\u{FF10}/", "GET"), ("http://[\u{FF21}\u{FF22}::1]/", "GET"),
+        ("http://ex\u{e4}mple.com/", "GET"), ("http://example.com:/", "GET"), ("http://[::1]x/", "GET"),
     ])
     func malformed(_ target: String, _ method: String) {
         #expect(RequestTargetForm(target, method: method) == nil)
