@@ -4,7 +4,8 @@
 //   ConnectionTimeouts (raw bytes) → ExtensionMethodAdapter → HTTP decoder/encoder →
 //   ExtensionMethodRestorer (any token method, see ExtensionMethods.swift) → EncodedResponseWriter
 //   (hits encoded ahead of time go past the encoder) → HTTPServerPipelineHandler (pipelining, quiescing) →
-//   ProtocolErrorResponder (400/431 on undecodable input) → ProxyHandler.
+//   ProxyHandler (which also answers undecodable input with 400/431: one handler fewer for every
+//   message to pass).
 //
 // Shutdown: stop accepting, let every connection finish the response it is writing (idle ones
 // close at once), and give up waiting after the grace period.
@@ -107,7 +108,6 @@ public final class EdgeServer: Sendable {
         let methods = ExtensionMethods.makeHandlers()
         try sync.addHandler(methods.beforeDecoder, position: .before(decoder))
         try sync.addHandler(methods.afterDecoder, position: .after(decoder))
-        try sync.addHandler(ProtocolErrorResponder(logger: logger, timeouts: timeouts))
         try sync.addHandler(ProxyHandler(
             configuration: configuration, origin: origin, engine: engine, timeouts: timeouts, encodedWriter: encodedWriter,
             logger: logger, accessLog: accessLog, clients: clients, scheme: scheme, forward: forward))

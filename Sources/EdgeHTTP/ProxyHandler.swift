@@ -59,6 +59,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var state = State.idle
     private var context: ChannelHandlerContext?
     private var readPending = false
+    /// A request the decoder could not parse has been answered (see `errorCaught`).
+    private var undecodableAnswered = false
 
     init(configuration: EdgeConfiguration, origin: OriginClient, engine: CacheEngine, timeouts: ConnectionTimeouts,
          encodedWriter: EncodedResponseWriter, logger: Logger, accessLog: AccessLog, clients: ClientLimits, scheme: String = "http",
@@ -288,16 +290,45 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
+    /// Input the HTTP decoder could not parse gets 431 when the head was too large or had too many
+    /// fields and 400 for every other framing or syntax error (RFC 9112 §11.2: a message whose
+    /// framing is in doubt is never forwarded), and the connection closes afterwards, lingering
+    /// (ConnectionTimeouts): the bytes that follow cannot be trusted to start a new request. If a
+    /// response is already under way it can only close. The pipelining handler holds such an
+    /// error back until the response before it has ended. Any other error drops the exchange and
+    /// closes at once.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // Decoder errors are answered by ProtocolErrorResponder; here the exchange is dropped.
-        if case .forwarding(let exchange) = state, case .stopAndRecord(let answered) = exchange.lifecycle.clientGone() {
-            exchange.stop()
-            exchange.failureNote = "client error: \(error)"
-            if !answered { exchange.responseStatus = 400 }
-            recordFinished(exchange)
+        let parserError = error as? HTTPParserError
+        if parserError != nil || error is NIOHTTPDecoderError {
+            guard !undecodableAnswered else { return }
+            undecodableAnswered = true
+            logger.info("request rejected", metadata: [
+                "status": "\(parserError == .headerOverflow ? 431 : 400)", "reason": "\(error)",
+                "client": "\(context.remoteAddress?.ipAddress ?? "-")",
+            ])
+        }
+        var responseUnderWay = false
+        if case .forwarding(let exchange) = state {
+            responseUnderWay = exchange.lifecycle.headSent && !exchange.lifecycle.isOver
+            if case .stopAndRecord(let answered) = exchange.lifecycle.clientGone() {
+                exchange.stop()
+                exchange.failureNote = "client error: \(error)"
+                if !answered { exchange.responseStatus = 400 }
+                recordFinished(exchange)
+            }
         }
         state = .discarding
-        if !(error is HTTPParserError) { context.close(promise: nil) }
+        guard let parserError, !responseUnderWay else {
+            context.close(promise: nil)
+            return
+        }
+        let response = ErrorPage.response(status: parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest,
+                                          closing: true)
+        context.write(wrapOutboundOut(.head(response.head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        // A lingering close: the rest of what the client sends is read and dropped, so no reset
+        // destroys the answer before the client reads it.
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [timeouts] _ in timeouts.closeLingering() }
     }
 
     // MARK: outbound: read backpressure for request bodies

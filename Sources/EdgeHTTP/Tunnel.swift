@@ -70,7 +70,6 @@ enum Tunnel {
             if let context = try? pipeline.context(handlerType: type) { pipeline.removeHandler(context: context, promise: nil) }
         }
         remove(ProxyHandler.self)
-        remove(ProtocolErrorResponder.self)
         remove(HTTPServerPipelineHandler.self)
         remove(EncodedResponseWriter.self)
         remove(ExtensionMethodRestorer.self)
