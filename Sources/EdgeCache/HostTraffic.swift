@@ -29,7 +29,12 @@ public final class HostTraffic: Sendable {
         let perStripe = max(1, maximumHosts / stripes.count)
         let index = Int(UInt(bitPattern: name.hashValue) % UInt(stripes.count))
         stripes[index].withLockedValue { counts in
-            let key = counts[name] != nil || counts.count < perStripe ? name : Self.otherHosts
+            // A host seen before (nearly every request) costs one lookup.
+            if let position = counts.index(forKey: name) {
+                counts.values[position].add(lookup: lookup, servedFromCache: servedFromCache, bytes: bytes)
+                return
+            }
+            let key = counts.count < perStripe ? name : Self.otherHosts
             counts[key, default: Counts()].add(lookup: lookup, servedFromCache: servedFromCache, bytes: bytes)
         }
     }
