@@ -1,11 +1,14 @@
 // Disk hits on bodies larger than memory can take: the body stays in its file, verified, and is
 // streamed in parts (ProxyHandler+StoredFiles). Seen from a client that reuses its connection:
-// whole, one range, several ranges, HEAD, an unsatisfiable range; a damaged file is never
-// served; a stale one is fetched again whole, without validators.
+// whole, one range, several ranges, HEAD, an unsatisfiable range; over HTTP/2, several streams
+// at once through 64 KiB flow-control windows; a damaged file is never served; a stale one is
+// fetched again whole, without validators.
+import AsyncHTTPClient
 import CacheStore
 import EdgeCache
 import Foundation
 import NIOCore
+import NIOSSL
 import OutpostNode
 import OutpostTesting
 import Testing
@@ -89,6 +92,50 @@ struct StreamedDiskHitTests {
                 // Three whole bodies and one range came from the cache.
                 #expect(node.engine.stats.snapshot[.bytesFromCache] - bytesBefore == 3 * 700_000 + 100)
             }
+        }
+    }
+
+    @Test("HTTP/2 over TLS: four streams at once stream the same file through 64 KiB windows, each whole")
+    func streamedOverHTTP2() async throws {
+        let directory = cacheDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let pki = try TestPKI.make(serverName: "localhost")
+        try await withOrigin({ _ in reply() }) { origin in
+            try await withNode(origins: [origin], configure: { configuration in
+                configure(directory)(&configuration)
+                configuration.tlsListens = [HostAndPort(host: "127.0.0.1", port: 0)]
+                configuration.tlsCertificateFiles = [pki.serverCertificate]
+                configuration.tlsKeyFiles = [pki.serverKey]
+            }) { node in
+                var tls = TLSConfiguration.makeClientConfiguration()
+                tls.trustRoots = .file(pki.authorityCertificate)
+                let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(tlsConfiguration: tls))
+                let url = "https://localhost:\(try #require(node.tlsPorts.first))/large"
+                func fetch() async throws -> (HTTPClientResponse, ByteBuffer) {
+                    let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(20))
+                    return (response, try await response.body.collect(upTo: 1 << 20))
+                }
+                do {
+                    let (first, _) = try await fetch()
+                    #expect(first.version == .http2)
+                    try await waitUntil { node.engine.stats.snapshot[.stored] == 1 }
+                    let answers = try await withThrowingTaskGroup(of: (HTTPClientResponse, ByteBuffer).self) { group in
+                        for _ in 0..<4 { group.addTask { try await fetch() } }
+                        return try await group.reduce(into: []) { $0.append($1) }
+                    }
+                    #expect(answers.count == 4)
+                    for (response, body) in answers {
+                        #expect(response.headers.first(name: "cache-status")?.contains("hit") == true)
+                        #expect(Array(buffer: body) == Self.body)
+                    }
+                    #expect(node.engine.stats.snapshot[.diskStreams] == 4)
+                } catch {
+                    try? await client.shutdown()
+                    throw error
+                }
+                try await client.shutdown()
+            }
+            #expect(origin.requestCount == 1)
         }
     }
 
