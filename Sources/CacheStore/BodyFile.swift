@@ -15,23 +15,40 @@ public final class BodyFile: Sendable {
     public let length: Int
     private let descriptor: Int32
 
+    /// Why `openVerified` gave no file.
+    enum OpenFailure: Error, Equatable {
+        /// Missing, of another length or failing its checksum: the stored object is lost.
+        case damaged
+        /// The system would not open or read it now (out of descriptors, an I/O error): the object
+        /// may be intact, and is left alone.
+        case unavailable(errno: Int32)
+    }
+
     /// Opens `path` and reads it through once, in parts, checking that it is `length` bytes whose
-    /// CRC-32 is `checksum`. Nil when it is missing, of another length, unreadable or damaged.
-    /// Blocks (reads the whole file).
-    static func openVerified(path: String, length: Int, checksum: UInt32, partSize: Int = BodyFile.partSize) -> BodyFile? {
+    /// CRC-32 is `checksum`. Blocks (reads the whole file).
+    static func openVerified(path: String, length: Int, checksum: UInt32,
+                             partSize: Int = BodyFile.partSize) -> Result<BodyFile, OpenFailure> {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
+        guard descriptor >= 0 else { return .failure(errno == ENOENT ? .damaged : .unavailable(errno: errno)) }
         let file = BodyFile(descriptor: descriptor, length: length)
         var status = stat()
-        guard fstat(descriptor, &status) == 0, Int(status.st_size) == length else { return nil }
+        guard fstat(descriptor, &status) == 0 else { return .failure(.unavailable(errno: errno)) }
+        guard Int(status.st_size) == length else { return .failure(.damaged) }
         var crc = CRC32()
         var offset = 0
         while offset < length {
-            guard let part = try? file.read(offset: offset, count: min(partSize, length - offset)) else { return nil }
-            crc.update(part)
-            offset += part.readableBytes
+            do {
+                let part = try file.read(offset: offset, count: min(partSize, length - offset))
+                crc.update(part)
+                offset += part.readableBytes
+            } catch let error as ReadError {
+                // A file of the right size that ends early was cut under us; anything else is the system's.
+                return .failure(error.code == 0 ? .damaged : .unavailable(errno: error.code))
+            } catch {
+                return .failure(.damaged)
+            }
         }
-        return crc.value == checksum ? file : nil
+        return crc.value == checksum ? .success(file) : .failure(.damaged)
     }
 
     private init(descriptor: Int32, length: Int) {

@@ -202,12 +202,16 @@ public final class DiskTier: CacheStorage {
             }
             if !row.bodyPath.isEmpty && row.bodyLength > limit {
                 // Verified here, in parts; streamed later, in parts.
-                guard let file = BodyFile.openVerified(path: bodies.absolutePath(row.bodyPath), length: row.bodyLength,
-                                                       checksum: row.checksum) else {
+                switch BodyFile.openVerified(path: bodies.absolutePath(row.bodyPath), length: row.bodyLength, checksum: row.checksum) {
+                case .success(let file):
+                    found.append(StoredEntry(response: response, bodyFile: file))
+                case .failure(.damaged):
                     discardCorrupt(row, reason: "body file missing, of the wrong length or failing its checksum")
-                    continue
+                case .failure(.unavailable(let code)):
+                    // Not the object's fault (out of descriptors, say): this request goes without it.
+                    logOnce(condition: "body open", "disk cache body file could not be read now; not served, kept",
+                            error: BodyFile.ReadError(offset: 0, code: code))
                 }
-                found.append(StoredEntry(response: response, bodyFile: file))
                 continue
             }
             guard let body = body(of: row) else {

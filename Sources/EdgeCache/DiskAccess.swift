@@ -50,7 +50,7 @@ public final class DiskAccess: Sendable {
     /// under way rather than the body.
     public let wholeBodyLimit: Int
 
-    /// The default `wholeBodyLimit`.
+    /// The default `wholeBodyLimit` (the node passes its memory tier's largest object instead).
     public static let defaultWholeBodyLimit = 8 << 20
 
     public init(storage: any CacheStorage, threads: Int = 2, maximumPendingStores: Int = 1_024,

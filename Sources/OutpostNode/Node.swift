@@ -107,8 +107,9 @@ public final class Node: Sendable {
             try? await group.shutdownGracefully()
             throw error
         }
-        // A disk read brings whole only bodies memory could take; larger ones stream from their files.
-        let wholeBodyLimit = min(memory.largestObjectBytes, DiskAccess.defaultWholeBodyLimit)
+        // A disk read brings whole (and promotes) the bodies memory can take; larger ones, which
+        // memory would refuse, stream from their files.
+        let wholeBodyLimit = memory.largestObjectBytes
         let disk = tier.map { DiskAccess(storage: $0, wholeBodyLimit: wholeBodyLimit, logger: logger) }
         let engine = CacheEngine(configuration: configuration.cache, storage: memory, disk: disk, origin: origin, logger: logger)
         var servers: [EdgeServer] = []
