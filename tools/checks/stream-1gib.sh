@@ -6,22 +6,7 @@ set -euo pipefail
 binary=${1:-.build/release/outpost}
 origin_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 node_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 - "$origin_port" <<'PY' &
-import http.server, sys
-SIZE = 1 << 30
-CHUNK = b"a" * (1 << 20)
-class Origin(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", str(SIZE))
-        self.send_header("Cache-Control", "public, max-age=60")
-        self.end_headers()
-        for _ in range(SIZE // len(CHUNK)):
-            self.wfile.write(CHUNK)
-    def log_message(self, *args): pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Origin).serve_forever()
-PY
+python3 "$(dirname "$0")/sized-origin.py" "$origin_port" $((1 << 30)) &
 origin_pid=$!
 "$binary" serve --listen 127.0.0.1:$node_port --origin http://127.0.0.1:$origin_port --log-level warning &
 node_pid=$!
