@@ -46,6 +46,47 @@ public enum HTTPDate {
             + "\(pad(secondsOfDay / 3600)):\(pad(secondsOfDay / 60 % 60)):\(pad(secondsOfDay % 60)) GMT"
     }
 
+    /// The length of every IMF-fixdate.
+    static let imfFixdateLength = 29
+
+    /// Writes the IMF-fixdate of `seconds` (0 up to year 9999) into the first 29 bytes of
+    /// `buffer`, allocating nothing: the same text `format` makes.
+    static func writeIMFFixdate(seconds: Int, to buffer: UnsafeMutableRawBufferPointer) {
+        precondition(seconds >= 0 && buffer.count >= imfFixdateLength)
+        let days = seconds / 86_400, secondsOfDay = seconds % 86_400
+        let (year, month, day) = civil(fromDays: days)
+        func put(_ text: StaticString, at offset: Int) {
+            text.withUTF8Buffer { UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + $0.count]).copyBytes(from: $0) }
+        }
+        func put(digits value: Int, count: Int, at offset: Int) {
+            var rest = value
+            for position in stride(from: offset + count - 1, through: offset, by: -1) {
+                buffer[position] = UInt8(0x30 + rest % 10)
+                rest /= 10
+            }
+        }
+        // 1970-01-01 was a Thursday (index 3 with Monday = 0).
+        put(dayNameStatics[(days + 3) % 7], at: 0)
+        put(", ", at: 3)
+        put(digits: day, count: 2, at: 5)
+        buffer[7] = 0x20
+        put(monthNameStatics[month - 1], at: 8)
+        buffer[11] = 0x20
+        put(digits: year, count: 4, at: 12)
+        buffer[16] = 0x20
+        put(digits: secondsOfDay / 3600, count: 2, at: 17)
+        buffer[19] = UInt8(ascii: ":")
+        put(digits: secondsOfDay / 60 % 60, count: 2, at: 20)
+        buffer[22] = UInt8(ascii: ":")
+        put(digits: secondsOfDay % 60, count: 2, at: 23)
+        put(" GMT", at: 25)
+    }
+
+    private static let dayNameStatics: [StaticString] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    private static let monthNameStatics: [StaticString] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+
     // MARK: - Forms
 
     /// IMF-fixdate is 29 fixed bytes (`Sun, 06 Nov 1994 08:49:37 GMT`), read in place: every

@@ -4,7 +4,8 @@
 // Invariants: field order is kept exactly as received (RFC 9110 §5.3: the order of field lines
 // with the same name is significant); names compare case-insensitively (RFC 9110 §5.1);
 // values are stored as received, without the surrounding whitespace. The lines are kept packed
-// in one byte array (see `HeaderFields`), which only this file reads or writes.
+// in one byte array (see `HeaderFields`), which only this file and PackedFieldLine (the form of
+// one line) read or write.
 
 /// Read access to a message's header fields.
 public protocol HTTPFieldReading {
@@ -44,10 +45,10 @@ public struct HeaderField: Hashable, Sendable, Codable {
 
 /// An ordered list of header field lines with case-insensitive lookup.
 ///
-/// Stored packed: every line as a LEB128 length and the UTF-8 bytes of its name, then the same for
-/// its value, in one byte array. A stored response keeps one allocation for its whole header
-/// section instead of an array of string pairs with each long value out of line; reading decodes
-/// only the lines asked for. Equal field lists have equal bytes, so equality and hashing are the
+/// Stored packed: every line in one byte array, in the form `PackedFieldLine` writes (a common
+/// name as one byte, an IMF-fixdate as four, anything else as a length and its UTF-8 bytes). A
+/// stored response keeps one allocation for its whole header section instead of an array of
+/// string pairs with each long value out of line; reading decodes only the lines asked for. Equal field lists have equal bytes, so equality and hashing are the
 /// list's.
 public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, ExpressibleByArrayLiteral {
     private var packed: [UInt8]
@@ -191,10 +192,7 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
     // MARK: the packed form
 
     private mutating func append(name: String, value: String) {
-        LEB128.append(UInt64(name.utf8.count), to: &packed)
-        packed.append(contentsOf: name.utf8)
-        LEB128.append(UInt64(value.utf8.count), to: &packed)
-        packed.append(contentsOf: value.utf8)
+        PackedFieldLine.append(name: name, value: value, to: &packed)
         count += 1
     }
 
@@ -207,12 +205,7 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
             var offset = 0
             while offset < bytes.count {
                 let start = offset
-                let nameLength = Int(LEB128.read(bytes, at: &offset)!)
-                let name = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + nameLength])
-                offset += nameLength
-                let valueLength = Int(LEB128.read(bytes, at: &offset)!)
-                offset += valueLength
-                if matches(name) {
+                if PackedFieldLine.read(bytes, at: &offset, { name, _ in matches(name) }) {
                     if kept == nil {
                         kept = []
                         kept!.reserveCapacity(bytes.count)
@@ -233,16 +226,8 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
     private func forEachLine(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
         packed.withUnsafeBytes { bytes in
             var offset = 0
-            func next() -> UnsafeRawBufferPointer {
-                // Only `append` writes `packed`, so every length is whole.
-                let length = Int(LEB128.read(bytes, at: &offset)!)
-                defer { offset += length }
-                return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
-            }
             while offset < bytes.count {
-                let name = next()
-                let value = next()
-                if !body(name, value) { return }
+                if !PackedFieldLine.read(bytes, at: &offset, body) { return }
             }
         }
     }

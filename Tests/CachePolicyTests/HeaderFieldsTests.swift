@@ -2,7 +2,7 @@
 // case-insensitively, long and empty values survive, mutations keep order, compaction changes
 // nothing observable, and the Codable shape is the list of lines (what stored heads of format
 // version 1 hold).
-import CachePolicy
+@testable import CachePolicy
 import Foundation
 import Testing
 
@@ -65,5 +65,72 @@ struct HeaderFieldsTests {
         #expect(text.contains(#""name":"ETag""#))
         #expect(try JSONDecoder().decode(HeaderFields.self, from: json) == fields)
         #expect(fields != HeaderFields([("etag", "\"a\""), ("X-Long", Self.long), ("Date", "Thu, 26 Nov 2026 21:00:00 GMT")]))
+    }
+
+    /// What nginx sends for a static file, as the node stores it (Connection is hop-by-hop).
+    static let nginxHead: [(String, String)] = [
+        ("Server", "nginx/1.22.1"), ("Date", "Mon, 07 Dec 2026 01:30:00 GMT"), ("Content-Type", "application/octet-stream"),
+        ("Content-Length", "1024"), ("Last-Modified", "Sun, 06 Dec 2026 22:10:05 GMT"), ("ETag", "\"6574f2bd-400\""),
+        ("Cache-Control", "public, max-age=3600"), ("Accept-Ranges", "bytes"),
+    ]
+
+    @Test("common names take one byte and IMF-fixdates four, and every line reads back byte for byte")
+    func compactLines() {
+        let fields = HeaderFields(Self.nginxHead)
+        #expect(fields.fields.map { [$0.name, $0.value] } == Self.nginxHead.map { [$0.0, $0.1] })
+        #expect(fields["date"] == "Mon, 07 Dec 2026 01:30:00 GMT")
+        #expect(fields.fieldValues("LAST-MODIFIED") == ["Sun, 06 Dec 2026 22:10:05 GMT"])
+        // Eight name bytes, two dates of 1 + 4 bytes, the other six values with a one-byte length:
+        // 8 + 10 + 6 + (12 + 24 + 4 + 14 + 20 + 5) = 103 (the lines' own text is 234 bytes).
+        #expect(fields.packedByteCount == 103)
+
+        // Lower case is common too; any other spelling is kept as written, literally.
+        let spelled: HeaderFields = [("content-type", "text/html"), ("CONTENT-TYPE", "text/plain"), ("Content-type", "a/b")]
+        #expect(spelled.fields.map(\.name) == ["content-type", "CONTENT-TYPE", "Content-type"])
+        #expect(spelled.packedByteCount == (1 + 1 + 9) + (2 + 12 + 1 + 10) + (2 + 12 + 1 + 3))
+        // A KELVIN SIGN is canonically equal to "K" for String's ==, never for the table.
+        let kelvin = "Surrogate-\u{212A}ey"
+        let tagged: HeaderFields = [(kelvin, "a"), ("Surrogate-Key", "b")]
+        #expect(tagged.fields.map { Array($0.name.utf8) } == [Array(kelvin.utf8), Array("Surrogate-Key".utf8)])
+        #expect(tagged.fieldValues("surrogate-key") == ["b"])
+    }
+
+    @Test("a date is kept in four bytes only when it formats back to exactly itself")
+    func compactDates() {
+        let exact = "Thu, 01 Jan 1970 00:00:00 GMT", last = "Sun, 07 Feb 2106 06:28:15 GMT"
+        let kept: [String] = [
+            exact, last,
+            "Mon, 07 Dec 2026 01:30:00 GMT ",  // trimmed when added, then exact
+            "Tue, 07 Dec 2026 01:30:00 GMT",  // a wrong day name parses, but formats otherwise
+            "Sun, 07 Feb 2106 06:28:16 GMT",  // past four bytes
+            "Wed, 31 Dec 1969 23:59:59 GMT",  // before 1970
+            "Monday, 07-Dec-26 01:30:00 GMT", "Mon Dec  7 01:30:00 2026",  // obsolete forms
+            "mon, 07 Dec 2026 01:30:00 GMT", "Mon, 07 Dec 2026 01:30:00 UTC", "0",
+        ]
+        for value in kept {
+            let fields: HeaderFields = [("Expires", value)]
+            #expect(fields["Expires"] == value.trimmingCharacters(in: .whitespaces))
+        }
+        #expect(HeaderFields([("Expires", exact)]).packedByteCount == 1 + 1 + 4)
+        #expect(HeaderFields([("Expires", last)]).packedByteCount == 1 + 1 + 4)
+        #expect(HeaderFields([("Expires", "Tue, 07 Dec 2026 01:30:00 GMT")]).packedByteCount == 1 + 1 + 29)
+        #expect(HeaderFields([("Expires", "Sun, 07 Feb 2106 06:28:16 GMT")]).packedByteCount == 1 + 1 + 29)
+        // Equal lines, equal bytes: a compacted date equals the same date added again.
+        #expect(HeaderFields([("X-When", exact)]) == HeaderFields([("X-When", exact)]))
+        #expect(HeaderFields([("X-When", exact)]) != HeaderFields([("X-When", last)]))
+    }
+
+    @Test("the allocation-free IMF-fixdate writer agrees with the formatter")
+    func dateWriter() {
+        var generator = SystemRandomNumberGenerator()
+        let samples = [0, 59, 86_399, 86_400, 951_782_400, 1_796_000_000, Int(UInt32.max)]
+            + (0..<2_000).map { _ in Int.random(in: 0...Int(UInt32.max), using: &generator) }
+        for seconds in samples {
+            let written = withUnsafeTemporaryAllocation(byteCount: HTTPDate.imfFixdateLength, alignment: 1) { buffer in
+                HTTPDate.writeIMFFixdate(seconds: seconds, to: buffer)
+                return String(decoding: buffer, as: UTF8.self)
+            }
+            #expect(written == HTTPDate.format(Timestamp(seconds: Double(seconds))), "at \(seconds)")
+        }
     }
 }

@@ -1,0 +1,128 @@
+// PackedFieldLine: the byte form of one header field line inside `HeaderFields`' packed array,
+// made small because every stored response keeps its header section in memory.
+//
+// A line is its name, then its value:
+// - name: one byte. 0 is followed by the literal name (LEB128 length, then the bytes); n ≥ 1
+//   is `commonNames[n - 1]`, used only when the name has exactly those bytes (same case), so
+//   a line always reads back with the bytes it came with.
+// - value: a LEB128 header. An even header 2 × L is followed by the literal value of L bytes;
+//   the header 1 is followed by four bytes (little-endian seconds since 1970) of an IMF-fixdate
+//   (RFC 9110 §5.6.7), used only when the value is exactly the IMF-fixdate those seconds
+//   format to, so it too reads back byte for byte.
+//
+// Invariants: the encoding of a line is a function of its bytes alone (one form per line), so
+// equal field lists have equal packed bytes; `read` is given only what `append` wrote.
+
+enum PackedFieldLine {
+    /// Field names common in responses, each as origins usually spell it, then the most common
+    /// again in lower case (HTTP/2 and many frameworks send them so). At most 255.
+    static let commonNames: [String] = [
+        "Date", "Server", "Content-Type", "Content-Length", "Last-Modified", "ETag", "Cache-Control", "Accept-Ranges",
+        "Expires", "Vary", "Age", "Content-Encoding", "Content-Language", "Content-Location", "Content-Range",
+        "Content-Disposition", "Location", "Set-Cookie", "Link", "Pragma", "Via", "Allow", "Retry-After", "Warning",
+        "Surrogate-Key", "Surrogate-Control", "Cache-Tag", "CDN-Cache-Control", "Alt-Svc", "X-Powered-By",
+        "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers",
+        "Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "X-XSS-Protection",
+        "Content-Security-Policy", "Referrer-Policy", "Permissions-Policy", "Cross-Origin-Resource-Policy",
+        "Cross-Origin-Opener-Policy", "Cross-Origin-Embedder-Policy", "Timing-Allow-Origin", "Server-Timing",
+        "WWW-Authenticate", "Etag",
+        "date", "server", "content-type", "content-length", "last-modified", "etag", "cache-control", "accept-ranges",
+        "expires", "vary", "age", "content-encoding", "content-language", "location", "set-cookie", "link",
+        "access-control-allow-origin", "strict-transport-security", "x-content-type-options", "x-frame-options",
+        "surrogate-key", "cache-tag", "alt-svc",
+    ]
+
+    private static let nameNumbers: [String: UInt8] = {
+        precondition(commonNames.count <= 255 && Set(commonNames).count == commonNames.count)
+        var numbers: [String: UInt8] = [:]
+        for (index, name) in commonNames.enumerated() { numbers[name] = UInt8(index + 1) }
+        return numbers
+    }()
+
+    /// The common names' bytes in one allocation that lives as long as the process, so a line
+    /// reads its name in place.
+    private struct NameBytes: @unchecked Sendable {
+        let all: UnsafeRawBufferPointer
+        let ranges: [Range<Int>]
+    }
+
+    private static let nameBytes: NameBytes = {
+        let total = commonNames.reduce(0) { $0 + $1.utf8.count }
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 1)
+        var ranges: [Range<Int>] = []
+        var offset = 0
+        for name in commonNames {
+            let bytes = Array(name.utf8)
+            storage.baseAddress!.advanced(by: offset).copyMemory(from: bytes, byteCount: bytes.count)
+            ranges.append(offset..<offset + bytes.count)
+            offset += bytes.count
+        }
+        return NameBytes(all: UnsafeRawBufferPointer(storage), ranges: ranges)
+    }()
+
+    private static let dateHeader: UInt64 = 1
+
+    /// Appends one line in its packed form.
+    static func append(name: String, value: String, to packed: inout [UInt8]) {
+        // Compared again by bytes: String's `==` is canonical equivalence (a KELVIN SIGN equals "K").
+        if let number = nameNumbers[name], name.utf8.elementsEqual(commonNames[Int(number) - 1].utf8) {
+            packed.append(number)
+        } else {
+            packed.append(0)
+            LEB128.append(UInt64(name.utf8.count), to: &packed)
+            packed.append(contentsOf: name.utf8)
+        }
+        if let seconds = compactDate(value) {
+            LEB128.append(dateHeader, to: &packed)
+            withUnsafeBytes(of: seconds.littleEndian) { packed.append(contentsOf: $0) }
+        } else {
+            LEB128.append(UInt64(value.utf8.count) << 1, to: &packed)
+            packed.append(contentsOf: value.utf8)
+        }
+    }
+
+    /// The seconds of `value` when it is an IMF-fixdate that formats back to exactly itself,
+    /// within what four bytes hold (1970 to 2106).
+    static func compactDate(_ value: String) -> UInt32? {
+        guard value.utf8.count == HTTPDate.imfFixdateLength,
+              let time = HTTPDate.parse(value), time.seconds >= 0, time.seconds <= Double(UInt32.max)
+        else { return nil }
+        let seconds = UInt32(time.seconds)
+        let same = withUnsafeTemporaryAllocation(byteCount: HTTPDate.imfFixdateLength, alignment: 1) { rendered in
+            HTTPDate.writeIMFFixdate(seconds: Int(seconds), to: rendered)
+            return value.utf8.elementsEqual(rendered)
+        }
+        return same ? seconds : nil
+    }
+
+    /// Reads the line at `offset`, moves `offset` past it and returns what `body` makes of its
+    /// name and value bytes (valid only during the call).
+    static func read<Result>(
+        _ bytes: UnsafeRawBufferPointer, at offset: inout Int,
+        _ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Result
+    ) -> Result {
+        let name: UnsafeRawBufferPointer
+        let number = Int(bytes[offset])
+        offset += 1
+        if number == 0 {
+            let length = Int(LEB128.read(bytes, at: &offset)!)
+            name = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
+            offset += length
+        } else {
+            name = UnsafeRawBufferPointer(rebasing: nameBytes.all[nameBytes.ranges[number - 1]])
+        }
+        let header = LEB128.read(bytes, at: &offset)!
+        if header == dateHeader {
+            var seconds: UInt32 = 0
+            withUnsafeMutableBytes(of: &seconds) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 4])) }
+            offset += 4
+            return withUnsafeTemporaryAllocation(byteCount: HTTPDate.imfFixdateLength, alignment: 1) { rendered in
+                HTTPDate.writeIMFFixdate(seconds: Int(UInt32(littleEndian: seconds)), to: rendered)
+                return body(name, UnsafeRawBufferPointer(rendered))
+            }
+        }
+        let length = Int(header >> 1)
+        defer { offset += length }
+        return body(name, UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]))
+    }
+}
