@@ -175,6 +175,19 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
         return copy
     }
 
+    /// Calls `body` with the packed form (see `PackedFieldLine`), for a store that keeps it as
+    /// bytes of its own; `init(packedBytes:count:)` makes the same fields from them again.
+    public func withPackedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try packed.withUnsafeBytes(body)
+    }
+
+    /// The fields whose packed form `withPackedBytes` gave, with their line count. Only bytes
+    /// that came from `withPackedBytes` are valid here (they are read without checks).
+    public init(packedBytes: UnsafeRawBufferPointer, count: Int) {
+        packed = Array(packedBytes)
+        self.count = count
+    }
+
     // MARK: Codable: the same shape as a list of lines, `{"fields":[{"name":…,"value":…}]}`
 
     private enum CodingKeys: String, CodingKey { case fields }

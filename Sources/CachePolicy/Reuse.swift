@@ -93,6 +93,15 @@ public struct ReuseFacts: Hashable, Sendable {
     public var lifetime: Double
     public var age: ResponseAge
 
+    /// The facts as derived before (a store that kept them in a form of its own).
+    public init(noCacheUnqualified: Bool, forbidsStale: Bool, staleWhileRevalidate: Int?, lifetime: Double, age: ResponseAge) {
+        self.noCacheUnqualified = noCacheUnqualified
+        self.forbidsStale = forbidsStale
+        self.staleWhileRevalidate = staleWhileRevalidate
+        self.lifetime = lifetime
+        self.age = age
+    }
+
     public init<Fields: HTTPFieldReading>(cached: CachedResponse<Fields>, settings: RuleSettings) {
         let directives = ResponseDirectives(cached.fields, targeting: settings.targeting)
         noCacheUnqualified = directives.control.noCache == .unqualified

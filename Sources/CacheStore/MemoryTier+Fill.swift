@@ -65,9 +65,8 @@ extension MemoryTier {
             guard case .open(let body) = state else { return false }
             state = .finished
             response.bodyLength = body.readableBytes
-            response.fields = response.fields.compacted()
             let entry = StoredEntry(response: response, body: body)
-            return shard.withLockedValue { $0.store(entry) }
+            return MemoryTier.store(entry, in: shard)
         }
 
         /// Drops the gathered body; nothing is stored.

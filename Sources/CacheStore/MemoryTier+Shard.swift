@@ -3,77 +3,26 @@
 // bookkeeping: no I/O, no waiting, so the lock is held briefly.
 //
 // Invariants:
-// - `nodes[slot]` is non-nil exactly for the slots tracked by `policy` and listed in
-//   `variantsByKey`; free slots are in `freeSlots` and reused before the array grows.
-// - `variantsByKey[key]` lists each stored variant of `key` once with its slot, most recently
-//   stored first, and is never empty (the key is removed with its last variant). One dictionary,
-//   so a lookup hashes the key once, and a key with one variant allocates nothing beside it.
-// - `policy.totalCost` is the sum of the nodes' costs and never exceeds `capacity` once an
+// - `objects[slot]` is non-nil exactly for the slots tracked by `policy` and reachable from
+//   `chains`; free slots are in `freeSlots` and reused before the pages grow.
+// - `chains[PackedResponse.indexHash(of: key)]` is the first slot of a chain (linked through
+//   each object's `nextInChain`) holding every stored variant of every key with that hash —
+//   each exactly once, most recently stored first. A lookup compares the key's bytes. A chain
+//   is never empty: the hash is removed with its last slot.
+// - A key and variant key are stored at most once.
+// - `policy.totalCost` is the sum of the objects' costs and never exceeds `capacity` once an
 //   operation returns: an entry costing more than `capacity` is never stored.
 // - Every victim the policy returns is deleted at once and counted under its reason.
-// - Every stored entry has `response.bodyLength == body.readableBytes`.
 import CachePolicy
 import NIOCore
 
 extension MemoryTier {
-    /// One stored variant of a key: its secondary (Vary) key and its slot.
-    struct VariantSlot: Sendable {
-        var variantKey: String
-        var slot: Int
-    }
-
-    /// The variants of one primary key, most recently stored first; never empty.
-    struct VariantSlots: Sendable {
-        private(set) var newest: VariantSlot
-        /// Empty (no allocation) for the usual key with one variant.
-        private(set) var older: [VariantSlot] = []
-
-        init(_ newest: VariantSlot) { self.newest = newest }
-
-        var all: [VariantSlot] { [newest] + older }
-
-        func slot(for variantKey: String) -> Int? {
-            if newest.variantKey == variantKey { return newest.slot }
-            return older.first { $0.variantKey == variantKey }?.slot
-        }
-
-        /// Puts `variant` first, replacing the entry with its variant key if there is one.
-        mutating func storeNewest(_ variant: VariantSlot) {
-            if newest.variantKey == variant.variantKey {
-                newest = variant
-                return
-            }
-            older.removeAll { $0.variantKey == variant.variantKey }
-            older.insert(newest, at: 0)
-            newest = variant
-        }
-
-        /// Removes `variantKey`; false when no variant is left (the caller drops the key).
-        mutating func remove(_ variantKey: String) -> Bool {
-            if newest.variantKey == variantKey {
-                guard !older.isEmpty else { return false }
-                newest = older.removeFirst()
-            } else {
-                older.removeAll { $0.variantKey == variantKey }
-            }
-            return true
-        }
-    }
-
-    /// One stored variant in its slot.
-    struct Node: Sendable {
-        var entry: StoredEntry
-        var cost: Int
-        /// Lookups of its key since it was stored (for the hottest keys in /stats).
-        var hits = 0
-    }
-
     struct Shard: Sendable {
         /// The most bytes (sum of `StoredEntry.cost`) this shard holds.
         let capacity: Int
-        private var nodes = SlotPages<Node>()
-        private var freeSlots: [Int] = []
-        private var variantsByKey: [String: VariantSlots] = [:]
+        private var objects = SlotPages<PackedResponse>()
+        private var freeSlots: [Int32] = []
+        private var chains: [Int: Int32] = [:]
         private var policy: any EvictionPolicy
         /// Entries evicted to make room since the shard was created, by reason.
         private(set) var evictionsByReason: [EvictionReason: Int] = [:]
@@ -94,88 +43,92 @@ extension MemoryTier {
 
         /// The variants of `key`, most recently stored first; each counts as used.
         mutating func variants(for key: String) -> [StoredEntry] {
-            guard let variants = variantsByKey[key] else { return [] }
-            // Entries are copied out of their nodes, never whole nodes.
-            if variants.older.isEmpty {
-                let slot = variants.newest.slot
-                policy.touch(slot)
-                nodes[slot]!.hits += 1
-                return [nodes[slot]!.entry]
-            }
-            let slots = variants.all.map(\.slot)
+            let slots = self.slots(of: key)
+            guard !slots.isEmpty else { return [] }
             // Touch oldest-stored first so the most recently stored ends up most recently used.
             for slot in slots.reversed() {
                 policy.touch(slot)
-                nodes[slot]!.hits += 1
+                let object = objects[slot]!
+                if object.header.hits < .max { object.header.hits += 1 }
             }
-            return slots.map { nodes[$0]!.entry }
+            return slots.map { StoredEntry(packed: objects[$0]!, key: key) }
+        }
+
+        /// The slots of `key`'s variants, most recently stored first.
+        private func slots(of key: String) -> [Int] {
+            guard var slot = chains[PackedResponse.indexHash(of: key)].map(Int.init) else { return [] }
+            var found: [Int] = []
+            while slot >= 0 {
+                let object = objects[slot]!
+                if object.hasKey(key) { found.append(slot) }
+                slot = Int(object.header.nextInChain)
+            }
+            return found
         }
 
         /// The slot of a stored variant, if it is stored.
         private func slot(key: String, variantKey: String) -> Int? {
-            variantsByKey[key]?.slot(for: variantKey)
+            slots(of: key).first { objects[$0]!.hasVariantKey(variantKey) }
         }
 
-        /// Stores `entry`, replacing the variant with the same key and variant key, and evicts
-        /// what the policy chooses to make room. Returns false, changing nothing, when the
-        /// entry alone costs more than the shard holds.
-        mutating func store(_ entry: StoredEntry) -> Bool {
-            let cost = entry.cost
-            guard cost <= capacity else {
+        /// Stores `object` (packed from `response` before the lock was taken), replacing the
+        /// variant with the same key and variant key, and evicts what the policy chooses to make
+        /// room. Returns false, changing nothing, when it alone costs more than the shard holds.
+        mutating func store(_ object: PackedResponse, _ response: StoredResponse) -> Bool {
+            guard object.memoryCost <= capacity else {
                 admissionRejections += 1
                 return false
             }
-            let key = entry.response.key, variantKey = entry.response.variantKey
-            let slot: Int
-            if let existing = self.slot(key: key, variantKey: variantKey) {
-                slot = existing
-                nodes[slot] = Node(entry: entry, cost: cost)
+            let hash = PackedResponse.indexHash(of: response.key)
+            let target: Int
+            if let existing = slot(key: response.key, variantKey: response.variantKey) {
+                unlink(existing, hash: hash)
+                objects[existing] = object
+                target = existing
             } else {
-                slot = allocateSlot(for: Node(entry: entry, cost: cost))
+                target = allocateSlot(for: object)
             }
-            let variant = VariantSlot(variantKey: variantKey, slot: slot)
-            if variantsByKey[key] != nil {
-                variantsByKey[key]!.storeNewest(variant)
-            } else {
-                variantsByKey[key] = VariantSlots(variant)
-            }
-            admit(slot, cost: cost, entry.response)
+            link(target, hash: hash)
+            admit(target, object, response)
             return true
         }
 
-        /// Keeps `entry.encodedHead` (and `entry.body`, the same bytes, perhaps moved into the
-        /// head's buffer) with the variant while it still holds `entry.response`, and accounts the
-        /// head's bytes (which may evict others, never the variant itself).
-        mutating func keepEncodedHead(_ entry: StoredEntry) {
-            guard let head = entry.encodedHead,
-                  let slot = slot(key: entry.response.key, variantKey: entry.response.variantKey), var node = nodes[slot],
-                  node.entry.encodedHead == nil, node.entry.body.readableBytes == entry.body.readableBytes,
-                  node.entry.response == entry.response, node.cost + head.readableBytes <= capacity
+        /// Counts an entry refused before it reached the shard (too large to pack).
+        mutating func refuse() {
+            admissionRejections += 1
+        }
+
+        /// Puts `kept` (the object `entry` was read from, packed again with an encoded head
+        /// before the lock was taken) in its place while that object is still stored, and
+        /// accounts the head's bytes (which may evict others, never the variant itself).
+        mutating func keepEncodedHead(_ kept: PackedResponse, for entry: StoredEntry) {
+            let response = entry.response
+            guard let read = entry.unchangedPacked, let slot = slot(key: response.key, variantKey: response.variantKey),
+                  let stored = objects[slot], stored === read, kept.memoryCost <= capacity
             else { return }
-            node.entry.encodedHead = head
-            node.entry.body = entry.body
-            node.cost = node.entry.cost
-            nodes[slot] = node
-            admit(slot, cost: node.cost, node.entry.response)
+            kept.header.hits = read.header.hits
+            kept.header.nextInChain = read.header.nextInChain
+            kept.header.softPurgedAt = read.header.softPurgedAt
+            objects[slot] = kept
+            admit(slot, kept, response)
         }
 
         /// Replaces the metadata of a stored variant, keeping its body, and re-accounts its cost.
         /// Returns false when the variant is absent, or when the new metadata makes it cost more
         /// than the shard holds (it is then removed: keeping it would break the bound).
         mutating func update(_ response: StoredResponse) -> Bool {
-            guard let slot = slot(key: response.key, variantKey: response.variantKey), let node = nodes[slot] else { return false }
+            guard let slot = slot(key: response.key, variantKey: response.variantKey), let old = objects[slot] else { return false }
             var updated = response
-            updated.bodyLength = node.entry.body.readableBytes
-            updated.fields = updated.fields.compacted()
-            let entry = StoredEntry(response: updated, body: node.entry.body)
-            let cost = entry.cost
-            guard cost <= capacity else {
+            updated.bodyLength = old.bodyLength
+            guard updated.metadataCost + old.bodyLength <= capacity, let object = PackedResponse.make(updated, body: old.body) else {
                 policy.remove(slot)
                 discard(slot)
                 return false
             }
-            nodes[slot] = Node(entry: entry, cost: cost, hits: node.hits)
-            admit(slot, cost: cost, entry.response)
+            object.header.hits = old.header.hits
+            object.header.nextInChain = old.header.nextInChain
+            objects[slot] = object
+            admit(slot, object, updated)
             return true
         }
 
@@ -183,17 +136,16 @@ extension MemoryTier {
         mutating func purge(_ selection: PurgeSelection, action: PurgeAction) -> [PurgedVariant] {
             var selected: [(slot: Int, variant: PurgedVariant)] = []
             if case .key(let key) = selection {
-                for variant in variantsByKey[key]?.all ?? [] {
-                    guard let node = nodes[variant.slot] else { continue }
-                    selected.append((variant.slot, PurgedVariant(key: key, variantKey: variant.variantKey,
-                                                                 bodyLength: node.entry.body.readableBytes)))
+                for slot in slots(of: key) {
+                    let response = objects[slot]!.response(key: key)
+                    selected.append((slot, PurgedVariant(key: key, variantKey: response.variantKey, bodyLength: response.bodyLength)))
                 }
             } else {
-                nodes.forEachOccupied { slot, node in
-                    guard selection.matches(node.entry.response) else { return }
-                    let response = node.entry.response
+                objects.forEachOccupied { slot, object in
+                    let response = object.response()
+                    guard selection.matches(response) else { return }
                     selected.append((slot, PurgedVariant(key: response.key, variantKey: response.variantKey,
-                                                         bodyLength: node.entry.body.readableBytes)))
+                                                         bodyLength: response.bodyLength)))
                 }
             }
             switch action {
@@ -205,28 +157,29 @@ extension MemoryTier {
                     discard(slot)
                 }
             case .markStale(let instant):
-                // The cost does not change: softPurgedAt is a fixed-size field.
-                for (slot, _) in selected { nodes[slot]?.entry.response.softPurgedAt = instant }
+                // In place, under this lock: entries already read are copies. The cost does not
+                // change: softPurgedAt is a fixed field.
+                for (slot, _) in selected { objects[slot]?.header.softPurgedAt = instant.seconds }
             }
             return selected.map(\.variant)
         }
 
         /// Removes every variant of `key`; returns how many went.
         mutating func remove(key: String) -> Int {
-            guard let variants = variantsByKey[key]?.all else { return 0 }
-            for variant in variants {
-                policy.remove(variant.slot)
-                discard(variant.slot)
+            let slots = slots(of: key)
+            for slot in slots {
+                policy.remove(slot)
+                discard(slot)
             }
-            return variants.count
+            return slots.count
         }
 
         /// Removes everything; returns how many entries went. The eviction counts are kept.
         mutating func removeAll() -> Int {
             let removed = policy.count
-            nodes.removeAll()
+            objects.removeAll()
             freeSlots.removeAll()
-            variantsByKey.removeAll()
+            chains.removeAll()
             policy.removeAll()
             return removed
         }
@@ -234,56 +187,79 @@ extension MemoryTier {
         /// The metadata of every stored variant, in slot order.
         func responses() -> [StoredResponse] {
             var responses: [StoredResponse] = []
-            nodes.forEachOccupied { _, node in responses.append(node.entry.response) }
+            objects.forEachOccupied { _, object in responses.append(object.response()) }
             return responses
         }
 
         /// The `limit` variants with the most hits, most first.
         func hottest(_ limit: Int) -> [(response: StoredResponse, hits: Int)] {
             var best: [(slot: Int, hits: Int)] = []
-            nodes.forEachOccupied { slot, node in
-                guard limit > 0, best.count < limit || node.hits > best[best.count - 1].hits else { return }
-                let position = best.firstIndex { $0.hits < node.hits } ?? best.count
-                best.insert((slot, node.hits), at: position)
+            objects.forEachOccupied { slot, object in
+                let hits = Int(object.header.hits)
+                guard limit > 0, best.count < limit || hits > best[best.count - 1].hits else { return }
+                let position = best.firstIndex { $0.hits < hits } ?? best.count
+                best.insert((slot, hits), at: position)
                 if best.count > limit { best.removeLast() }
             }
-            return best.compactMap { pick in nodes[pick.slot].map { ($0.entry.response, pick.hits) } }
+            return best.compactMap { pick in objects[pick.slot].map { ($0.response(), pick.hits) } }
         }
 
         /// Every stored variant's metadata with its hits since stored, in slot order.
         func responsesWithHits() -> [(response: StoredResponse, hits: Int)] {
             var responses: [(response: StoredResponse, hits: Int)] = []
-            nodes.forEachOccupied { _, node in responses.append((node.entry.response, node.hits)) }
+            objects.forEachOccupied { _, object in responses.append((object.response(), Int(object.header.hits))) }
             return responses
         }
 
-        private mutating func allocateSlot(for node: Node) -> Int {
+        private mutating func allocateSlot(for object: PackedResponse) -> Int {
             if let slot = freeSlots.popLast() {
-                nodes[slot] = node
-                return slot
+                objects[Int(slot)] = object
+                return Int(slot)
             }
-            return nodes.append(node)
+            return objects.append(object)
+        }
+
+        /// Puts `slot` first in its hash's chain.
+        private mutating func link(_ slot: Int, hash: Int) {
+            objects[slot]!.header.nextInChain = chains[hash] ?? -1
+            chains[hash] = Int32(slot)
+        }
+
+        /// Takes `slot` out of its hash's chain, dropping the hash when the chain empties.
+        private mutating func unlink(_ slot: Int, hash: Int) {
+            let next = objects[slot]!.header.nextInChain
+            guard var current = chains[hash].map(Int.init) else { preconditionFailure("unlinking an unindexed slot") }
+            if current == slot {
+                chains[hash] = next >= 0 ? next : nil
+                return
+            }
+            while true {
+                let object = objects[current]!
+                precondition(object.header.nextInChain >= 0, "unlinking a slot not in its chain")
+                if Int(object.header.nextInChain) == slot {
+                    object.header.nextInChain = next
+                    return
+                }
+                current = Int(object.header.nextInChain)
+            }
         }
 
         /// Tells the policy about a stored or re-costed slot, then deletes the victims it chose
         /// (it has already stopped tracking them) and counts each under its reason.
-        private mutating func admit(_ slot: Int, cost: Int, _ response: StoredResponse) {
+        private mutating func admit(_ slot: Int, _ object: PackedResponse, _ response: StoredResponse) {
             let fingerprint = StableHash.fingerprint(key: response.key, variantKey: response.variantKey)
-            for victim in policy.admit(slot, cost: cost, fingerprint: fingerprint) {
+            for victim in policy.admit(slot, cost: object.memoryCost, fingerprint: fingerprint) {
                 discard(victim.slot)
                 evictionsByReason[victim.reason, default: 0] += 1
             }
         }
 
-        /// Frees a slot and drops it from both indexes. The caller handles `policy`.
+        /// Frees a slot and drops it from the index. The caller handles `policy`.
         private mutating func discard(_ slot: Int) {
-            guard let node = nodes[slot] else { preconditionFailure("discarding an empty slot") }
-            let key = node.entry.response.key
-            nodes[slot] = nil
-            freeSlots.append(slot)
-            if variantsByKey[key]?.remove(node.entry.response.variantKey) == false {
-                variantsByKey[key] = nil
-            }
+            guard let object = objects[slot] else { preconditionFailure("discarding an empty slot") }
+            unlink(slot, hash: object.keyHash)
+            objects[slot] = nil
+            freeSlots.append(Int32(slot))
         }
     }
 }

@@ -1,5 +1,6 @@
-// MemoryTier: the in-memory cache tier, a byte-bounded store of whole
-// responses (metadata plus body as a `ByteBuffer`, so a hit writes without copying).
+// MemoryTier: the in-memory cache tier, a byte-bounded store of whole responses, each packed in
+// one allocation of its exact size (`PackedResponse`: metadata, header fields, the encoded head a
+// hit keeps, and a body up to 16 KiB; a larger body stays in its ByteBuffer, sent uncopied).
 //
 // It is split into shards so that concurrent requests rarely wait on the same lock: a key and all
 // its variants live in the shard picked by a stable hash of the key (FNV-1a over its UTF-8, the
@@ -13,7 +14,8 @@
 // - Each shard holds at most `capacityBytes / shardCount` bytes, counted as `StoredEntry.cost`,
 //   so the tier holds at most `capacityBytes`.
 // - An entry costing more than one shard's capacity is never stored.
-// - A stored entry's `response.bodyLength` equals its body's readable bytes.
+// - A stored entry's `response.bodyLength` equals its body's length.
+// - Packing (the copy of a body into its object) happens before a shard's lock is taken.
 import CachePolicy
 import NIOConcurrencyHelpers
 import NIOCore
@@ -61,32 +63,12 @@ public final class MemoryTier: CacheStorage {
         shard(for: response.key).withLockedValue { $0.update(response) }
     }
 
-    /// Bodies up to this size may be kept in one buffer with the encoded head (see `keepEncodedHead`).
-    static let combinedBodyLimit = 16 * 1024
-
-    /// Whether one buffer for head and body takes less memory than two. ByteBuffer rounds every
-    /// allocation up to a power of two, and each buffer has a storage object (about 64 bytes):
-    /// a 700-byte body and a 230-byte head fit one 1 KiB buffer, a 1 KiB body and its head do not.
-    static func combiningSaves(head: Int, body: Int) -> Bool {
-        func rounded(_ count: Int) -> Int { count <= 1 ? count : 1 << (Int.bitWidth - (count - 1).leadingZeroBitCount) }
-        return body <= combinedBodyLimit && head > 0 && rounded(head + body) < rounded(head) + rounded(body) + 64
-    }
-
-    /// Keeps the head with the variant. When it saves memory (`combiningSaves`), the body is
-    /// copied behind the head into one buffer (before the lock is taken), and the entry then
-    /// holds slices of it: one allocation per object instead of two.
+    /// Keeps the head with the variant `entry` was read from, in its packed object (see
+    /// `PackedResponse`): a hit then copies head and body from one allocation.
     public func keepEncodedHead(_ head: ByteBuffer, for entry: StoredEntry) {
-        var kept = StoredEntry(response: entry.response, body: entry.body)
-        if Self.combiningSaves(head: head.readableBytes, body: entry.body.readableBytes) {
-            var combined = ByteBufferAllocator().buffer(capacity: head.readableBytes + entry.body.readableBytes)
-            combined.writeImmutableBuffer(head)
-            combined.writeImmutableBuffer(entry.body)
-            kept.body = combined.getSlice(at: head.readableBytes, length: entry.body.readableBytes)!
-            kept.encodedHead = combined.getSlice(at: 0, length: head.readableBytes)!
-        } else {
-            kept.encodedHead = head
-        }
-        shard(for: entry.response.key).withLockedValue { $0.keepEncodedHead(kept) }
+        guard let read = entry.unchangedPacked, read.encodedHeadLength == nil,
+              let kept = read.keeping(encodedHead: head, key: entry.response.key) else { return }
+        shard(for: entry.response.key).withLockedValue { $0.keepEncodedHead(kept, for: entry) }
     }
 
     @discardableResult
@@ -107,13 +89,26 @@ public final class MemoryTier: CacheStorage {
     @discardableResult
     public func store(_ entries: [StoredEntry]) -> Int {
         var stored = 0
-        for var entry in entries {
-            entry.response.bodyLength = entry.body.readableBytes
-            entry.response.fields = entry.response.fields.compacted()
-            entry.encodedHead = nil
-            if shard(for: entry.response.key).withLockedValue({ $0.store(entry) }) { stored += 1 }
+        for entry in entries {
+            if store(entry) { stored += 1 }
         }
         return stored
+    }
+
+    /// Packs `entry` (no lock held: the copy into one allocation happens here) and stores it in
+    /// its shard; false when it is refused.
+    func store(_ entry: StoredEntry) -> Bool {
+        Self.store(entry, in: shard(for: entry.response.key))
+    }
+
+    static func store(_ entry: StoredEntry, in shard: NIOLockedValueBox<Shard>) -> Bool {
+        var response = entry.response
+        response.bodyLength = entry.bodyLength
+        guard let object = PackedResponse.make(response, body: entry.body) else {
+            shard.withLockedValue { $0.refuse() }
+            return false
+        }
+        return shard.withLockedValue { $0.store(object, response) }
     }
 
     /// Removes every entry; returns how many went. Does not count as evictions.

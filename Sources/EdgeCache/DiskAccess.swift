@@ -117,7 +117,7 @@ public final class DiskAccess: Sendable {
     /// the fill rate) the store is dropped and counted: memory and the origin still serve it,
     /// and memory use stays bounded.
     public func store(_ entry: StoredEntry) {
-        let size = entry.body.readableBytes
+        let size = entry.bodyLength
         let decision = pending.withLockedValue { pending -> StoreDecision in
             guard pending.entries.count < maximumPendingStores, pending.bytes + size <= maximumPendingBytes else {
                 pending.dropped += 1

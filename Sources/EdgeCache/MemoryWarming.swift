@@ -46,7 +46,7 @@ public final class MemoryWarming: Sendable {
                 let generation = engine.fills.purgeFence.current
                 let entries = tier.variants(for: key, countingUse: false)
                 promotedCount.add(engine.promote(entries, readSince: generation).promoted, ordering: .relaxed)
-                bytes += entries.reduce(0) { $0 + $1.body.readableBytes }
+                bytes += entries.reduce(0) { $0 + $1.bodyLength }
             }
             logger.notice("memory warmed from disk", metadata: [
                 "keys": "\(keys.count)", "variants": "\(promoted)", "bytes-read": "\(bytes)", "budget": "\(limitBytes)",

@@ -27,31 +27,33 @@ extension ProxyHandler {
               entry.bodyFile == nil else {
             return false
         }
-        let head: ByteBuffer
-        if let kept = entry.encodedHead {
-            head = kept
-        } else {
-            head = encodedHead(of: entry.response, bodyLength: entry.body.readableBytes, allocator: context.channel.allocator)
+        // The kept head is copied from the stored object into this hit's buffer; the first hit
+        // encodes it and asks the store to keep it.
+        let bodyLength = entry.bodyLength
+        var encoded: ByteBuffer?
+        if entry.encodedHeadLength == nil {
+            let head = encodedHead(of: entry.response, bodyLength: bodyLength, allocator: context.channel.allocator)
             engine.storage.keepEncodedHead(head, for: entry)
+            encoded = head
         }
-        guard head.readableBytes > 0 else { return false }
+        let headLength = encoded?.readableBytes ?? entry.encodedHeadLength!
+        guard headLength > 0 else { return false }
 
-        let body = entry.body
-        let inline = body.readableBytes <= Self.inlineBodyLimit
-        var bytes = context.channel.allocator.buffer(capacity: head.readableBytes + 96 + (inline ? body.readableBytes : 0))
-        bytes.writeImmutableBuffer(head)
+        let inline = bodyLength <= Self.inlineBodyLimit
+        var bytes = context.channel.allocator.buffer(capacity: headLength + 96 + (inline ? bodyLength : 0))
+        if let encoded { bytes.writeImmutableBuffer(encoded) } else { entry.writeEncodedHead(into: &bytes) }
         bytes.writeStaticString("age: ")
         bytes.writeString(ResponseAge.fieldValue(currentAge: answer.currentAge))
         bytes.writeStaticString("\r\ncache-status: ")
         bytes.writeString(exchange.cacheStatusText ?? answer.cacheStatus.description)
         bytes.writeStaticString("\r\n\r\n")
-        if inline { bytes.writeImmutableBuffer(body) }
+        if inline { entry.writeBody(into: &bytes) }
 
         // The kept head is never a closing one (the guard above): keep-alive unless the lifecycle says not.
         guard case .write = exchange.lifecycle.responseHeadReady(from: .store, closing: false, unframed: false) else { return false }
         exchange.responseStatus = UInt(entry.response.status)
-        exchange.responseBytes = body.readableBytes
-        engine.stats.count(.bytesFromCache, by: body.readableBytes)
+        exchange.responseBytes = bodyLength
+        engine.stats.count(.bytesFromCache, by: bodyLength)
         encodedWriter.stage(bytes)
         context.write(wrapOutboundOut(.head(EncodedResponseWriter.standInHead)), promise: nil)
         if encodedWriter.unstage() {
@@ -59,7 +61,7 @@ extension ProxyHandler {
             if case .closeAbruptly = exchange.lifecycle.failed() { closeAbruptly(exchange, context: context) }
             return true
         }
-        if !inline && body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        if !inline && bodyLength > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(entry.body))), promise: nil) }
         finishResponse(exchange, context: context)
         return true
     }

@@ -371,8 +371,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         if sendsBody {
-            exchange.responseBytes = answer.entry.body.readableBytes
-            engine.stats.count(.bytesFromCache, by: answer.entry.body.readableBytes)
+            exchange.responseBytes = answer.entry.bodyLength
+            engine.stats.count(.bytesFromCache, by: answer.entry.bodyLength)
             context.write(wrapOutboundOut(.body(.byteBuffer(answer.entry.body))), promise: nil)
         }
         finishResponse(exchange, context: context)
