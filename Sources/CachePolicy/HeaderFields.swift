@@ -48,15 +48,44 @@ public struct HeaderField: Hashable, Sendable, Codable {
 /// Stored packed: every line in one byte array, in the form `PackedFieldLine` writes (a common
 /// name as one byte, an IMF-fixdate as four, anything else as a length and its UTF-8 bytes). A
 /// stored response keeps one allocation for its whole header section instead of an array of
-/// string pairs with each long value out of line; reading decodes only the lines asked for. Equal field lists have equal bytes, so equality and hashing are the
-/// list's.
-public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, ExpressibleByArrayLiteral {
+/// string pairs with each long value out of line; reading decodes only the lines asked for.
+/// Equal field lists have equal bytes, so equality and hashing are the list's. A store that keeps
+/// the packed bytes in an allocation of its own lends them (`init(borrowing:count:owner:)`): the
+/// fields then read them in place and copy them only when changed.
+///
+/// `@unchecked Sendable`: lent bytes are never written while their owner lives, and the owner
+/// is kept alive by the fields.
+public struct HeaderFields: HTTPFieldReading, @unchecked Sendable, Hashable, Codable, ExpressibleByArrayLiteral {
     private var packed: [UInt8]
+    /// Lent bytes, read instead of `packed` (then empty) until the fields change.
+    private var lent: Lent?
     public private(set) var count: Int
+
+    private struct Lent {
+        let owner: AnyObject
+        let bytes: UnsafeRawBufferPointer
+    }
 
     public init() {
         packed = []
         count = 0
+    }
+
+    /// Fields read in place from bytes `withPackedBytes` gave, kept unchanged by `owner` for
+    /// as long as it lives (they are read without checks).
+    public init(borrowing bytes: UnsafeRawBufferPointer, count: Int, owner: AnyObject) {
+        packed = []
+        lent = Lent(owner: owner, bytes: bytes)
+        self.count = count
+    }
+
+    public static func == (lhs: HeaderFields, rhs: HeaderFields) -> Bool {
+        lhs.count == rhs.count && lhs.withPackedBytes { left in rhs.withPackedBytes { left.elementsEqual($0) } }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(count)
+        withPackedBytes { hasher.combine(bytes: $0) }
     }
 
     public init(_ pairs: [(String, String)]) {
@@ -98,7 +127,7 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
     public var isEmpty: Bool { count == 0 }
 
     /// The bytes the packed lines take (lengths, names and values).
-    public var packedByteCount: Int { packed.count }
+    public var packedByteCount: Int { lent?.bytes.count ?? packed.count }
 
     public func fieldValues(_ name: String) -> [String] {
         var values: [String] = []
@@ -168,6 +197,7 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
     /// The same lines in storage of exactly their size, for keeping: lines appended one by one
     /// leave the array room to grow, up to twice what it holds.
     public func compacted() -> HeaderFields {
+        guard lent == nil else { return self }
         var copy = self
         copy.packed = Array(unsafeUninitializedCapacity: packed.count) { buffer, initialized in
             initialized = buffer.initialize(fromContentsOf: packed)
@@ -176,16 +206,10 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
     }
 
     /// Calls `body` with the packed form (see `PackedFieldLine`), for a store that keeps it as
-    /// bytes of its own; `init(packedBytes:count:)` makes the same fields from them again.
+    /// bytes of its own; `init(borrowing:count:owner:)` reads the same fields from them again.
     public func withPackedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        try packed.withUnsafeBytes(body)
-    }
-
-    /// The fields whose packed form `withPackedBytes` gave, with their line count. Only bytes
-    /// that came from `withPackedBytes` are valid here (they are read without checks).
-    public init(packedBytes: UnsafeRawBufferPointer, count: Int) {
-        packed = Array(packedBytes)
-        self.count = count
+        if let lent { return try withExtendedLifetime(lent.owner) { try body(lent.bytes) } }
+        return try packed.withUnsafeBytes(body)
     }
 
     // MARK: Codable: the same shape as a list of lines, `{"fields":[{"name":…,"value":…}]}`
@@ -204,7 +228,15 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
 
     // MARK: the packed form
 
+    /// Copies lent bytes into `packed`, before a change.
+    private mutating func own() {
+        guard let lent else { return }
+        packed = Array(lent.bytes)
+        self.lent = nil
+    }
+
     private mutating func append(name: String, value: String) {
+        own()
         PackedFieldLine.append(name: name, value: value, to: &packed)
         count += 1
     }
@@ -214,7 +246,7 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
     private mutating func removeLines(where matches: (UnsafeRawBufferPointer) -> Bool) {
         var kept: [UInt8]?
         var keptCount = 0
-        packed.withUnsafeBytes { bytes in
+        withPackedBytes { bytes in
             var offset = 0
             while offset < bytes.count {
                 let start = offset
@@ -232,12 +264,13 @@ public struct HeaderFields: HTTPFieldReading, Sendable, Hashable, Codable, Expre
         }
         guard let kept else { return }
         packed = kept
+        lent = nil
         count = keptCount
     }
 
     /// Calls `body` with each line's name and value bytes, in order, until it returns false.
     private func forEachLine(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
-        packed.withUnsafeBytes { bytes in
+        withPackedBytes { bytes in
             var offset = 0
             while offset < bytes.count {
                 if !PackedFieldLine.read(bytes, at: &offset, body) { return }

@@ -8,7 +8,9 @@
 // - value: a LEB128 header. An even header 2 × L is followed by the literal value of L bytes;
 //   the header 1 is followed by four bytes (little-endian seconds since 1970) of an IMF-fixdate
 //   (RFC 9110 §5.6.7), used only when the value is exactly the IMF-fixdate those seconds
-//   format to, so it too reads back byte for byte.
+//   format to, so it too reads back byte for byte; the header 3 is followed by the LEB128 number
+//   of a value kept in `SharedFieldValues` (for the names in `sharingNames`, whose values
+//   usually repeat from response to response).
 //
 // Invariants: the encoding of a line is a function of its bytes alone (one form per line), so
 // equal field lists have equal packed bytes; `read` is given only what `append` wrote.
@@ -61,12 +63,33 @@ enum PackedFieldLine {
     }()
 
     private static let dateHeader: UInt64 = 1
+    private static let sharedHeader: UInt64 = 3
+
+    /// Common names whose values usually repeat across responses (not Date, ETag, Location…).
+    static let sharingNames: Set<String> = [
+        "Server", "Content-Type", "Cache-Control", "Accept-Ranges", "Vary", "Content-Encoding", "Content-Language",
+        "Pragma", "Via", "Allow", "Surrogate-Control", "CDN-Cache-Control", "Alt-Svc", "X-Powered-By",
+        "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers",
+        "Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "X-XSS-Protection",
+        "Content-Security-Policy", "Referrer-Policy", "Permissions-Policy", "Cross-Origin-Resource-Policy",
+        "Cross-Origin-Opener-Policy", "Cross-Origin-Embedder-Policy", "Timing-Allow-Origin",
+        "server", "content-type", "cache-control", "accept-ranges", "vary", "content-encoding", "content-language",
+        "access-control-allow-origin", "strict-transport-security", "x-content-type-options", "x-frame-options", "alt-svc",
+    ]
+
+    /// For each common name (by number - 1), whether its values are offered to the shared table.
+    private static let sharesValues: [Bool] = commonNames.map { sharingNames.contains($0) }
 
     /// Appends one line in its packed form.
     static func append(name: String, value: String, to packed: inout [UInt8]) {
         // Compared again by bytes: String's `==` is canonical equivalence (a KELVIN SIGN equals "K").
         if let number = nameNumbers[name], name.utf8.elementsEqual(commonNames[Int(number) - 1].utf8) {
             packed.append(number)
+            if sharesValues[Int(number) - 1], let shared = SharedFieldValues.shared.number(for: value) {
+                LEB128.append(sharedHeader, to: &packed)
+                LEB128.append(UInt64(shared), to: &packed)
+                return
+            }
         } else {
             packed.append(0)
             LEB128.append(UInt64(name.utf8.count), to: &packed)
@@ -112,6 +135,10 @@ enum PackedFieldLine {
             name = UnsafeRawBufferPointer(rebasing: nameBytes.all[nameBytes.ranges[number - 1]])
         }
         let header = LEB128.read(bytes, at: &offset)!
+        if header == sharedHeader {
+            let number = UInt32(LEB128.read(bytes, at: &offset)!)
+            return body(name, SharedFieldValues.shared.value(number))
+        }
         if header == dateHeader {
             var seconds: UInt32 = 0
             withUnsafeMutableBytes(of: &seconds) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 4])) }

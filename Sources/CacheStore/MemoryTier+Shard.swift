@@ -5,7 +5,7 @@
 // Invariants:
 // - `objects[slot]` is non-nil exactly for the slots tracked by `policy` and reachable from
 //   `chains`; free slots are in `freeSlots` and reused before the pages grow.
-// - `chains[PackedResponse.indexHash(of: key)]` is the first slot of a chain (linked through
+// - `chains[indexHash(of: key)]` (a seeded hash of the key's bytes) is the first slot of a chain (linked through
 //   each object's `nextInChain`) holding every stored variant of every key with that hash —
 //   each exactly once, most recently stored first. A lookup compares the key's bytes. A chain
 //   is never empty: the hash is removed with its last slot.
@@ -29,10 +29,17 @@ extension MemoryTier {
         /// Entries refused because they alone cost more than the shard holds.
         private(set) var admissionRejections = 0
 
-        init(capacity: Int, eviction: EvictionChoice = .threeQueueFIFO) {
+        /// The bits of a key's index hash the index uses: all of them, except in tests that make
+        /// every key share one chain.
+        private let indexMask: Int
+
+        init(capacity: Int, eviction: EvictionChoice = .threeQueueFIFO, indexMask: Int = -1) {
             self.capacity = capacity
+            self.indexMask = indexMask
             policy = eviction.makePolicy(limit: capacity)
         }
+
+        private func indexHash(of key: String) -> Int { PackedResponse.indexHash(of: key) & indexMask }
 
         var usage: StorageUsage {
             StorageUsage(
@@ -43,20 +50,29 @@ extension MemoryTier {
 
         /// The variants of `key`, most recently stored first; each counts as used.
         mutating func variants(for key: String) -> [StoredEntry] {
-            let slots = self.slots(of: key)
-            guard !slots.isEmpty else { return [] }
-            // Touch oldest-stored first so the most recently stored ends up most recently used.
-            for slot in slots.reversed() {
-                policy.touch(slot)
+            var found: [StoredEntry] = []
+            // The newest variant's slot, and the older ones' (no allocation for one variant).
+            var newest = -1
+            var older: [Int] = []
+            var slot = chains[indexHash(of: key)].map(Int.init) ?? -1
+            while slot >= 0 {
                 let object = objects[slot]!
-                if object.header.hits < .max { object.header.hits += 1 }
+                if object.hasKey(key) {
+                    found.append(StoredEntry(packed: object, key: key))
+                    if object.header.hits < .max { object.header.hits += 1 }
+                    if newest < 0 { newest = slot } else { older.append(slot) }
+                }
+                slot = Int(object.header.nextInChain)
             }
-            return slots.map { StoredEntry(packed: objects[$0]!, key: key) }
+            // Touch oldest-stored first so the most recently stored ends up most recently used.
+            for slot in older.reversed() { policy.touch(slot) }
+            if newest >= 0 { policy.touch(newest) }
+            return found
         }
 
         /// The slots of `key`'s variants, most recently stored first.
         private func slots(of key: String) -> [Int] {
-            guard var slot = chains[PackedResponse.indexHash(of: key)].map(Int.init) else { return [] }
+            guard var slot = chains[indexHash(of: key)].map(Int.init) else { return [] }
             var found: [Int] = []
             while slot >= 0 {
                 let object = objects[slot]!
@@ -79,7 +95,7 @@ extension MemoryTier {
                 admissionRejections += 1
                 return false
             }
-            let hash = PackedResponse.indexHash(of: response.key)
+            let hash = indexHash(of: response.key)
             let target: Int
             if let existing = slot(key: response.key, variantKey: response.variantKey) {
                 unlink(existing, hash: hash)
@@ -257,7 +273,7 @@ extension MemoryTier {
         /// Frees a slot and drops it from the index. The caller handles `policy`.
         private mutating func discard(_ slot: Int) {
             guard let object = objects[slot] else { preconditionFailure("discarding an empty slot") }
-            unlink(slot, hash: object.keyHash)
+            unlink(slot, hash: object.keyHash & indexMask)
             objects[slot] = nil
             freeSlots.append(Int32(slot))
         }

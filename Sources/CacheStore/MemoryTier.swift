@@ -34,14 +34,20 @@ public final class MemoryTier: CacheStorage {
 
     /// Creates an empty tier holding at most `capacityBytes`, split evenly over `shardCount`
     /// shards (the remainder of the division is not used), each evicting by `eviction`.
-    public init(capacityBytes: Int, shardCount: Int = 16, eviction: EvictionChoice = .threeQueueFIFO) {
+    public convenience init(capacityBytes: Int, shardCount: Int = 16, eviction: EvictionChoice = .threeQueueFIFO) {
+        self.init(capacityBytes: capacityBytes, shardCount: shardCount, eviction: eviction, indexMask: -1)
+    }
+
+    /// `indexMask`: the bits of each key's index hash the shards use (tests use 0 to put every
+    /// key in one chain).
+    init(capacityBytes: Int, shardCount: Int, eviction: EvictionChoice, indexMask: Int) {
         precondition(capacityBytes >= 0, "a negative capacity")
         precondition(shardCount > 0, "a memory tier needs at least one shard")
         self.capacityBytes = capacityBytes
         self.eviction = eviction
         shardCapacityBytes = capacityBytes / shardCount
         shards = (0..<shardCount).map { _ in
-            NIOLockedValueBox(Shard(capacity: capacityBytes / shardCount, eviction: eviction))
+            NIOLockedValueBox(Shard(capacity: capacityBytes / shardCount, eviction: eviction, indexMask: indexMask))
         }
     }
 
@@ -67,7 +73,7 @@ public final class MemoryTier: CacheStorage {
     /// `PackedResponse`): a hit then copies head and body from one allocation.
     public func keepEncodedHead(_ head: ByteBuffer, for entry: StoredEntry) {
         guard let read = entry.unchangedPacked, read.encodedHeadLength == nil,
-              let kept = read.keeping(encodedHead: head, key: entry.response.key) else { return }
+              let kept = read.keeping(encodedHead: head) else { return }
         shard(for: entry.response.key).withLockedValue { $0.keepEncodedHead(kept, for: entry) }
     }
 

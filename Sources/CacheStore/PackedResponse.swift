@@ -26,10 +26,12 @@ final class PackedStorage: ManagedBuffer<PackedResponse.Header, UInt8> {}
 struct PackedResponse: @unchecked Sendable {
     private let storage: PackedStorage
 
-    /// The fixed fields, kept in the allocation.
+    /// The fixed fields, in place in the allocation: `header.hits` reads that field alone,
+    /// which matters where the tail is read outside the shard's lock while the lock's holder
+    /// writes the bookkeeping fields.
     var header: Header {
-        get { storage.header }
-        nonmutating _modify { yield &storage.header }
+        unsafeAddress { UnsafePointer(storage.withUnsafeMutablePointerToHeader { $0 }) }
+        nonmutating unsafeMutableAddress { storage.withUnsafeMutablePointerToHeader { $0 } }
     }
 
     /// Whether both are the same stored object.
@@ -137,10 +139,33 @@ struct PackedResponse: @unchecked Sendable {
         return PackedResponse(storage: storage)
     }
 
-    /// The same object with `head` kept as the encoded head (one new allocation, its
-    /// bookkeeping left for the shard to carry over), or nil when it would not fit the layout.
-    func keeping(encodedHead head: ByteBuffer, key: String) -> PackedResponse? {
-        PackedResponse.make(response(key: key), body: body, encodedHead: head)
+    /// The same object with `head` kept as the encoded head: a new allocation with the same
+    /// strings and body, made without the shard's lock, so it reads only fields that never
+    /// change and leaves the bookkeeping fields (`hits`, `nextInChain`, `softPurgedAt`) for the
+    /// shard to carry over. Nil when it would not fit the layout.
+    func keeping(encodedHead head: ByteBuffer) -> PackedResponse? {
+        let bodyLength = Int(header.bodyLength)
+        let stringsLength = Int(header.tailLength) - Int(header.headLength) - bodyLength
+        let tailLength = stringsLength + head.readableBytes + bodyLength
+        guard tailLength <= Int(UInt32.max) else { return nil }
+        var flags = header.flags
+        flags.insert(.headKept)
+        let kept = Header(
+            requestTime: header.requestTime, responseTime: header.responseTime, softPurgedAt: .nan,
+            lifetime: header.lifetime, dateValue: header.dateValue, ageValue: header.ageValue,
+            staleWhileRevalidate: header.staleWhileRevalidate, hits: 0, nextInChain: -1, fieldCount: header.fieldCount,
+            tailLength: UInt32(tailLength), headLength: UInt32(head.readableBytes), bodyLength: header.bodyLength,
+            status: header.status, flags: flags, formatVersion: header.formatVersion, external: header.external)
+        let storage = unsafeDowncast(PackedStorage.create(minimumCapacity: tailLength) { _ in kept }, to: PackedStorage.self)
+        withTail { old in
+            storage.withUnsafeMutablePointerToElements { tail in
+                let bytes = UnsafeMutableRawBufferPointer(start: tail, count: tailLength)
+                bytes.copyBytes(from: old[0..<stringsLength])
+                head.withUnsafeReadableBytes { bytes[stringsLength..<stringsLength + $0.count].copyBytes(from: $0) }
+                bytes[(tailLength - bodyLength)...].copyBytes(from: old[(old.count - bodyLength)...])
+            }
+        }
+        return PackedResponse(storage: storage)
     }
 
     // MARK: reading
@@ -189,9 +214,9 @@ struct PackedResponse: @unchecked Sendable {
 
     /// The stored response, with `key` as its key when the caller has that String already
     /// (it must equal the stored key; `hasKey`), else read from the tail.
+    /// Only under the shard's lock: it reads the bookkeeping fields.
     func response(key: String? = nil) -> StoredResponse {
-        let header = self.header
-        return withTail { tail in
+        withTail { tail in
             var offset = 0
             func string() -> String {
                 let length = Int(LEB128.read(tail, at: &offset)!)
@@ -215,8 +240,8 @@ struct PackedResponse: @unchecked Sendable {
             let varyFieldNames = strings()
             let tags = strings()
             let fieldsLength = Int(LEB128.read(tail, at: &offset)!)
-            let fields = HeaderFields(packedBytes: UnsafeRawBufferPointer(rebasing: tail[offset..<offset + fieldsLength]),
-                                      count: Int(header.fieldCount))
+            let fields = HeaderFields(borrowing: UnsafeRawBufferPointer(rebasing: tail[offset..<offset + fieldsLength]),
+                                      count: Int(header.fieldCount), owner: storage)
             var response = StoredResponse(
                 key: storedKey, variantKey: variantKey, varyFieldNames: varyFieldNames, urlUnlikeKey: url, host: host,
                 status: Int(header.status), fields: fields, requestTime: Timestamp(seconds: header.requestTime),

@@ -1,0 +1,147 @@
+// PackedResponse, the memory tier's one-allocation form of a stored response: every field comes
+// back exactly, bodies inline and outside, the kept head, the cost the tier charges, and keys
+// compared by their bytes. The shard's index chains are driven with every key in one chain.
+import CachePolicy
+@testable import CacheStore
+import NIOCore
+import Testing
+
+@Suite("Packed responses")
+struct PackedResponseTests {
+    /// A response using every part of the layout.
+    static func fullResponse(key: String = "GET https://example.com/" + String(repeating: "p", count: 200)) -> StoredResponse {
+        var response = StoredResponse(
+            key: key, variantKey: "gzip|fr", varyFieldNames: ["accept-encoding", "accept-language"],
+            url: "https://example.com/other?b=2&a=1", host: "example.com:8443", status: 203,
+            fields: [("Date", "Mon, 07 Dec 2026 01:30:00 GMT"), ("X-Long", String(repeating: "v", count: 300)), ("x-empty", "")],
+            requestTime: Timestamp(seconds: 1_796_000_000.25), responseTime: Timestamp(seconds: 1_796_000_001.5),
+            softPurgedAt: Timestamp(seconds: 1_796_000_100), tags: ["a", "tag-b", ""], bodyLength: 0)
+        response.reuseFacts = ReuseFacts(cached: response.cached, settings: RuleSettings())
+        return response
+    }
+
+    @Test("every field, the facts and the body come back exactly, inline or in their own buffer")
+    func roundTrip() throws {
+        var plain = makeResponse(key: "GET https://example.com/k")
+        plain.url = "https://example.com/k"  // read back from the key
+        var withoutDate = Self.fullResponse()
+        withoutDate.fields = [("ETag", "\"x\"")]
+        withoutDate.softPurgedAt = nil
+        var facts = ReuseFacts(cached: withoutDate.cached, settings: RuleSettings())
+        facts.staleWhileRevalidate = 30
+        withoutDate.reuseFacts = facts
+        for original in [Self.fullResponse(), plain, withoutDate] {
+            for length in [0, 1, 700, PackedResponse.inlineBodyLimit, PackedResponse.inlineBodyLimit + 1, 100_000] {
+                var response = original
+                response.bodyLength = length
+                let body = ByteBuffer(bytes: (0..<length).map { UInt8(truncatingIfNeeded: $0 * 7) })
+                let packed = try #require(PackedResponse.make(response, body: body))
+                #expect(packed.response() == response)
+                #expect(packed.response(key: response.key) == response)
+                #expect(packed.body == body)
+                #expect(packed.bodyLength == length)
+                #expect(packed.header.external == nil ? length <= PackedResponse.inlineBodyLimit : length > PackedResponse.inlineBodyLimit)
+                #expect(packed.encodedHeadLength == nil)
+                #expect(packed.memoryCost == StoredEntry(response: response, body: body).cost)
+                #expect(packed.hasKey(response.key) && !packed.hasKey(response.key + "x") && !packed.hasKey(String(response.key.dropLast())))
+                #expect(packed.hasVariantKey(response.variantKey) && !packed.hasVariantKey("other"))
+                #expect(packed.keyHash == PackedResponse.indexHash(of: response.key))
+
+                var sent = ByteBuffer()
+                packed.writeBody(into: &sent)
+                #expect(sent == body)
+            }
+        }
+        // The URL and a nil reuseFacts as given.
+        var bare = makeResponse(key: "k")
+        bare.reuseFacts = nil
+        #expect(PackedResponse.make(bare, body: ByteBuffer())!.response() == bare)
+        #expect(PackedResponse.make(bare, body: ByteBuffer())!.response().url == "https://example.com/k")
+    }
+
+    @Test("a kept head sits between the strings and the body; an empty one is kept as empty")
+    func keptHead() throws {
+        var response = Self.fullResponse()
+        response.bodyLength = 5
+        let body = ByteBuffer(string: "hello")
+        let packed = try #require(PackedResponse.make(response, body: body))
+        let head = ByteBuffer(string: "HTTP/1.1 203 Non-Authoritative Information\r\nx: y\r\n")
+        let kept = try #require(packed.keeping(encodedHead: head))
+        #expect(kept.encodedHeadLength == head.readableBytes)
+        var written = ByteBuffer()
+        kept.writeEncodedHead(into: &written)
+        kept.writeBody(into: &written)
+        #expect(written == ByteBuffer(string: String(buffer: head) + "hello"))
+        var expected = response
+        expected.softPurgedAt = nil  // the shard carries the bookkeeping fields over, not `keeping`
+        #expect(kept.response() == expected)
+        #expect(kept.memoryCost == packed.memoryCost + head.readableBytes)
+
+        let empty = try #require(packed.keeping(encodedHead: ByteBuffer()))
+        #expect(empty.encodedHeadLength == 0)
+        #expect(empty.body == body)
+    }
+
+    @Test("keys are compared by their bytes: a KELVIN SIGN is not a K")
+    func keysByBytes() {
+        let tier = MemoryTier(capacityBytes: 1 << 20, shardCount: 1)
+        let kelvin = "GET https://example.com/\u{212A}", plain = "GET https://example.com/K"
+        #expect(kelvin == plain)  // String's == is canonical equivalence
+        #expect(store(tier, makeResponse(key: kelvin), body: "kelvin"))
+        #expect(store(tier, makeResponse(key: plain), body: "plain"))
+        #expect(tier.usage.objects == 2)
+        #expect(tier.variants(for: plain).map { String(buffer: $0.body) } == ["plain"])
+        #expect(tier.variants(for: kelvin).map { String(buffer: $0.body) } == ["kelvin"])
+    }
+
+    @Test("with every key in one index chain, lookups, replacements, removals and evictions find only their own")
+    func oneChain() {
+        let tier = MemoryTier(capacityBytes: 1 << 20, shardCount: 1, eviction: .threeQueueFIFO, indexMask: 0)
+        for key in ["a", "b", "c", "d"] {
+            for variant in ["1", "2"] {
+                #expect(store(tier, makeResponse(key: key, variantKey: variant), body: "\(key)\(variant)"))
+            }
+        }
+        let bodies = { (key: String) in tier.variants(for: key).map { String(buffer: $0.body) } }
+        #expect(bodies("c") == ["c2", "c1"])
+        #expect(bodies("x") == [])
+        // Replacing a variant in the middle of the chain moves it first among its key's.
+        #expect(store(tier, makeResponse(key: "b", variantKey: "1"), body: "b1 again"))
+        #expect(bodies("b") == ["b1 again", "b2"])
+        #expect(tier.usage.objects == 8)
+        // Removing a key in the middle, then the newest, then the oldest.
+        #expect(tier.remove(key: "b") == 2)
+        #expect(tier.remove(key: "d") == 2)
+        #expect(tier.remove(key: "a") == 2)
+        #expect(bodies("c") == ["c2", "c1"])
+        #expect(bodies("a") == [] && bodies("b") == [] && bodies("d") == [])
+        #expect(tier.purge(.key("c"), action: .remove).count == 2)
+        #expect(tier.usage.objects == 0 && tier.usage.bytes == 0)
+
+        // Eviction through one chain: a small tier keeps exactly what its policy kept.
+        let cost = StoredEntry(response: makeResponse(key: "k00"), body: bytes(100)).cost
+        let small = MemoryTier(capacityBytes: cost * 10, shardCount: 1, eviction: .leastRecentlyUsed, indexMask: 0)
+        for number in 0..<30 { store(small, makeResponse(key: String(format: "k%02d", number)), body: bytes(100)) }
+        let kept = Set(small.entries().map(\.key))
+        #expect(kept == Set((20..<30).map { String(format: "k%02d", $0) }))
+        for number in 0..<30 {
+            let key = String(format: "k%02d", number)
+            #expect(small.variants(for: key).count == (kept.contains(key) ? 1 : 0))
+        }
+    }
+
+    @Test("a soft purge marks the stored object; a head kept afterwards keeps the mark")
+    func softPurgeInPlace() throws {
+        let tier = MemoryTier(capacityBytes: 1 << 20, shardCount: 1)
+        #expect(store(tier, makeResponse(key: "k"), body: "body"))
+        let read = try #require(tier.variants(for: "k").first)
+        let instant = Timestamp(seconds: 1_796_000_500)
+        #expect(tier.purge(.key("k"), action: .markStale(at: instant)).count == 1)
+        #expect(read.response.softPurgedAt == nil)  // what was read before is a copy
+        tier.keepEncodedHead(ByteBuffer(string: "HTTP/1.1 200 OK\r\n"), for: read)
+        let after = try #require(tier.variants(for: "k").first)
+        #expect(after.response.softPurgedAt == instant)
+        #expect(after.encodedHeadLength == 17)
+        #expect(String(buffer: after.body) == "body")
+    }
+}
