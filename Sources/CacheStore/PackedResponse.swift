@@ -17,6 +17,11 @@
 // fields as stored), and `body` exactly its body.
 import CachePolicy
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The allocation: a ManagedBuffer, which cannot itself be Sendable; `PackedResponse` holds it.
 final class PackedStorage: ManagedBuffer<PackedResponse.Header, UInt8> {}
@@ -47,6 +52,7 @@ struct PackedResponse: @unchecked Sendable {
         static let forbidsStale = Flags(rawValue: 4)
         static let hasURL = Flags(rawValue: 8)
         static let headKept = Flags(rawValue: 16)
+        static let retrievalKey = Flags(rawValue: 32)
     }
 
     /// A body kept outside the tail.
@@ -55,48 +61,55 @@ struct PackedResponse: @unchecked Sendable {
         init(_ buffer: ByteBuffer) { self.buffer = buffer }
     }
 
+    /// 80 bytes, in this order (no padding).
     struct Header {
+        var external: ExternalBody?
         var requestTime: Double
         var responseTime: Double
         /// NaN when never soft-purged.
         var softPurgedAt: Double
-        /// ReuseFacts, when `flags` has `hasFacts`; NaN stands for an absent optional.
+        /// ReuseFacts, when `flags` has `hasFacts`: the lifetime, the Date (NaN when absent),
+        /// the Age in whole seconds, stale-while-revalidate's seconds (`UInt32.max` when absent).
         var lifetime: Double
         var dateValue: Double
-        var ageValue: Double
-        var staleWhileRevalidate: Double
+        var ageValue: UInt32
+        var staleWhileRevalidate: UInt32
         /// Lookups since stored.
         var hits: UInt32
         /// The next slot holding a variant of this key, or of another key in the same index
         /// bucket; -1 at the end of the chain.
         var nextInChain: Int32
-        var fieldCount: UInt32
         var tailLength: UInt32
-        var headLength: UInt32
         var bodyLength: UInt32
+        var headLength: UInt16
+        var fieldCount: UInt16
         var status: UInt16
         var flags: Flags
         var formatVersion: UInt8
-        var external: ExternalBody?
     }
 
-    /// Packs `response` with `body` and, when given, the encoded head hits send. Returns nil
-    /// when a length does not fit the layout (a head or tail of 4 GiB): the caller stores nothing.
+    /// The key prefix of a retrieval (`PrimaryKey`): not stored, `flags` says it was there.
+    private static let retrievalPrefix: StaticString = "GET "
+
+    /// Packs `response` with `body` and, when given, the encoded head hits send (at most 64 KiB).
+    /// Returns nil when a length does not fit the layout (a tail of 4 GiB, 65,536 field lines):
+    /// the caller stores nothing.
     static func make(_ response: StoredResponse, body: ByteBuffer, encodedHead: ByteBuffer? = nil) -> PackedResponse? {
         var strings: [UInt8] = []
         strings.reserveCapacity(response.key.utf8.count + response.host.utf8.count + 8)
-        func append(_ text: String) {
-            LEB128.append(UInt64(text.utf8.count), to: &strings)
-            strings.append(contentsOf: text.utf8)
+        func append(_ text: some Collection<UInt8>) {
+            LEB128.append(UInt64(text.count), to: &strings)
+            strings.append(contentsOf: text)
         }
-        append(response.key)
-        append(response.variantKey)
-        if let url = response.urlUnlikeKey { append(url) }
-        append(response.host)
+        let retrieval = hasRetrievalPrefix(response.key)
+        append(retrieval ? response.key.utf8.dropFirst(retrievalPrefix.utf8CodeUnitCount) : response.key.utf8[...])
+        append(response.variantKey.utf8)
+        if let url = response.urlUnlikeKey { append(url.utf8) }
+        append(response.host.utf8)
         LEB128.append(UInt64(response.varyFieldNames.count), to: &strings)
-        response.varyFieldNames.forEach(append)
+        for name in response.varyFieldNames { append(name.utf8) }
         LEB128.append(UInt64(response.tags.count), to: &strings)
-        response.tags.forEach(append)
+        for tag in response.tags { append(tag.utf8) }
         response.fields.withPackedBytes { fields in
             LEB128.append(UInt64(fields.count), to: &strings)
             strings.append(contentsOf: fields)
@@ -105,26 +118,34 @@ struct PackedResponse: @unchecked Sendable {
         let headLength = encodedHead?.readableBytes ?? 0
         let bodyLength = inline ? body.readableBytes : 0
         let tailLength = strings.count + headLength + bodyLength
-        guard tailLength <= Int(UInt32.max), response.fields.count <= Int(UInt32.max),
+        guard tailLength <= Int(UInt32.max), response.fields.count <= Int(UInt16.max), headLength <= Int(UInt16.max),
               (0...Int(UInt16.max)).contains(response.status) else { return nil }
 
         var flags: Flags = []
+        if retrieval { flags.insert(.retrievalKey) }
         if response.urlUnlikeKey != nil { flags.insert(.hasURL) }
         if encodedHead != nil { flags.insert(.headKept) }
-        let facts = response.reuseFacts
+        // Facts whose values the layout cannot hold exactly are left out (derived again when read).
+        let facts = response.reuseFacts.flatMap { facts -> ReuseFacts? in
+            guard let age = UInt32(exactly: facts.age.ageValue),
+                  (facts.staleWhileRevalidate ?? 0) >= 0, (facts.staleWhileRevalidate ?? 0) < Int(UInt32.max)
+            else { return nil }
+            return age == UInt32.max ? nil : facts
+        }
         if let facts {
             flags.insert(.hasFacts)
             if facts.noCacheUnqualified { flags.insert(.noCacheUnqualified) }
             if facts.forbidsStale { flags.insert(.forbidsStale) }
         }
         let header = Header(
+            external: inline ? nil : ExternalBody(body),
             requestTime: response.requestTime.seconds, responseTime: response.responseTime.seconds,
             softPurgedAt: response.softPurgedAt?.seconds ?? .nan, lifetime: facts?.lifetime ?? .nan,
-            dateValue: facts?.age.dateValue?.seconds ?? .nan, ageValue: facts?.age.ageValue ?? .nan,
-            staleWhileRevalidate: facts?.staleWhileRevalidate.map(Double.init) ?? .nan,
-            hits: 0, nextInChain: -1, fieldCount: UInt32(response.fields.count), tailLength: UInt32(tailLength),
-            headLength: UInt32(headLength), bodyLength: UInt32(bodyLength), status: UInt16(response.status), flags: flags,
-            formatVersion: UInt8(clamping: response.formatVersion), external: inline ? nil : ExternalBody(body))
+            dateValue: facts?.age.dateValue?.seconds ?? .nan, ageValue: facts.map { UInt32($0.age.ageValue) } ?? 0,
+            staleWhileRevalidate: facts?.staleWhileRevalidate.map(UInt32.init) ?? .max,
+            hits: 0, nextInChain: -1, tailLength: UInt32(tailLength), bodyLength: UInt32(bodyLength),
+            headLength: UInt16(headLength), fieldCount: UInt16(response.fields.count), status: UInt16(response.status),
+            flags: flags, formatVersion: UInt8(clamping: response.formatVersion))
         let storage = unsafeDowncast(PackedStorage.create(minimumCapacity: tailLength) { _ in header }, to: PackedStorage.self)
         storage.withUnsafeMutablePointerToElements { tail in
             let bytes = UnsafeMutableRawBufferPointer(start: tail, count: tailLength)
@@ -144,6 +165,8 @@ struct PackedResponse: @unchecked Sendable {
     /// change and leaves the bookkeeping fields (`hits`, `nextInChain`, `softPurgedAt`) for the
     /// shard to carry over. Nil when it would not fit the layout.
     func keeping(encodedHead head: ByteBuffer) -> PackedResponse? {
+        // A head the layout cannot hold is kept empty: the response then takes the general path.
+        let head = head.readableBytes <= Int(UInt16.max) ? head : ByteBuffer()
         let bodyLength = Int(header.bodyLength)
         let stringsLength = Int(header.tailLength) - Int(header.headLength) - bodyLength
         let tailLength = stringsLength + head.readableBytes + bodyLength
@@ -151,11 +174,11 @@ struct PackedResponse: @unchecked Sendable {
         var flags = header.flags
         flags.insert(.headKept)
         let kept = Header(
-            requestTime: header.requestTime, responseTime: header.responseTime, softPurgedAt: .nan,
-            lifetime: header.lifetime, dateValue: header.dateValue, ageValue: header.ageValue,
-            staleWhileRevalidate: header.staleWhileRevalidate, hits: 0, nextInChain: -1, fieldCount: header.fieldCount,
-            tailLength: UInt32(tailLength), headLength: UInt32(head.readableBytes), bodyLength: header.bodyLength,
-            status: header.status, flags: flags, formatVersion: header.formatVersion, external: header.external)
+            external: header.external, requestTime: header.requestTime, responseTime: header.responseTime,
+            softPurgedAt: .nan, lifetime: header.lifetime, dateValue: header.dateValue, ageValue: header.ageValue,
+            staleWhileRevalidate: header.staleWhileRevalidate, hits: 0, nextInChain: -1, tailLength: UInt32(tailLength),
+            bodyLength: header.bodyLength, headLength: UInt16(head.readableBytes), fieldCount: header.fieldCount,
+            status: header.status, flags: flags, formatVersion: header.formatVersion)
         let storage = unsafeDowncast(PackedStorage.create(minimumCapacity: tailLength) { _ in kept }, to: PackedStorage.self)
         withTail { old in
             storage.withUnsafeMutablePointerToElements { tail in
@@ -166,6 +189,10 @@ struct PackedResponse: @unchecked Sendable {
             }
         }
         return PackedResponse(storage: storage)
+    }
+
+    private static func hasRetrievalPrefix(_ key: String) -> Bool {
+        key.utf8.starts(with: UnsafeBufferPointer(start: retrievalPrefix.utf8Start, count: retrievalPrefix.utf8CodeUnitCount))
     }
 
     // MARK: reading
@@ -188,16 +215,36 @@ struct PackedResponse: @unchecked Sendable {
 
     /// Whether the stored key is exactly `key`'s bytes.
     func hasKey(_ key: String) -> Bool {
-        withString(at: 0) { key.utf8.count == $0.count && key.utf8.elementsEqual($0) }
+        let prefix = header.flags.contains(.retrievalKey) ? Self.retrievalPrefix.utf8CodeUnitCount : 0
+        guard prefix == 0 || Self.hasRetrievalPrefix(key) else { return false }
+        return withString(at: 0) { Self.equal(key.utf8.dropFirst(prefix), $0) }
     }
 
     /// Whether the stored variant key is exactly `variantKey`'s bytes.
     func hasVariantKey(_ variantKey: String) -> Bool {
-        withString(at: 1) { variantKey.utf8.count == $0.count && variantKey.utf8.elementsEqual($0) }
+        withString(at: 1) { Self.equal(variantKey.utf8[...], $0) }
+    }
+
+    private static func equal(_ text: Substring.UTF8View, _ stored: UnsafeRawBufferPointer) -> Bool {
+        guard text.count == stored.count else { return false }
+        return text.withContiguousStorageIfAvailable { bytes in
+            bytes.isEmpty || memcmp(bytes.baseAddress!, stored.baseAddress!, bytes.count) == 0
+        } ?? text.elementsEqual(stored)
     }
 
     /// The stored key's `indexHash`.
-    var keyHash: Int { withString(at: 0, Self.indexHash) }
+    var keyHash: Int {
+        let prefix = header.flags.contains(.retrievalKey) ? Self.retrievalPrefix.utf8CodeUnitCount : 0
+        return withString(at: 0) { stored in
+            withUnsafeTemporaryAllocation(byteCount: prefix + stored.count, alignment: 1) { key in
+                if prefix > 0 {
+                    key.copyMemory(from: UnsafeRawBufferPointer(start: Self.retrievalPrefix.utf8Start, count: prefix))
+                }
+                UnsafeMutableRawBufferPointer(rebasing: key[prefix...]).copyMemory(from: stored)
+                return Self.indexHash(UnsafeRawBufferPointer(key))
+            }
+        }
+    }
 
     /// The memory shard's index hash of a key: its UTF-8 bytes through `Hasher`, whose seed is
     /// new in every process, so requests cannot be aimed at one chain of the index.
@@ -232,7 +279,7 @@ struct PackedResponse: @unchecked Sendable {
                 storedKey = key
                 offset += Int(LEB128.read(tail, at: &offset)!)
             } else {
-                storedKey = string()
+                storedKey = header.flags.contains(.retrievalKey) ? "GET " + string() : string()
             }
             let variantKey = string()
             let url = header.flags.contains(.hasURL) ? string() : nil
@@ -251,11 +298,12 @@ struct PackedResponse: @unchecked Sendable {
             response.formatVersion = Int(header.formatVersion)
             if header.flags.contains(.hasFacts) {
                 let age = ResponseAge(
-                    dateValue: header.dateValue.isNaN ? nil : Timestamp(seconds: header.dateValue), ageValue: header.ageValue,
+                    dateValue: header.dateValue.isNaN ? nil : Timestamp(seconds: header.dateValue),
+                    ageValue: Double(header.ageValue),
                     requestTime: response.requestTime, responseTime: response.responseTime)
                 response.reuseFacts = ReuseFacts(
                     noCacheUnqualified: header.flags.contains(.noCacheUnqualified), forbidsStale: header.flags.contains(.forbidsStale),
-                    staleWhileRevalidate: header.staleWhileRevalidate.isNaN ? nil : Int(header.staleWhileRevalidate),
+                    staleWhileRevalidate: header.staleWhileRevalidate == .max ? nil : Int(header.staleWhileRevalidate),
                     lifetime: header.lifetime, age: age)
             }
             return response
@@ -321,7 +369,8 @@ struct PackedResponse: @unchecked Sendable {
         func string(_ text: String) -> Int { length(text.utf8.count) + text.utf8.count }
         func strings(_ texts: [String]) -> Int { texts.reduce(length(texts.count)) { $0 + string($1) } }
         let fields = response.fields.packedByteCount
-        return string(response.key) + string(response.variantKey) + (response.urlUnlikeKey.map(string) ?? 0)
+        let keyBytes = response.key.utf8.count - (hasRetrievalPrefix(response.key) ? retrievalPrefix.utf8CodeUnitCount : 0)
+        return length(keyBytes) + keyBytes + string(response.variantKey) + (response.urlUnlikeKey.map(string) ?? 0)
             + string(response.host) + strings(response.varyFieldNames) + strings(response.tags) + length(fields) + fields
     }
 }

@@ -33,16 +33,18 @@ enum MemoryProbe {
         #endif
     }
 
-    /// A response as the node stores it for `GET /distinct/<n>` from a bench origin.
+    /// A response as the node stores it for tools/bench's memory scenario (`GET /1k.bin?obj=<n>`
+    /// with `Host: bench`, from its nginx origin).
     static func response(_ number: Int, bodyLength: Int) -> StoredResponse {
-        let url = "http://127.0.0.1:18080/distinct/\(number)"
+        let url = "http://bench/1k.bin?obj=\(number)"
+        // What nginx sends for a static file (tools/bench/configs/origin.conf), less Connection.
         let fields: HeaderFields = [
-            ("Content-Type", "application/octet-stream"), ("Content-Length", "\(bodyLength)"),
-            ("Cache-Control", "public, max-age=3600"), ("Date", "Sat, 05 Dec 2026 10:00:00 GMT"),
-            ("ETag", "\"\(number)-400\""), ("Last-Modified", "Fri, 04 Dec 2026 10:00:00 GMT"),
+            ("Server", "nginx/1.22.1"), ("Date", "Sat, 05 Dec 2026 10:00:00 GMT"), ("Content-Type", "application/octet-stream"),
+            ("Content-Length", "\(bodyLength)"), ("Last-Modified", "Fri, 04 Dec 2026 10:00:00 GMT"),
+            ("ETag", "\"\(String(number, radix: 16))-400\""), ("Cache-Control", "public, max-age=3600"), ("Accept-Ranges", "bytes"),
         ]
         var response = StoredResponse(
-            key: "GET " + url, variantKey: "", varyFieldNames: [], url: url, host: "127.0.0.1:18080", status: 200,
+            key: "GET " + url, variantKey: "", varyFieldNames: [], url: url, host: "bench", status: 200,
             fields: fields, requestTime: Timestamp(seconds: 1_796_000_000), responseTime: Timestamp(seconds: 1_796_000_000),
             bodyLength: bodyLength)
         response.reuseFacts = ReuseFacts(cached: response.cached, settings: RuleSettings())
@@ -83,7 +85,7 @@ enum MemoryProbe {
             fill.append(body)
             fill.commit()
             guard keepHeads else { continue }
-            let stored = tier.variants(for: "GET http://127.0.0.1:18080/distinct/\(number)")
+            let stored = tier.variants(for: "GET http://bench/1k.bin?obj=\(number)")
             if let entry = stored.first { tier.keepEncodedHead(encodedHead(entry.response), for: entry) }
         }
     }
