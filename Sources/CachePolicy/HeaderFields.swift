@@ -131,8 +131,8 @@ public struct HeaderFields: HTTPFieldReading, @unchecked Sendable, Hashable, Cod
 
     public func fieldValues(_ name: String) -> [String] {
         var values: [String] = []
-        forEachLine { lineName, value in
-            if FieldSyntax.namesEqual(bytes: lineName, name.utf8) { values.append(String(decoding: value, as: UTF8.self)) }
+        forEachValue(named: name) { value in
+            values.append(String(decoding: value, as: UTF8.self))
             return true
         }
         return values
@@ -186,8 +186,7 @@ public struct HeaderFields: HTTPFieldReading, @unchecked Sendable, Hashable, Cod
     /// The first value with this name.
     public subscript(_ name: String) -> String? {
         var found: String?
-        forEachLine { lineName, value in
-            guard FieldSyntax.namesEqual(bytes: lineName, name.utf8) else { return true }
+        forEachValue(named: name) { value in
             found = String(decoding: value, as: UTF8.self)
             return false
         }
@@ -250,7 +249,12 @@ public struct HeaderFields: HTTPFieldReading, @unchecked Sendable, Hashable, Cod
             var offset = 0
             while offset < bytes.count {
                 let start = offset
-                if PackedFieldLine.read(bytes, at: &offset, { name, _ in matches(name) }) {
+                var matched = false
+                _ = PackedFieldLine.read(bytes, at: &offset, decodingValueIf: { name in
+                    matched = matches(name)
+                    return false
+                }, { _, _ in () })
+                if matched {
                     if kept == nil {
                         kept = []
                         kept!.reserveCapacity(bytes.count)
@@ -273,7 +277,19 @@ public struct HeaderFields: HTTPFieldReading, @unchecked Sendable, Hashable, Cod
         withPackedBytes { bytes in
             var offset = 0
             while offset < bytes.count {
-                if !PackedFieldLine.read(bytes, at: &offset, body) { return }
+                if PackedFieldLine.read(bytes, at: &offset, decodingValueIf: { _ in true }, body) == false { return }
+            }
+        }
+    }
+
+    /// Calls `body` with the value bytes of each line named `name` (case-insensitively), in
+    /// order, until it returns false; other lines' values are not decoded.
+    private func forEachValue(named name: String, _ body: (UnsafeRawBufferPointer) -> Bool) {
+        withPackedBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let wanted = { (line: UnsafeRawBufferPointer) in FieldSyntax.namesEqual(bytes: line, name.utf8) }
+                if PackedFieldLine.read(bytes, at: &offset, decodingValueIf: wanted, { _, value in body(value) }) == false { return }
             }
         }
     }

@@ -15,6 +15,12 @@
 // Invariants: the encoding of a line is a function of its bytes alone (one form per line), so
 // equal field lists have equal packed bytes; `read` is given only what `append` wrote.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 enum PackedFieldLine {
     /// Field names common in responses, each as origins usually spell it, then the most common
     /// again in lower case (HTTP/2 and many frameworks send them so). At most 255.
@@ -34,12 +40,27 @@ enum PackedFieldLine {
         "surrogate-key", "cache-tag", "alt-svc",
     ]
 
-    private static let nameNumbers: [String: UInt8] = {
+    /// The common names' numbers, by the names' byte length, for `append` (no String hashing).
+    private static let numbersByLength: [[(name: [UInt8], number: UInt8)]] = {
         precondition(commonNames.count <= 255 && Set(commonNames).count == commonNames.count)
-        var numbers: [String: UInt8] = [:]
-        for (index, name) in commonNames.enumerated() { numbers[name] = UInt8(index + 1) }
-        return numbers
+        let longest = commonNames.map(\.utf8.count).max() ?? 0
+        var table = [[(name: [UInt8], number: UInt8)]](repeating: [], count: longest + 1)
+        for (index, name) in commonNames.enumerated() { table[name.utf8.count].append((Array(name.utf8), UInt8(index + 1))) }
+        return table
     }()
+
+    /// The number of a common name spelled exactly so (bytes compared: String's `==` is
+    /// canonical equivalence, under which a KELVIN SIGN equals "K").
+    static func number(of name: String) -> UInt8? {
+        let length = name.utf8.count
+        guard length > 0, length < numbersByLength.count else { return nil }
+        var name = name
+        return name.withUTF8 { bytes in
+            numbersByLength[length].first { candidate in
+                candidate.name.withUnsafeBufferPointer { memcmp($0.baseAddress!, bytes.baseAddress!, length) == 0 }
+            }?.number
+        }
+    }
 
     /// The common names' bytes in one allocation that lives as long as the process, so a line
     /// reads its name in place.
@@ -82,8 +103,7 @@ enum PackedFieldLine {
 
     /// Appends one line in its packed form.
     static func append(name: String, value: String, to packed: inout [UInt8]) {
-        // Compared again by bytes: String's `==` is canonical equivalence (a KELVIN SIGN equals "K").
-        if let number = nameNumbers[name], name.utf8.elementsEqual(commonNames[Int(number) - 1].utf8) {
+        if let number = number(of: name) {
             packed.append(number)
             if sharesValues[Int(number) - 1], let shared = SharedFieldValues.shared.number(for: value) {
                 LEB128.append(sharedHeader, to: &packed)
@@ -118,12 +138,14 @@ enum PackedFieldLine {
         return same ? seconds : nil
     }
 
-    /// Reads the line at `offset`, moves `offset` past it and returns what `body` makes of its
-    /// name and value bytes (valid only during the call).
+    /// Reads the line at `offset` and moves `offset` past it. When `wanted(name)`, returns what
+    /// `body` makes of its name and value bytes (valid only during the call); otherwise returns
+    /// nil without decoding the value (a date is not formatted for a line nobody reads).
     static func read<Result>(
         _ bytes: UnsafeRawBufferPointer, at offset: inout Int,
+        decodingValueIf wanted: (_ name: UnsafeRawBufferPointer) -> Bool,
         _ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Result
-    ) -> Result {
+    ) -> Result? {
         let name: UnsafeRawBufferPointer
         let number = Int(bytes[offset])
         offset += 1
@@ -136,20 +158,22 @@ enum PackedFieldLine {
         }
         let header = LEB128.read(bytes, at: &offset)!
         if header == sharedHeader {
-            let number = UInt32(LEB128.read(bytes, at: &offset)!)
-            return body(name, SharedFieldValues.shared.value(number))
+            let shared = UInt32(LEB128.read(bytes, at: &offset)!)
+            return wanted(name) ? body(name, SharedFieldValues.shared.value(shared)) : nil
         }
         if header == dateHeader {
-            var seconds: UInt32 = 0
-            withUnsafeMutableBytes(of: &seconds) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 4])) }
+            let start = offset
             offset += 4
+            guard wanted(name) else { return nil }
+            var seconds: UInt32 = 0
+            withUnsafeMutableBytes(of: &seconds) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[start..<start + 4])) }
             return withUnsafeTemporaryAllocation(byteCount: HTTPDate.imfFixdateLength, alignment: 1) { rendered in
                 HTTPDate.writeIMFFixdate(seconds: Int(UInt32(littleEndian: seconds)), to: rendered)
                 return body(name, UnsafeRawBufferPointer(rendered))
             }
         }
-        let length = Int(header >> 1)
-        defer { offset += length }
-        return body(name, UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]))
+        let start = offset
+        offset += Int(header >> 1)
+        return wanted(name) ? body(name, UnsafeRawBufferPointer(rebasing: bytes[start..<offset])) : nil
     }
 }
