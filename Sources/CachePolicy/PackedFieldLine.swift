@@ -86,17 +86,26 @@ enum PackedFieldLine {
     private static let dateHeader: UInt64 = 1
     private static let sharedHeader: UInt64 = 3
 
-    /// Common names whose values usually repeat across responses (not Date, ETag, Location…).
+    /// Common names whose values usually repeat across responses. Not those whose values are
+    /// per response (Date, ETag, Location…) or often are: `Access-Control-Allow-Origin` (may echo
+    /// each client's Origin), `Content-Security-Policy` (nonces), `Via` (per-hop ids). The table
+    /// numbers values first come, first served, so values that never repeat would only use it up.
     static let sharingNames: Set<String> = [
         "Server", "Content-Type", "Cache-Control", "Accept-Ranges", "Vary", "Content-Encoding", "Content-Language",
-        "Pragma", "Via", "Allow", "Surrogate-Control", "CDN-Cache-Control", "Alt-Svc", "X-Powered-By",
-        "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers",
+        "Pragma", "Allow", "Surrogate-Control", "CDN-Cache-Control", "Alt-Svc", "X-Powered-By",
+        "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers",
         "Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "X-XSS-Protection",
-        "Content-Security-Policy", "Referrer-Policy", "Permissions-Policy", "Cross-Origin-Resource-Policy",
+        "Referrer-Policy", "Permissions-Policy", "Cross-Origin-Resource-Policy",
         "Cross-Origin-Opener-Policy", "Cross-Origin-Embedder-Policy", "Timing-Allow-Origin",
         "server", "content-type", "cache-control", "accept-ranges", "vary", "content-encoding", "content-language",
-        "access-control-allow-origin", "strict-transport-security", "x-content-type-options", "x-frame-options", "alt-svc",
+        "strict-transport-security", "x-content-type-options", "x-frame-options", "alt-svc",
     ]
+
+    /// Whether `value` may be offered to the shared table: not a multipart type, whose boundary
+    /// is new in every response.
+    static func mayShare(_ value: String) -> Bool {
+        !value.utf8.contains(UInt8(ascii: "=")) || !value.lowercased().contains("boundary=")
+    }
 
     /// For each common name (by number - 1), whether its values are offered to the shared table.
     private static let sharesValues: [Bool] = commonNames.map { sharingNames.contains($0) }
@@ -105,7 +114,7 @@ enum PackedFieldLine {
     static func append(name: String, value: String, to packed: inout [UInt8]) {
         if let number = number(of: name) {
             packed.append(number)
-            if sharesValues[Int(number) - 1], let shared = SharedFieldValues.shared.number(for: value) {
+            if sharesValues[Int(number) - 1], mayShare(value), let shared = SharedFieldValues.shared.number(for: value) {
                 LEB128.append(sharedHeader, to: &packed)
                 LEB128.append(UInt64(shared), to: &packed)
                 return

@@ -224,7 +224,7 @@ extension DiskTier {
     public func store(_ entries: [StoredEntry]) -> Int {
         var stored = 0
         for group in Self.groups(of: entries, bytesEach: max(capacityBytes / 16, 1)) {
-            if !storingPaused { makeRoom(for: group.reduce(0) { $0 + $1.body.readableBytes }) }
+            if !storingPaused { makeRoom(for: group.reduce(0) { $0 + $1.bodyLength }) }
             var published: [CommittedBody] = []
             for entry in group {
                 let fill = Fill(response: entry.response, tier: self)
@@ -244,7 +244,7 @@ extension DiskTier {
         var groups: [ArraySlice<StoredEntry>] = []
         var start = entries.startIndex, bytes = 0
         for (index, entry) in entries.enumerated() {
-            let size = entry.body.readableBytes
+            let size = entry.bodyLength
             if index > start, bytes + size > bytesEach {
                 groups.append(entries[start..<index])
                 start = index

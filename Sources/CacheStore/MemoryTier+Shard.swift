@@ -148,36 +148,44 @@ extension MemoryTier {
             return true
         }
 
-        /// Applies `action` to every variant `selection` matches; returns them.
-        mutating func purge(_ selection: PurgeSelection, action: PurgeAction) -> [PurgedVariant] {
-            var selected: [(slot: Int, variant: PurgedVariant)] = []
-            if case .key(let key) = selection {
-                for slot in slots(of: key) {
-                    let response = objects[slot]!.response(key: key)
-                    selected.append((slot, PurgedVariant(key: key, variantKey: response.variantKey, bodyLength: response.bodyLength)))
-                }
-            } else {
-                objects.forEachOccupied { slot, object in
-                    let response = object.response()
-                    guard selection.matches(response) else { return }
-                    selected.append((slot, PurgedVariant(key: response.key, variantKey: response.variantKey,
-                                                         bodyLength: response.bodyLength)))
-                }
+        /// Applies `action` to the variants of `key`; returns them.
+        mutating func purge(key: String, action: PurgeAction) -> [PurgedVariant] {
+            let selected = slots(of: key).map { slot -> Selected in
+                let response = objects[slot]!.response(key: key)
+                return Selected(slot: slot, object: objects[slot]!,
+                                variant: PurgedVariant(key: key, variantKey: response.variantKey, bodyLength: response.bodyLength))
+            }
+            return apply(action, to: selected)
+        }
+
+        /// A purged variant in its slot, as it was when it was matched.
+        struct Selected {
+            var slot: Int
+            var object: PackedResponse
+            var variant: PurgedVariant
+        }
+
+        /// Applies `action` to `selected` variants whose slots still hold the object that was
+        /// matched (one stored since is left alone); returns those.
+        mutating func apply(_ action: PurgeAction, to selected: [Selected]) -> [PurgedVariant] {
+            let current = selected.filter { selection in
+                guard let stored = objects[selection.slot] else { return false }
+                return stored === selection.object
             }
             switch action {
             case .count:
                 break
             case .remove:
-                for (slot, _) in selected {
-                    policy.remove(slot)
-                    discard(slot)
+                for selection in current {
+                    policy.remove(selection.slot)
+                    discard(selection.slot)
                 }
             case .markStale(let instant):
                 // In place, under this lock: entries already read are copies. The cost does not
                 // change: softPurgedAt is a fixed field.
-                for (slot, _) in selected { objects[slot]?.header.softPurgedAt = instant.seconds }
+                for selection in current { objects[selection.slot]!.header.softPurgedAt = instant.seconds }
             }
-            return selected.map(\.variant)
+            return current.map(\.variant)
         }
 
         /// Removes every variant of `key`; returns how many went.
@@ -200,11 +208,17 @@ extension MemoryTier {
             return removed
         }
 
-        /// The metadata of every stored variant, in slot order.
-        func responses() -> [StoredResponse] {
-            var responses: [StoredResponse] = []
-            objects.forEachOccupied { _, object in responses.append(object.response()) }
-            return responses
+        /// Every stored object with what the lock guards of it, in slot order, to be decoded
+        /// outside the lock (`StoredObject.response`): a listing or a purge by prefix or tag
+        /// holds the lock only to copy references, however many objects there are.
+        func storedObjects() -> [StoredObject] {
+            var stored: [StoredObject] = []
+            stored.reserveCapacity(policy.count)
+            objects.forEachOccupied { slot, object in
+                stored.append(StoredObject(slot: slot, object: object, softPurgedAt: object.header.softPurgedAt,
+                                           hits: Int(object.header.hits)))
+            }
+            return stored
         }
 
         /// The `limit` variants with the most hits, most first.
@@ -218,13 +232,6 @@ extension MemoryTier {
                 if best.count > limit { best.removeLast() }
             }
             return best.compactMap { pick in objects[pick.slot].map { ($0.response(), pick.hits) } }
-        }
-
-        /// Every stored variant's metadata with its hits since stored, in slot order.
-        func responsesWithHits() -> [(response: StoredResponse, hits: Int)] {
-            var responses: [(response: StoredResponse, hits: Int)] = []
-            objects.forEachOccupied { _, object in responses.append((object.response(), Int(object.header.hits))) }
-            return responses
         }
 
         private mutating func allocateSlot(for object: PackedResponse) -> Int {
@@ -276,6 +283,19 @@ extension MemoryTier {
             unlink(slot, hash: object.keyHash & indexMask)
             objects[slot] = nil
             freeSlots.append(Int32(slot))
+        }
+    }
+
+    /// A stored object and its bookkeeping as read under its shard's lock.
+    struct StoredObject {
+        var slot: Int
+        var object: PackedResponse
+        var softPurgedAt: Double
+        var hits: Int
+
+        /// The stored response, decoded without the lock.
+        var response: StoredResponse {
+            object.response(softPurgedAt: softPurgedAt)
         }
     }
 }

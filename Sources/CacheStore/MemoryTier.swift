@@ -124,14 +124,15 @@ public final class MemoryTier: CacheStorage {
     }
 
     /// A snapshot of the metadata of every stored variant, for listing. Order unspecified; does
-    /// not count as a use.
+    /// not count as a use. Each shard's lock is held only to copy references; the objects are
+    /// decoded after.
     public func entries() -> [StoredResponse] {
-        shards.flatMap { shard in shard.withLockedValue { $0.responses() } }
+        shards.flatMap { shard in shard.withLockedValue { $0.storedObjects() }.map(\.response) }
     }
 
     /// The same, with each variant's lookups since it was stored.
     public func entriesWithHits() -> [(response: StoredResponse, hits: Int)] {
-        shards.flatMap { shard in shard.withLockedValue { $0.responsesWithHits() } }
+        shards.flatMap { shard in shard.withLockedValue { $0.storedObjects() }.map { ($0.response, $0.hits) } }
     }
 
     /// The `limit` variants with the most lookups since stored, most first. Each shard picks its
@@ -142,13 +143,24 @@ public final class MemoryTier: CacheStorage {
     }
 
     /// Applies `action` to every variant `selection` matches, shard by shard (each under its own
-    /// lock, briefly); returns them. A key's variants all live in one shard.
+    /// lock, briefly); returns them. A variant stored again while its shard is being matched is
+    /// left as the newer store made it. A key's variants all live in one shard.
     @discardableResult
     public func purge(_ selection: PurgeSelection, action: PurgeAction) -> [PurgedVariant] {
         if case .key(let key) = selection {
-            return shard(for: key).withLockedValue { $0.purge(selection, action: action) }
+            return shard(for: key).withLockedValue { $0.purge(key: key, action: action) }
         }
-        return shards.flatMap { shard in shard.withLockedValue { $0.purge(selection, action: action) } }
+        // Matched outside the lock (a prefix or tag purge decodes every object), applied under
+        // it to the objects still stored as they were matched.
+        return shards.flatMap { shard in
+            let selected = shard.withLockedValue { $0.storedObjects() }.compactMap { stored -> Shard.Selected? in
+                let response = stored.response
+                guard selection.matches(response) else { return nil }
+                return Shard.Selected(slot: stored.slot, object: stored.object, variant: PurgedVariant(
+                    key: response.key, variantKey: response.variantKey, bodyLength: response.bodyLength))
+            }
+            return selected.isEmpty ? [] : shard.withLockedValue { $0.apply(action, to: selected) }
+        }
     }
 
     private func shard(for key: String) -> NIOLockedValueBox<Shard> {

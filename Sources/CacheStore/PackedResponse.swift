@@ -43,7 +43,7 @@ struct PackedResponse: @unchecked Sendable {
     static func === (lhs: PackedResponse, rhs: PackedResponse) -> Bool { lhs.storage === rhs.storage }
 
     /// Bodies up to this size are kept in the tail; larger ones in their own buffer.
-    static let inlineBodyLimit = 16 * 1024
+    static var inlineBodyLimit: Int { StoredEntry.inlineBodyLimit }
 
     struct Flags: OptionSet {
         let rawValue: UInt8
@@ -261,9 +261,11 @@ struct PackedResponse: @unchecked Sendable {
 
     /// The stored response, with `key` as its key when the caller has that String already
     /// (it must equal the stored key; `hasKey`), else read from the tail.
-    /// Only under the shard's lock: it reads the bookkeeping fields.
-    func response(key: String? = nil) -> StoredResponse {
-        withTail { tail in
+    /// Under the shard's lock, or outside it with `softPurgedAt` as read under it (the one
+    /// bookkeeping field a response shows).
+    func response(key: String? = nil, softPurgedAt: Double? = nil) -> StoredResponse {
+        let softPurgedAt = softPurgedAt ?? header.softPurgedAt
+        return withTail { tail in
             var offset = 0
             func string() -> String {
                 let length = Int(LEB128.read(tail, at: &offset)!)
@@ -293,7 +295,7 @@ struct PackedResponse: @unchecked Sendable {
                 key: storedKey, variantKey: variantKey, varyFieldNames: varyFieldNames, urlUnlikeKey: url, host: host,
                 status: Int(header.status), fields: fields, requestTime: Timestamp(seconds: header.requestTime),
                 responseTime: Timestamp(seconds: header.responseTime),
-                softPurgedAt: header.softPurgedAt.isNaN ? nil : Timestamp(seconds: header.softPurgedAt), tags: tags,
+                softPurgedAt: softPurgedAt.isNaN ? nil : Timestamp(seconds: softPurgedAt), tags: tags,
                 bodyLength: bodyLength)
             response.formatVersion = Int(header.formatVersion)
             if header.flags.contains(.hasFacts) {

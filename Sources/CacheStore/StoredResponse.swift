@@ -99,6 +99,10 @@ public struct StoredResponse: Sendable, Hashable {
 /// tier's packed object and reads its body and kept head from there when asked, so a hit copies
 /// nothing it does not send.
 public struct StoredEntry: Sendable {
+    /// Bodies up to this size are kept inside the memory tier's packed object (`PackedResponse`)
+    /// and copied into each hit's buffer; larger ones are kept and sent as they are.
+    public static let inlineBodyLimit = 16 * 1024
+
     public var response: StoredResponse {
         didSet { responseChanged = true }
     }

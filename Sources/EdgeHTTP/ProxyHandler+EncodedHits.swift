@@ -15,8 +15,10 @@ import NIOCore
 import NIOHTTP1
 
 extension ProxyHandler {
-    /// Bodies up to this size are copied behind the head, so the hit is one write of one buffer.
-    static let inlineBodyLimit = 16 * 1024
+    /// Bodies up to this size are copied behind the head, so the hit is one write of one buffer:
+    /// the size the memory tier keeps inside its objects, so a larger body is one it keeps in a
+    /// buffer of its own and is written as it is.
+    static var inlineBodyLimit: Int { StoredEntry.inlineBodyLimit }
 
     /// Serves `answer` as encoded bytes. Returns false, having written nothing, when the request
     /// or the stored response needs the general path.

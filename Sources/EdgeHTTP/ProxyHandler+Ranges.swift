@@ -18,11 +18,13 @@ extension ProxyHandler {
     func serveRanges(_ answer: StoredAnswer, exchange: Exchange, context: ChannelHandlerContext) -> Bool {
         if let file = answer.entry.bodyFile { return serveRange(of: file, answer, exchange: exchange, context: context) }
         let stored = answer.entry.response
-        let body = answer.entry.body
+        let length = answer.entry.bodyLength
         let outcome = ByteRanges.evaluate(method: exchange.head.method.rawValue, request: exchange.head.headers,
-                                          storedStatus: stored.status, stored: stored.fields, length: body.readableBytes)
+                                          storedStatus: stored.status, stored: stored.fields, length: length)
         guard outcome != .whole else { return false }
-        var headers = storedHeaders(stored, bodyLength: body.readableBytes, notModified: false)
+        // Read only now: from the memory tier's object a small body is copied on each read.
+        let body = answer.entry.body
+        var headers = storedHeaders(stored, bodyLength: length, notModified: false)
         headers.replaceOrAdd(name: "age", value: ResponseAge.fieldValue(currentAge: answer.currentAge))
         let (status, content) = Self.rangedResponse(outcome, headers: &headers, body: body, allocator: context.channel.allocator)
         guard writeHead(status: status, headers: &headers, source: .store, for: exchange, context: context) else { return true }

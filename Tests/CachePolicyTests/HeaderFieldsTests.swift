@@ -160,5 +160,11 @@ struct HeaderFieldsTests {
         #expect(fields.fields.map { "\($0.name): \($0.value)" } == ["Server: edge/1", "X-Other: edge/1", "server: Edge/1"])
         #expect(fields["SERVER"] == "edge/1")
         #expect(PackedFieldLine.sharingNames.isSubset(of: Set(PackedFieldLine.commonNames)))
+        // Values that differ per response are not offered: they would only use the table up.
+        #expect(!PackedFieldLine.mayShare("multipart/byteranges; boundary=3d6b6a416f9b5"))
+        #expect(!PackedFieldLine.mayShare("multipart/form-data; BOUNDARY=x"))
+        #expect(PackedFieldLine.mayShare("text/html; charset=utf-8"))
+        #expect(!PackedFieldLine.sharingNames.contains("Access-Control-Allow-Origin"))
+        #expect(!PackedFieldLine.sharingNames.contains("Content-Security-Policy"))
     }
 }

@@ -159,4 +159,26 @@ struct PackedResponseTests {
         #expect(after.encodedHeadLength == 17)
         #expect(String(buffer: after.body) == "body")
     }
+
+    @Test("a purge matched outside the lock leaves alone a variant stored again before it applies")
+    func purgeAppliesToWhatWasMatched() throws {
+        var shard = MemoryTier.Shard(capacity: 1 << 20)
+        for key in ["a", "b"] {
+            let response = makeResponse(key: key)
+            #expect(shard.store(try #require(PackedResponse.make(response, body: ByteBuffer(string: key))), response))
+        }
+        let matched = shard.storedObjects().map { stored in
+            let response = stored.response
+            return MemoryTier.Shard.Selected(slot: stored.slot, object: stored.object, variant: PurgedVariant(
+                key: response.key, variantKey: response.variantKey, bodyLength: response.bodyLength))
+        }
+        #expect(matched.count == 2)
+        // "b" is stored again between the match and the purge.
+        let again = makeResponse(key: "b")
+        #expect(shard.store(try #require(PackedResponse.make(again, body: ByteBuffer(string: "b again"))), again))
+        #expect(shard.apply(.remove, to: matched).map(\.key) == ["a"])
+        #expect(shard.variants(for: "a").isEmpty)
+        #expect(shard.variants(for: "b").map { String(buffer: $0.body) } == ["b again"])
+        #expect(shard.usage.objects == 1)
+    }
 }
