@@ -4,11 +4,13 @@
 //
 // Invariants:
 // - `objects[slot]` is non-nil exactly for the slots tracked by `policy` and reachable from
-//   `chains`; free slots are in `freeSlots` and reused before the pages grow.
-// - `chains[indexHash(of: key)]` (a seeded hash of the key's bytes) is the first slot of a chain (linked through
-//   each object's `nextInChain`) holding every stored variant of every key with that hash —
-//   each exactly once, most recently stored first. A lookup compares the key's bytes. A chain
-//   is never empty: the hash is removed with its last slot.
+//   `buckets`; free slots are in `freeSlots` and reused before the pages grow.
+// - `buckets[indexHash(of: key) & (buckets.count - 1)]` (a seeded hash of the key's bytes) is
+//   the first slot of a chain, linked through each object's `nextInChain` (-1 ends it, and
+//   marks an empty bucket), holding every stored variant of every key hashed there — each
+//   exactly once, and a key's variants most recently stored first. A lookup compares the key's
+//   bytes. There are never fewer buckets than stored objects (`linked`): the array doubles,
+//   every chain relinked in order, before it would be, so a chain holds one object on average.
 // - A key and variant key are stored at most once.
 // - `policy.totalCost` is the sum of the objects' costs and never exceeds `capacity` once an
 //   operation returns: an entry costing more than `capacity` is never stored.
@@ -22,7 +24,9 @@ extension MemoryTier {
         let capacity: Int
         private var objects = SlotPages<PackedResponse>()
         private var freeSlots: [Int32] = []
-        private var chains: [Int: Int32] = [:]
+        private var buckets = [Int32](repeating: -1, count: 64)
+        /// Objects in the chains.
+        private var linked = 0
         private var policy: any EvictionPolicy
         /// Entries evicted to make room since the shard was created, by reason.
         private(set) var evictionsByReason: [EvictionReason: Int] = [:]
@@ -41,6 +45,8 @@ extension MemoryTier {
 
         private func indexHash(of key: String) -> Int { PackedResponse.indexHash(of: key) & indexMask }
 
+        private func bucket(of hash: Int) -> Int { hash & (buckets.count - 1) }
+
         var usage: StorageUsage {
             StorageUsage(
                 objects: policy.count, bytes: policy.totalCost, evictions: evictionsByReason.values.reduce(0, +),
@@ -54,7 +60,7 @@ extension MemoryTier {
             // The newest variant's slot, and the older ones' (no allocation for one variant).
             var newest = -1
             var older: [Int] = []
-            var slot = chains[indexHash(of: key)].map(Int.init) ?? -1
+            var slot = Int(buckets[bucket(of: indexHash(of: key))])
             while slot >= 0 {
                 let object = objects[slot]!
                 if object.hasKey(key) {
@@ -72,7 +78,7 @@ extension MemoryTier {
 
         /// The slots of `key`'s variants, most recently stored first.
         private func slots(of key: String) -> [Int] {
-            guard var slot = chains[indexHash(of: key)].map(Int.init) else { return [] }
+            var slot = Int(buckets[bucket(of: indexHash(of: key))])
             var found: [Int] = []
             while slot >= 0 {
                 let object = objects[slot]!
@@ -203,7 +209,8 @@ extension MemoryTier {
             let removed = policy.count
             objects.removeAll()
             freeSlots.removeAll()
-            chains.removeAll()
+            buckets = [Int32](repeating: -1, count: 64)
+            linked = 0
             policy.removeAll()
             return removed
         }
@@ -244,16 +251,22 @@ extension MemoryTier {
 
         /// Puts `slot` first in its hash's chain.
         private mutating func link(_ slot: Int, hash: Int) {
-            objects[slot]!.header.nextInChain = chains[hash] ?? -1
-            chains[hash] = Int32(slot)
+            if linked >= buckets.count { doubleBuckets() }
+            let bucket = bucket(of: hash)
+            objects[slot]!.header.nextInChain = buckets[bucket]
+            buckets[bucket] = Int32(slot)
+            linked += 1
         }
 
-        /// Takes `slot` out of its hash's chain, dropping the hash when the chain empties.
+        /// Takes `slot` out of its hash's chain.
         private mutating func unlink(_ slot: Int, hash: Int) {
+            let bucket = bucket(of: hash)
             let next = objects[slot]!.header.nextInChain
-            guard var current = chains[hash].map(Int.init) else { preconditionFailure("unlinking an unindexed slot") }
+            var current = Int(buckets[bucket])
+            precondition(current >= 0, "unlinking a slot from an empty bucket")
+            linked -= 1
             if current == slot {
-                chains[hash] = next >= 0 ? next : nil
+                buckets[bucket] = next
                 return
             }
             while true {
@@ -265,6 +278,30 @@ extension MemoryTier {
                 }
                 current = Int(object.header.nextInChain)
             }
+        }
+
+        /// Doubles the buckets and relinks every chain, each object appended to its new chain in
+        /// the order of its old one (a key's variants stay most recently stored first).
+        private mutating func doubleBuckets() {
+            var doubled = [Int32](repeating: -1, count: buckets.count * 2)
+            var tails = [Int32](repeating: -1, count: doubled.count)
+            for head in buckets {
+                var slot = Int(head)
+                while slot >= 0 {
+                    let object = objects[slot]!
+                    let next = Int(object.header.nextInChain)
+                    let bucket = (object.keyHash & indexMask) & (doubled.count - 1)
+                    object.header.nextInChain = -1
+                    if tails[bucket] >= 0 {
+                        objects[Int(tails[bucket])]!.header.nextInChain = Int32(slot)
+                    } else {
+                        doubled[bucket] = Int32(slot)
+                    }
+                    tails[bucket] = Int32(slot)
+                    slot = next
+                }
+            }
+            buckets = doubled
         }
 
         /// Tells the policy about a stored or re-costed slot, then deletes the victims it chose

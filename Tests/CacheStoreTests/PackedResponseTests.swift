@@ -181,4 +181,24 @@ struct PackedResponseTests {
         #expect(shard.variants(for: "b").map { String(buffer: $0.body) } == ["b again"])
         #expect(shard.usage.objects == 1)
     }
+
+    @Test("the index doubles many times under stores, replacements and removals, and every key keeps its variants in order")
+    func indexGrowth() {
+        let tier = MemoryTier(capacityBytes: 1 << 26, shardCount: 1)
+        for number in 0..<1_500 {
+            for variant in ["x", "y", "z"] { store(tier, makeResponse(key: "k\(number)", variantKey: variant), body: "\(number)\(variant)") }
+        }
+        // Store one variant of every third key again (it moves first), remove every fifth key.
+        for number in stride(from: 0, to: 1_500, by: 3) { store(tier, makeResponse(key: "k\(number)", variantKey: "y"), body: "again") }
+        for number in stride(from: 0, to: 1_500, by: 5) { #expect(tier.remove(key: "k\(number)") == 3) }
+        for number in 0..<1_500 {
+            let variants = tier.variants(for: "k\(number)").map(\.response.variantKey)
+            if number % 5 == 0 {
+                #expect(variants.isEmpty)
+            } else {
+                #expect(variants == (number % 3 == 0 ? ["y", "z", "x"] : ["z", "y", "x"]), "k\(number)")
+            }
+        }
+        #expect(tier.usage.objects == 1_200 * 3)
+    }
 }
