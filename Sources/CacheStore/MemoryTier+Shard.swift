@@ -13,7 +13,7 @@
 //   every chain relinked in order, before it would be, so a chain holds one object on average.
 // - A key and variant key are stored at most once.
 // - `policy.totalCost` is the sum of the objects' costs and never exceeds `capacity` once an
-//   operation returns: an entry costing more than `capacity` is never stored.
+//   operation returns: an entry costing more than `capacity` (or 4 GiB) is never stored.
 // - Every victim the policy returns is deleted at once and counted under its reason.
 import CachePolicy
 import NIOCore
@@ -42,6 +42,10 @@ extension MemoryTier {
             self.indexMask = indexMask
             policy = eviction.makePolicy(limit: capacity)
         }
+
+        /// The most one object may cost here: the shard's capacity, and at most what an
+        /// eviction link holds (`ThreeQueueFIFO.largestCost`, 4 GiB).
+        private var largestCost: Int { min(capacity, ThreeQueueFIFO.largestCost) }
 
         private func indexHash(of key: String) -> Int { PackedResponse.indexHash(of: key) & indexMask }
 
@@ -97,7 +101,7 @@ extension MemoryTier {
         /// variant with the same key and variant key, and evicts what the policy chooses to make
         /// room. Returns false, changing nothing, when it alone costs more than the shard holds.
         mutating func store(_ object: PackedResponse, _ response: StoredResponse) -> Bool {
-            guard object.memoryCost <= capacity else {
+            guard object.memoryCost <= largestCost else {
                 admissionRejections += 1
                 return false
             }
@@ -126,7 +130,7 @@ extension MemoryTier {
         mutating func keepEncodedHead(_ kept: PackedResponse, for entry: StoredEntry) {
             let response = entry.response
             guard let read = entry.unchangedPacked, let slot = slot(key: response.key, variantKey: response.variantKey),
-                  let stored = objects[slot], stored === read, kept.memoryCost <= capacity
+                  let stored = objects[slot], stored === read, kept.memoryCost <= largestCost
             else { return }
             kept.header.hits = read.header.hits
             kept.header.nextInChain = read.header.nextInChain
@@ -142,7 +146,7 @@ extension MemoryTier {
             guard let slot = slot(key: response.key, variantKey: response.variantKey), let old = objects[slot] else { return false }
             var updated = response
             updated.bodyLength = old.bodyLength
-            guard updated.metadataCost + old.bodyLength <= capacity, let object = PackedResponse.make(updated, body: old.body) else {
+            guard updated.metadataCost + old.bodyLength <= largestCost, let object = PackedResponse.make(updated, body: old.body) else {
                 policy.remove(slot)
                 discard(slot)
                 return false

@@ -27,7 +27,7 @@ public final class MemoryTier: CacheStorage {
     /// The bound on the bytes held by one shard, and so the most one entry may cost.
     public let shardCapacityBytes: Int
     /// `CacheStorage`: a response must fit in its shard.
-    public var largestObjectBytes: Int { shardCapacityBytes }
+    public var largestObjectBytes: Int { min(shardCapacityBytes, ThreeQueueFIFO.largestCost) }
     /// The eviction policy every shard runs.
     public let eviction: EvictionChoice
     private let shards: [NIOLockedValueBox<Shard>]

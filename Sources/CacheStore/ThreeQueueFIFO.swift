@@ -15,7 +15,7 @@
 //
 // Invariants (beyond EvictionPolicy's):
 // - A tracked slot is in exactly one queue; `small.bytes + main.bytes == totalCost`.
-// - Queues are intrusive doubly linked lists in one array indexed by slot (32 bytes a slot):
+// - Queues are intrusive doubly linked lists in one array indexed by slot (24 bytes a slot):
 //   admit, touch and remove allocate nothing per slot; eviction is O(1) amortised.
 // - The ghost list holds fingerprints of at most `ghostLimit` bytes of evicted slots.
 
@@ -38,16 +38,32 @@ public struct ThreeQueueFIFO: EvictionPolicy {
         var count = 0
     }
 
-    /// The neighbours, cost, fingerprint and use count of one slot.
+    /// The neighbours, cost, fingerprint and use count of one slot: 24 bytes.
     struct Link: Sendable {
         /// Toward the front (newer) and the back (older) of its queue.
         var newer: Int32 = -1
         var older: Int32 = -1
         var queue: Queue = .none
         var uses: UInt8 = 0
-        var cost = 0
+        private var storedCost: UInt32 = 0
         var fingerprint: UInt64 = 0
+
+        init() {}
+
+        init(cost: Int, fingerprint: UInt64) {
+            self.cost = cost
+            self.fingerprint = fingerprint
+        }
+
+        /// At most `ThreeQueueFIFO.largestCost`.
+        var cost: Int {
+            get { Int(storedCost) }
+            set { storedCost = UInt32(newValue) }
+        }
     }
+
+    /// The largest cost one slot may have (4 GiB - 1): a link keeps it in 32 bits.
+    public static let largestCost = Int(UInt32.max)
 
     public let limit: Int
     /// The bytes probation aims to hold; beyond it, probation is evicted from first.
@@ -85,7 +101,7 @@ public struct ThreeQueueFIFO: EvictionPolicy {
 
     public mutating func admit(_ slot: Slot, cost: Int, fingerprint: UInt64) -> [EvictionVictim] {
         precondition(slot >= 0 && slot < Int(Int32.max), "a slot out of range")
-        precondition(cost >= 0, "a negative cost")
+        precondition(cost >= 0 && cost <= Self.largestCost, "a cost out of range")
         if contains(slot) {
             // A replacement or an update: same place, new cost, and it counts as a use.
             adjustBytes(of: links[slot].queue, by: cost - links[slot].cost)

@@ -62,6 +62,7 @@ struct PackedResponseTests {
         fractional.reuseFacts!.age.ageValue = 0.5
         #expect(PackedResponse.make(fractional, body: ByteBuffer())!.response().reuseFacts == nil)
         #expect(MemoryLayout<PackedResponse.Header>.stride == 80)
+        #expect(MemoryLayout<ThreeQueueFIFO.Link>.stride == 24)
 
         // The URL and a nil reuseFacts as given.
         var bare = makeResponse(key: "k")
