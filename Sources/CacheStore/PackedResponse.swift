@@ -351,7 +351,8 @@ struct PackedResponse: @unchecked Sendable {
     }
 
     /// The tier's bookkeeping for one object beside the object itself, as an estimate: its slot
-    /// (8 bytes), its index entry (about 24) and its eviction policy's link (32).
+    /// (8 bytes), its share of the index (4 to 8), its eviction link (24) and malloc's header
+    /// and rounding of the allocation (8 to 24), rounded up.
     static let bookkeepingCost = 64
 
     /// The cost of every object besides its tail: the allocation's own header (16 bytes), the
