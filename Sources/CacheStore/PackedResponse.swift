@@ -5,8 +5,8 @@
 // bytes and one allocation; a body above `inlineBodyLimit` stays in its ByteBuffer (`external`),
 // where a hit sends it without a copy.
 //
-// Layout of the tail, in order: key, variant key, URL (only when it is not read back from the
-// key), host, the vary names (a count, then each), the tags (a count, then each) — each string
+// Layout of the tail, in order: key (without its `GET ` when the `retrievalKey` flag says it had
+// one), variant key, URL (only when it is not read back from the key), host, the vary names (a count, then each), the tags (a count, then each) — each string
 // as a LEB128 length and its UTF-8 bytes — then the packed fields (a LEB128 length and the bytes
 // `HeaderFields.withPackedBytes` gives), then `headLength` bytes of encoded head and
 // `bodyLength` bytes of body, which end the tail.
@@ -14,7 +14,8 @@
 // Invariants: the tail is written once, by `make`; afterwards only the header's bookkeeping
 // (`hits`, `nextInChain`, `softPurgedAt`) changes, and only under the owning shard's lock.
 // `response(key:)` gives back exactly the StoredResponse `make` was given (bodyLength and
-// fields as stored), and `body` exactly its body.
+// fields as stored; reuse facts whose Age or stale-while-revalidate do not fit 32 bits are left
+// out, to be derived again), and `body` exactly its body.
 import CachePolicy
 import NIOCore
 #if canImport(Glibc)
