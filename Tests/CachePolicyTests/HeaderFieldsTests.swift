@@ -167,4 +167,38 @@ struct HeaderFieldsTests {
         #expect(!PackedFieldLine.sharingNames.contains("Access-Control-Allow-Origin"))
         #expect(!PackedFieldLine.sharingNames.contains("Content-Security-Policy"))
     }
+
+    @Test("random field lists of common and other names, dates and shared values read back exactly, and lines go by name")
+    func randomLists() {
+        var generator = SplitMix(seed: 0x5eed)
+        let names = PackedFieldLine.commonNames + ["X-Custom", "x-custom", "CONTENT-TYPE", "Date-Like", "a", "Ünï"]
+        let values = ["", "text/html", "public, max-age=60", "Mon, 07 Dec 2026 01:30:00 GMT", "Tue, 07 Dec 2026 01:30:00 GMT",
+                      "Thu, 01 Jan 1970 00:00:00 GMT", "bytes", "nginx/1.22.1", "\"etag-1\"", String(repeating: "v", count: 200),
+                      "multipart/byteranges; boundary=x1", "cödé", "0"]
+        for _ in 0..<2_000 {
+            let count = Int.random(in: 0...12, using: &generator)
+            let lines = (0..<count).map { _ in (names.randomElement(using: &generator)!, values.randomElement(using: &generator)!) }
+            var fields = HeaderFields(lines)
+            #expect(fields.fields.map { [$0.name, $0.value] } == lines.map { [$0.0, $0.1] })
+            #expect(fields == HeaderFields(lines) && fields.hashValue == HeaderFields(lines).hashValue)
+            let probe = names.randomElement(using: &generator)!
+            #expect(fields.fieldValues(probe) == lines.filter { FieldSyntax.namesEqual($0.0, probe) }.map(\.1))
+            fields.remove(probe)
+            #expect(fields.fields.map { [$0.name, $0.value] } == lines.filter { !FieldSyntax.namesEqual($0.0, probe) }.map { [$0.0, $0.1] })
+            #expect(fields.count == lines.filter { !FieldSyntax.namesEqual($0.0, probe) }.count)
+        }
+    }
+}
+
+/// SplitMix64, for repeatable random tests.
+private struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
 }
