@@ -121,7 +121,8 @@ struct ReloadTests {
                 try await withNode(origins: [first]) { node in
                     let initial = node.liveConfiguration
                     // The clients go on until the reloads are done (at least 150 requests each,
-                    // at most 5,000), so every reload happens under load however fast they run.
+                    // at most 5,000), and the reloads wait for the clients to start, so every
+                    // reload happens under load however fast or slow either side runs.
                     let reloading = Reloading()
                     try await withThrowingTaskGroup(of: [Int].self) { group in
                         for client in 0..<4 {
@@ -134,13 +135,18 @@ struct ReloadTests {
                                         let path = number % 3 == 0 ? "/live/\(client)/\(number)" : "/load/\(client)/\(number % 20)"
                                         try await connection.send("GET \(path) HTTP/1.1\r\nHost: a\r\n\r\n")
                                         statuses.append(try await connection.readResponse().status)
+                                        if number == 0 { reloading.clientStarted() }
                                     }
                                     return statuses
                                 }
                             }
                         }
+                        // The reloads begin once every client has its first answer (under a busy
+                        // suite a connection can take longer to start than all ten reloads).
+                        let deadline = ContinuousClock.now + .seconds(20)
+                        while reloading.started < 4, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
                         for round in 0..<10 {
-                            try await Task.sleep(for: .milliseconds(15))
+                            try await Task.sleep(for: .milliseconds(30))
                             var next = initial
                             next.origins = [try OriginServer(url: (round % 2 == 0 ? second : first).url)]
                             if round % 2 == 0 { next.cache.rules = bypassing }
@@ -246,12 +252,15 @@ struct ReloadTests {
     }
 }
 
-/// Whether a test's reloads are done, read by its clients.
+/// How many of a test's clients have started, and whether its reloads are done.
 private final class Reloading: @unchecked Sendable {
     private let lock = NSLock()
     private var done = false
+    private var clients = 0
 
     var finished: Bool { lock.withLock { done } }
+    var started: Int { lock.withLock { clients } }
 
     func finish() { lock.withLock { done = true } }
+    func clientStarted() { lock.withLock { clients += 1 } }
 }
