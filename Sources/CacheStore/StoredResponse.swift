@@ -47,21 +47,13 @@ public struct StoredResponse: Sendable, Hashable {
         fields: HeaderFields, requestTime: Timestamp, responseTime: Timestamp, softPurgedAt: Timestamp? = nil,
         tags: [String] = [], bodyLength: Int
     ) {
-        self.key = key
-        self.variantKey = variantKey
-        self.varyFieldNames = varyFieldNames
-        self.urlUnlikeKey = key == Self.plainKeyPrefix + url ? nil : url
-        self.host = host
-        self.status = status
-        self.fields = fields
-        self.requestTime = requestTime
-        self.responseTime = responseTime
-        self.softPurgedAt = softPurgedAt
-        self.tags = tags
-        self.bodyLength = bodyLength
+        self.init(key: key, variantKey: variantKey, varyFieldNames: varyFieldNames,
+                  urlUnlikeKey: key == Self.plainKeyPrefix + url ? nil : url, host: host, status: status, fields: fields,
+                  requestTime: requestTime, responseTime: responseTime, softPurgedAt: softPurgedAt, tags: tags,
+                  bodyLength: bodyLength)
     }
 
-    /// The same with the URL given as `url` keeps it (nil: read back from the key).
+    /// The same with the URL kept only when it is not read back from the key (`urlUnlikeKey`).
     init(
         key: String, variantKey: String, varyFieldNames: [String], urlUnlikeKey: String?, host: String, status: Int,
         fields: HeaderFields, requestTime: Timestamp, responseTime: Timestamp, softPurgedAt: Timestamp?, tags: [String],
