@@ -15,6 +15,29 @@ public enum LEB128 {
         bytes.append(UInt8(rest))
     }
 
+    /// The number of bytes `append` writes for `value`.
+    public static func size(of value: UInt64) -> Int {
+        var size = 1, rest = value >> 7
+        while rest > 0 {
+            size += 1
+            rest >>= 7
+        }
+        return size
+    }
+
+    /// Writes `value` at `offset` and moves `offset` past it. The caller has made room
+    /// (`size(of:)` bytes); writing past the buffer's end traps.
+    public static func write(_ value: UInt64, to bytes: UnsafeMutableRawBufferPointer, at offset: inout Int) {
+        var rest = value
+        while rest >= 0x80 {
+            bytes[offset] = UInt8(truncatingIfNeeded: rest) | 0x80
+            offset += 1
+            rest >>= 7
+        }
+        bytes[offset] = UInt8(rest)
+        offset += 1
+    }
+
     /// Reads one number at `offset` and moves `offset` past it; nil when it is cut short.
     public static func read(_ bytes: UnsafeRawBufferPointer, at offset: inout Int) -> UInt64? {
         var value: UInt64 = 0

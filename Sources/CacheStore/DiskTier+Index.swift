@@ -145,7 +145,12 @@ extension DiskTier {
             // of the table and its indexes, the totals row) reach the index file once per
             // checkpoint rather than once per commit, and the directory stays close to
             // --disk-size, which bounds the bodies.
+            // Each connection keeps at most 1 MiB of pages (SQLite's default is 2 MB): enough
+            // for the interior pages of the index's B-trees at millions of rows, which every
+            // lookup and insert walks; leaves come from the OS page cache, as most would anyway
+            // once the index outgrows any per-connection cache.
             configuration.prepareDatabase { database in
+                try database.execute(sql: "PRAGMA cache_size = -1024")
                 try database.execute(sql: "PRAGMA synchronous = NORMAL")
                 try database.execute(sql: "PRAGMA wal_autocheckpoint = 1000")
                 try database.execute(sql: "PRAGMA journal_size_limit = 4194304")

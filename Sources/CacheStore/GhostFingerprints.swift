@@ -13,8 +13,8 @@
 struct GhostFingerprints: Sendable {
     /// One record in insertion order.
     private struct Record: Sendable {
-        var fingerprint: UInt64
-        var cost: Int
+        var fingerprint: UInt32
+        var cost: UInt32
     }
 
     let limit: Int
@@ -22,7 +22,7 @@ struct GhostFingerprints: Sendable {
     private var ring: [Record] = []
     private var start = 0
     /// Live fingerprint → the ring position (counted since the ring was created) of its record.
-    private var positions: [UInt64: Int] = [:]
+    private var positions: [UInt32: Int] = [:]
     /// Ring positions dropped by compaction, so a position maps to `ring[position - dropped]`.
     private var dropped = 0
 
@@ -33,17 +33,18 @@ struct GhostFingerprints: Sendable {
     var count: Int { positions.count }
 
     /// Remembers `fingerprint` of an entry that cost `cost`, forgetting the oldest beyond the limit.
-    mutating func insert(_ fingerprint: UInt64, cost: Int) {
+    /// `cost` is at most `UInt32.max` (a link's cost is at most `ThreeQueueFIFO.largestCost`).
+    mutating func insert(_ fingerprint: UInt32, cost: Int) {
         guard cost <= limit else { return }
-        if let old = positions[fingerprint] { bytes -= ring[old - dropped].cost }
+        if let old = positions[fingerprint] { bytes -= Int(ring[old - dropped].cost) }
         positions[fingerprint] = dropped + ring.count
-        ring.append(Record(fingerprint: fingerprint, cost: cost))
+        ring.append(Record(fingerprint: fingerprint, cost: UInt32(cost)))
         bytes += cost
         while bytes > limit, start < ring.count {
             let record = ring[start]
             if positions[record.fingerprint] == dropped + start {
                 positions[record.fingerprint] = nil
-                bytes -= record.cost
+                bytes -= Int(record.cost)
             }
             start += 1
         }
@@ -55,9 +56,9 @@ struct GhostFingerprints: Sendable {
     }
 
     /// Forgets `fingerprint`; true when it was remembered (a ghost hit).
-    mutating func remove(_ fingerprint: UInt64) -> Bool {
+    mutating func remove(_ fingerprint: UInt32) -> Bool {
         guard let position = positions.removeValue(forKey: fingerprint) else { return false }
-        bytes -= ring[position - dropped].cost
+        bytes -= Int(ring[position - dropped].cost)
         return true
     }
 

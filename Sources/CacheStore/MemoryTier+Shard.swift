@@ -13,7 +13,7 @@
 //   every chain relinked in order, before it would be, so a chain holds one object on average.
 // - A key and variant key are stored at most once.
 // - `policy.totalCost` is the sum of the objects' costs and never exceeds `capacity` once an
-//   operation returns: an entry costing more than `capacity` (or 4 GiB) is never stored.
+//   operation returns: an entry costing more than `capacity` (or 256 MiB) is never stored.
 // - Every victim the policy returns is deleted at once and counted under its reason.
 import CachePolicy
 import NIOCore
@@ -44,7 +44,7 @@ extension MemoryTier {
         }
 
         /// The most one object may cost here: the shard's capacity, and at most what an
-        /// eviction link holds (`ThreeQueueFIFO.largestCost`, 4 GiB).
+        /// eviction link holds (`ThreeQueueFIFO.largestCost`, 256 MiB).
         private var largestCost: Int { min(capacity, ThreeQueueFIFO.largestCost) }
 
         private func indexHash(of key: String) -> Int { PackedResponse.indexHash(of: key) & indexMask }

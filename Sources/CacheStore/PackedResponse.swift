@@ -5,17 +5,22 @@
 // bytes and one allocation; a body above `inlineBodyLimit` stays in its ByteBuffer (`external`),
 // where a hit sends it without a copy.
 //
-// Layout of the tail, in order: key (without its `GET ` when the `retrievalKey` flag says it had
-// one), variant key, URL (only when it is not read back from the key), host, the vary names (a count, then each), the tags (a count, then each) — each string
-// as a LEB128 length and its UTF-8 bytes — then the packed fields (a LEB128 length and the bytes
+// Layout of the tail, in order: the external body's reference (only with `externalBody`), the
+// key (without its `GET ` when the `retrievalKey` flag says it had one), the variant key, the
+// URL (only when it is not read back from the key), the host (only without `hostInKey`), the
+// vary names (a count, then each), the tags (a count, then each) — each string as a LEB128
+// length and its UTF-8 bytes — then the packed fields (a LEB128 length and the bytes
 // `HeaderFields.withPackedBytes` gives), then `headLength` bytes of encoded head and
 // `bodyLength` bytes of body, which end the tail.
 //
 // Invariants: the tail is written once, by `make`; afterwards only the header's bookkeeping
 // (`hits`, `nextInChain`, `softPurgedAt`) changes, and only under the owning shard's lock.
 // `response(key:)` gives back exactly the StoredResponse `make` was given (bodyLength and
-// fields as stored; reuse facts whose Age or stale-while-revalidate do not fit 32 bits are left
-// out, to be derived again), and `body` exactly its body.
+// fields as stored; reuse facts whose lifetime, Date, Age or stale-while-revalidate are not
+// whole seconds in 32 bits are left out, to be derived again when read — a heuristic lifetime
+// usually, a stated one never), and `body` exactly its body. A host that is the authority of
+// the key's URL is read back from the key; a body kept outside the tail is referred to by the
+// tail's first eight bytes (a retained reference that `PackedStorage` releases).
 import CachePolicy
 import NIOCore
 #if canImport(Glibc)
@@ -25,7 +30,15 @@ import Darwin
 #endif
 
 /// The allocation: a ManagedBuffer, which cannot itself be Sendable; `PackedResponse` holds it.
-final class PackedStorage: ManagedBuffer<PackedResponse.Header, UInt8> {}
+/// When the body is kept outside the tail, the tail's first eight bytes hold a retained
+/// reference to it, released here.
+final class PackedStorage: ManagedBuffer<PackedResponse.Header, UInt8> {
+    deinit {
+        withUnsafeMutablePointers { header, tail in
+            if header.pointee.flags.contains(.externalBody) { PackedResponse.externalBody(at: tail).release() }
+        }
+    }
+}
 
 /// A packed object, by reference. Sendable because its tail is never written after `make` and
 /// its header only under the owning shard's lock (readers of a stored entry read the tail).
@@ -54,6 +67,10 @@ struct PackedResponse: @unchecked Sendable {
         static let hasURL = Flags(rawValue: 8)
         static let headKept = Flags(rawValue: 16)
         static let retrievalKey = Flags(rawValue: 32)
+        /// The body is kept outside the tail, referred to by the tail's first eight bytes.
+        static let externalBody = Flags(rawValue: 64)
+        /// The host is not stored: it is the authority of the URL in the key.
+        static let hostInKey = Flags(rawValue: 128)
     }
 
     /// A body kept outside the tail.
@@ -62,17 +79,16 @@ struct PackedResponse: @unchecked Sendable {
         init(_ buffer: ByteBuffer) { self.buffer = buffer }
     }
 
-    /// 80 bytes, in this order (no padding).
+    /// 64 bytes, in this order (no padding).
     struct Header {
-        var external: ExternalBody?
         var requestTime: Double
         var responseTime: Double
         /// NaN when never soft-purged.
         var softPurgedAt: Double
-        /// ReuseFacts, when `flags` has `hasFacts`: the lifetime, the Date (NaN when absent),
-        /// the Age in whole seconds, stale-while-revalidate's seconds (`UInt32.max` when absent).
-        var lifetime: Double
-        var dateValue: Double
+        /// ReuseFacts, when `flags` has `hasFacts`, each in whole seconds: the lifetime, the Date
+        /// (`UInt32.max` when absent), the Age, stale-while-revalidate (`UInt32.max` when absent).
+        var lifetime: UInt32
+        var dateValue: UInt32
         var ageValue: UInt32
         var staleWhileRevalidate: UInt32
         /// Lookups since stored.
@@ -96,40 +112,29 @@ struct PackedResponse: @unchecked Sendable {
     /// Returns nil when a length does not fit the layout (a tail of 4 GiB, 65,536 field lines):
     /// the caller stores nothing.
     static func make(_ response: StoredResponse, body: ByteBuffer, encodedHead: ByteBuffer? = nil) -> PackedResponse? {
-        var strings: [UInt8] = []
-        strings.reserveCapacity(response.key.utf8.count + response.host.utf8.count + 8)
-        func append(_ text: some Collection<UInt8>) {
-            LEB128.append(UInt64(text.count), to: &strings)
-            strings.append(contentsOf: text)
-        }
         let retrieval = hasRetrievalPrefix(response.key)
-        append(retrieval ? response.key.utf8.dropFirst(retrievalPrefix.utf8CodeUnitCount) : response.key.utf8[...])
-        append(response.variantKey.utf8)
-        if let url = response.urlUnlikeKey { append(url.utf8) }
-        append(response.host.utf8)
-        LEB128.append(UInt64(response.varyFieldNames.count), to: &strings)
-        for name in response.varyFieldNames { append(name.utf8) }
-        LEB128.append(UInt64(response.tags.count), to: &strings)
-        for tag in response.tags { append(tag.utf8) }
-        response.fields.withPackedBytes { fields in
-            LEB128.append(UInt64(fields.count), to: &strings)
-            strings.append(contentsOf: fields)
-        }
+        let hostInKey = hostIsInKey(response)
+        let stringsLength = stringsLength(of: response)
         let inline = body.readableBytes <= inlineBodyLimit
         let headLength = encodedHead?.readableBytes ?? 0
         let bodyLength = inline ? body.readableBytes : 0
-        let tailLength = strings.count + headLength + bodyLength
+        let referenceLength = inline ? 0 : MemoryLayout<UInt>.size
+        let tailLength = referenceLength + stringsLength + headLength + bodyLength
         guard tailLength <= Int(UInt32.max), response.fields.count <= Int(UInt16.max), headLength <= Int(UInt16.max),
               (0...Int(UInt16.max)).contains(response.status) else { return nil }
 
         var flags: Flags = []
         if retrieval { flags.insert(.retrievalKey) }
+        if hostInKey { flags.insert(.hostInKey) }
+        if !inline { flags.insert(.externalBody) }
         if response.urlUnlikeKey != nil { flags.insert(.hasURL) }
         if encodedHead != nil { flags.insert(.headKept) }
         // Facts whose values the layout cannot hold exactly are left out (derived again when read).
         let facts = response.reuseFacts.flatMap { facts -> ReuseFacts? in
             guard let age = UInt32(exactly: facts.age.ageValue),
-                  (facts.staleWhileRevalidate ?? 0) >= 0, (facts.staleWhileRevalidate ?? 0) < Int(UInt32.max)
+                  (facts.staleWhileRevalidate ?? 0) >= 0, (facts.staleWhileRevalidate ?? 0) < Int(UInt32.max),
+                  facts.age.dateValue.map({ UInt32(exactly: $0.seconds).map { $0 < .max } ?? false }) ?? true,
+                  UInt32(exactly: facts.lifetime) != nil
             else { return nil }
             return age == UInt32.max ? nil : facts
         }
@@ -139,10 +144,9 @@ struct PackedResponse: @unchecked Sendable {
             if facts.forbidsStale { flags.insert(.forbidsStale) }
         }
         let header = Header(
-            external: inline ? nil : ExternalBody(body),
             requestTime: response.requestTime.seconds, responseTime: response.responseTime.seconds,
-            softPurgedAt: response.softPurgedAt?.seconds ?? .nan, lifetime: facts?.lifetime ?? .nan,
-            dateValue: facts?.age.dateValue?.seconds ?? .nan, ageValue: facts.map { UInt32($0.age.ageValue) } ?? 0,
+            softPurgedAt: response.softPurgedAt?.seconds ?? .nan, lifetime: facts.flatMap { UInt32(exactly: $0.lifetime) } ?? 0,
+            dateValue: facts?.age.dateValue.flatMap { UInt32(exactly: $0.seconds) } ?? .max, ageValue: facts.map { UInt32($0.age.ageValue) } ?? 0,
             staleWhileRevalidate: facts?.staleWhileRevalidate.map(UInt32.init) ?? .max,
             hits: 0, nextInChain: -1, tailLength: UInt32(tailLength), bodyLength: UInt32(bodyLength),
             headLength: UInt16(headLength), fieldCount: UInt16(response.fields.count), status: UInt16(response.status),
@@ -150,8 +154,31 @@ struct PackedResponse: @unchecked Sendable {
         let storage = unsafeDowncast(PackedStorage.create(minimumCapacity: tailLength) { _ in header }, to: PackedStorage.self)
         storage.withUnsafeMutablePointerToElements { tail in
             let bytes = UnsafeMutableRawBufferPointer(start: tail, count: tailLength)
-            bytes.copyBytes(from: strings)
-            var offset = strings.count
+            if !inline {
+                let reference = Unmanaged.passRetained(ExternalBody(body)).toOpaque()
+                bytes.storeBytes(of: UInt(bitPattern: reference), as: UInt.self)
+            }
+            var offset = referenceLength
+            func write(_ text: some Collection<UInt8>) {
+                LEB128.write(UInt64(text.count), to: bytes, at: &offset)
+                let target = UnsafeMutableRawBufferPointer(rebasing: bytes[offset..<offset + text.count])
+                if text.withContiguousStorageIfAvailable({ target.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
+                    target.copyBytes(from: text)
+                }
+                offset += text.count
+            }
+            func write(_ texts: [String]) {
+                LEB128.write(UInt64(texts.count), to: bytes, at: &offset)
+                for text in texts { write(text.utf8) }
+            }
+            write(retrieval ? response.key.utf8.dropFirst(retrievalPrefix.utf8CodeUnitCount) : response.key.utf8[...])
+            write(response.variantKey.utf8)
+            if let url = response.urlUnlikeKey { write(url.utf8) }
+            if !hostInKey { write(response.host.utf8) }
+            write(response.varyFieldNames)
+            write(response.tags)
+            response.fields.withPackedBytes { write($0) }
+            precondition(offset == referenceLength + stringsLength, "PackedResponse.stringsLength disagrees with make")
             if let encodedHead {
                 encodedHead.withUnsafeReadableBytes { bytes[offset..<offset + headLength].copyBytes(from: $0) }
                 offset += headLength
@@ -175,7 +202,7 @@ struct PackedResponse: @unchecked Sendable {
         var flags = header.flags
         flags.insert(.headKept)
         let kept = Header(
-            external: header.external, requestTime: header.requestTime, responseTime: header.responseTime,
+            requestTime: header.requestTime, responseTime: header.responseTime,
             softPurgedAt: .nan, lifetime: header.lifetime, dateValue: header.dateValue, ageValue: header.ageValue,
             staleWhileRevalidate: header.staleWhileRevalidate, hits: 0, nextInChain: -1, tailLength: UInt32(tailLength),
             bodyLength: header.bodyLength, headLength: UInt16(head.readableBytes), fieldCount: header.fieldCount,
@@ -185,6 +212,8 @@ struct PackedResponse: @unchecked Sendable {
             storage.withUnsafeMutablePointerToElements { tail in
                 let bytes = UnsafeMutableRawBufferPointer(start: tail, count: tailLength)
                 bytes.copyBytes(from: old[0..<stringsLength])
+                // The copy refers to the same external body: one more reference to release.
+                if flags.contains(.externalBody) { _ = Self.externalBody(at: tail).retain() }
                 head.withUnsafeReadableBytes { bytes[stringsLength..<stringsLength + $0.count].copyBytes(from: $0) }
                 bytes[(tailLength - bodyLength)...].copyBytes(from: old[(old.count - bodyLength)...])
             }
@@ -207,7 +236,7 @@ struct PackedResponse: @unchecked Sendable {
     /// The tail's first string (the key) or second (the variant key).
     private func withString<Result>(at position: Int, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         withTail { tail in
-            var offset = 0
+            var offset = stringsStart
             for _ in 0..<position { offset += Int(LEB128.read(tail, at: &offset)!) }
             let length = Int(LEB128.read(tail, at: &offset)!)
             return body(UnsafeRawBufferPointer(rebasing: tail[offset..<offset + length]))
@@ -267,7 +296,8 @@ struct PackedResponse: @unchecked Sendable {
     func response(key: String? = nil, softPurgedAt: Double? = nil) -> StoredResponse {
         let softPurgedAt = softPurgedAt ?? header.softPurgedAt
         return withTail { tail in
-            var offset = 0
+            var offset = stringsStart
+            var keyRange = 0..<0
             func string() -> String {
                 let length = Int(LEB128.read(tail, at: &offset)!)
                 defer { offset += length }
@@ -278,15 +308,25 @@ struct PackedResponse: @unchecked Sendable {
                 return count == 0 ? [] : (0..<count).map { _ in string() }
             }
             let storedKey: String
+            let keyLength = Int(LEB128.read(tail, at: &offset)!)
+            keyRange = offset..<offset + keyLength
+            offset += keyLength
             if let key {
                 storedKey = key
-                offset += Int(LEB128.read(tail, at: &offset)!)
             } else {
-                storedKey = header.flags.contains(.retrievalKey) ? "GET " + string() : string()
+                let text = String(decoding: UnsafeRawBufferPointer(rebasing: tail[keyRange]), as: UTF8.self)
+                storedKey = header.flags.contains(.retrievalKey) ? "GET " + text : text
             }
             let variantKey = string()
             let url = header.flags.contains(.hasURL) ? string() : nil
-            let host = string()
+            let host: String
+            if header.flags.contains(.hostInKey), let authority = Self.authority(in: UnsafeRawBufferPointer(rebasing: tail[keyRange])) {
+                let start = keyRange.lowerBound
+                host = String(decoding: UnsafeRawBufferPointer(rebasing: tail[start + authority.lowerBound..<start + authority.upperBound]),
+                              as: UTF8.self)
+            } else {
+                host = string()
+            }
             let varyFieldNames = strings()
             let tags = strings()
             let fieldsLength = Int(LEB128.read(tail, at: &offset)!)
@@ -301,24 +341,39 @@ struct PackedResponse: @unchecked Sendable {
             response.formatVersion = Int(header.formatVersion)
             if header.flags.contains(.hasFacts) {
                 let age = ResponseAge(
-                    dateValue: header.dateValue.isNaN ? nil : Timestamp(seconds: header.dateValue),
+                    dateValue: header.dateValue == .max ? nil : Timestamp(seconds: Double(header.dateValue)),
                     ageValue: Double(header.ageValue),
                     requestTime: response.requestTime, responseTime: response.responseTime)
                 response.reuseFacts = ReuseFacts(
                     noCacheUnqualified: header.flags.contains(.noCacheUnqualified), forbidsStale: header.flags.contains(.forbidsStale),
                     staleWhileRevalidate: header.staleWhileRevalidate == .max ? nil : Int(header.staleWhileRevalidate),
-                    lifetime: header.lifetime, age: age)
+                    lifetime: Double(header.lifetime), age: age)
             }
             return response
         }
     }
 
     /// The body's length, wherever it is kept.
-    var bodyLength: Int { header.external?.buffer.readableBytes ?? Int(header.bodyLength) }
+    var bodyLength: Int { external?.buffer.readableBytes ?? Int(header.bodyLength) }
+
+    /// The body kept outside the tail, if it is.
+    var external: ExternalBody? {
+        guard header.flags.contains(.externalBody) else { return nil }
+        return storage.withUnsafeMutablePointerToElements { Self.externalBody(at: $0).takeUnretainedValue() }
+    }
+
+    /// The reference to an external body in a tail's first eight bytes (unaligned).
+    static func externalBody(at tail: UnsafeMutablePointer<UInt8>) -> Unmanaged<ExternalBody> {
+        let bits = UnsafeRawPointer(tail).loadUnaligned(as: UInt.self)
+        return Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
+    }
+
+    /// Where the strings begin in the tail: after the external body's reference, if any.
+    private var stringsStart: Int { header.flags.contains(.externalBody) ? MemoryLayout<UInt>.size : 0 }
 
     /// The body: the kept buffer, or a new buffer with a copy of the tail's bytes.
     var body: ByteBuffer {
-        if let external = header.external { return external.buffer }
+        if let external { return external.buffer }
         var buffer = ByteBufferAllocator().buffer(capacity: Int(header.bodyLength))
         writeBody(into: &buffer)
         return buffer
@@ -326,7 +381,7 @@ struct PackedResponse: @unchecked Sendable {
 
     /// Appends the body to `buffer`.
     func writeBody(into buffer: inout ByteBuffer) {
-        if let external = header.external {
+        if let external {
             buffer.writeImmutableBuffer(external.buffer)
             return
         }
@@ -348,7 +403,7 @@ struct PackedResponse: @unchecked Sendable {
     /// What the memory tier charges for this object: `fixedCost`, its tail and a body kept
     /// outside it — the same as `StoredEntry.cost` of the entry it was made from.
     var memoryCost: Int {
-        Self.fixedCost + Int(header.tailLength) + (header.external?.buffer.readableBytes ?? 0)
+        Self.fixedCost + Int(header.tailLength) - stringsStart + (external?.buffer.readableBytes ?? 0)
     }
 
     /// The tier's bookkeeping for one object beside the object itself, as an estimate: its slot
@@ -362,19 +417,38 @@ struct PackedResponse: @unchecked Sendable {
 
     /// The bytes `make` writes for `response` before the head and the body.
     static func stringsLength(of response: StoredResponse) -> Int {
-        func length(_ count: Int) -> Int {
-            var size = 1, rest = count >> 7
-            while rest > 0 {
-                size += 1
-                rest >>= 7
-            }
-            return size
-        }
+        func length(_ count: Int) -> Int { LEB128.size(of: UInt64(count)) }
         func string(_ text: String) -> Int { length(text.utf8.count) + text.utf8.count }
         func strings(_ texts: [String]) -> Int { texts.reduce(length(texts.count)) { $0 + string($1) } }
         let fields = response.fields.packedByteCount
         let keyBytes = response.key.utf8.count - (hasRetrievalPrefix(response.key) ? retrievalPrefix.utf8CodeUnitCount : 0)
         return length(keyBytes) + keyBytes + string(response.variantKey) + (response.urlUnlikeKey.map(string) ?? 0)
-            + string(response.host) + strings(response.varyFieldNames) + strings(response.tags) + length(fields) + fields
+            + (hostIsInKey(response) ? 0 : string(response.host)) + strings(response.varyFieldNames) + strings(response.tags) + length(fields) + fields
+    }
+
+    /// Whether the response's host is exactly the authority of the URL in its key (as it is
+    /// when the request's Host needed no normalising), so that it need not be stored.
+    static func hostIsInKey(_ response: StoredResponse) -> Bool {
+        var key = response.key
+        return key.withUTF8 { key in
+            guard let authority = authority(in: UnsafeRawBufferPointer(key)) else { return false }
+            return equal(response.host.utf8[...], UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(key)[authority]))
+        }
+    }
+
+    /// The authority in a key's bytes: after its first `://`, up to the next `/`, `?` or `#`
+    /// or the end; nil when there is no `://`.
+    static func authority(in key: UnsafeRawBufferPointer) -> Range<Int>? {
+        guard key.count >= 3 else { return nil }
+        var index = 0
+        while index + 3 <= key.count {
+            if key[index] == UInt8(ascii: ":"), key[index + 1] == UInt8(ascii: "/"), key[index + 2] == UInt8(ascii: "/") { break }
+            index += 1
+        }
+        guard index + 3 <= key.count else { return nil }
+        let start = index + 3
+        var end = start
+        while end < key.count, key[end] != UInt8(ascii: "/"), key[end] != UInt8(ascii: "?"), key[end] != UInt8(ascii: "#") { end += 1 }
+        return start..<end
     }
 }

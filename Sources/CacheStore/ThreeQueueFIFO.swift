@@ -15,7 +15,7 @@
 //
 // Invariants (beyond EvictionPolicy's):
 // - A tracked slot is in exactly one queue; `small.bytes + main.bytes == totalCost`.
-// - Queues are intrusive doubly linked lists in one array indexed by slot (24 bytes a slot):
+// - Queues are intrusive doubly linked lists in one array indexed by slot (16 bytes a slot):
 //   admit, touch and remove allocate nothing per slot; eviction is O(1) amortised.
 // - The ghost list holds fingerprints of at most `ghostLimit` bytes of evicted slots.
 
@@ -38,32 +38,45 @@ public struct ThreeQueueFIFO: EvictionPolicy {
         var count = 0
     }
 
-    /// The neighbours, cost, fingerprint and use count of one slot: 24 bytes.
+    /// The neighbours, fingerprint, cost, use count and queue of one slot: 16 bytes. The cost
+    /// (28 bits), the use count (2) and the queue (2) share one 32-bit word.
     struct Link: Sendable {
         /// Toward the front (newer) and the back (older) of its queue.
         var newer: Int32 = -1
         var older: Int32 = -1
-        var queue: Queue = .none
-        var uses: UInt8 = 0
-        private var storedCost: UInt32 = 0
-        var fingerprint: UInt64 = 0
+        /// The low 32 bits of the fingerprint `admit` was given: what the ghost list remembers.
+        var fingerprint: UInt32 = 0
+        private var word: UInt32 = 0
+
+        private static let costMask: UInt32 = (1 << 28) - 1
 
         init() {}
 
         init(cost: Int, fingerprint: UInt64) {
             self.cost = cost
-            self.fingerprint = fingerprint
+            self.fingerprint = UInt32(truncatingIfNeeded: fingerprint)
         }
 
         /// At most `ThreeQueueFIFO.largestCost`.
         var cost: Int {
-            get { Int(storedCost) }
-            set { storedCost = UInt32(newValue) }
+            get { Int(word & Self.costMask) }
+            set { word = (word & ~Self.costMask) | UInt32(newValue) }
+        }
+
+        /// Uses since admitted or last passed, at most 3.
+        var uses: UInt8 {
+            get { UInt8((word >> 28) & 3) }
+            set { word = (word & ~(3 << 28)) | (UInt32(newValue) << 28) }
+        }
+
+        var queue: Queue {
+            get { Queue(rawValue: UInt8(word >> 30))! }
+            set { word = (word & ~(3 << 30)) | (UInt32(newValue.rawValue) << 30) }
         }
     }
 
-    /// The largest cost one slot may have (4 GiB - 1): a link keeps it in 32 bits.
-    public static let largestCost = Int(UInt32.max)
+    /// The largest cost one slot may have (256 MiB - 1): a link keeps it in 28 bits.
+    public static let largestCost = (1 << 28) - 1
 
     public let limit: Int
     /// The bytes probation aims to hold; beyond it, probation is evicted from first.
@@ -106,14 +119,14 @@ public struct ThreeQueueFIFO: EvictionPolicy {
             // A replacement or an update: same place, new cost, and it counts as a use.
             adjustBytes(of: links[slot].queue, by: cost - links[slot].cost)
             links[slot].cost = cost
-            links[slot].fingerprint = fingerprint
+            links[slot].fingerprint = UInt32(truncatingIfNeeded: fingerprint)
             touch(slot)
         } else {
             if slot >= links.count {
                 links.append(contentsOf: repeatElement(Link(), count: slot - links.count + 1))
             }
             links[slot] = Link(cost: cost, fingerprint: fingerprint)
-            if ghosts.remove(fingerprint) {
+            if ghosts.remove(links[slot].fingerprint) {
                 ghostHits += 1
                 pushFront(slot, into: .main)
             } else {

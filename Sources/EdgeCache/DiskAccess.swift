@@ -26,6 +26,10 @@ public final class DiskAccess: Sendable {
     /// Stores waiting for the writer; see `store`.
     private struct Pending: Sendable {
         var entries: [StoredEntry] = []
+        /// An empty array with the capacity of a batch already written, handed back by the
+        /// writer: the next batch fills it, so the event loops do not grow a new array (and
+        /// leave its smaller copies as gaps between the objects they store) for every batch.
+        var spare: [StoredEntry] = []
         var bytes = 0
         var flushScheduled = false
         var dropped = 0
@@ -157,9 +161,10 @@ public final class DiskAccess: Sendable {
     /// made after that schedules a flush of its own.
     func flushPending() {
         while true {
-            let batch = pending.withLockedValue { pending -> [StoredEntry] in
-                let batch = pending.entries
-                pending.entries = []
+            var batch = pending.withLockedValue { pending -> [StoredEntry] in
+                var batch = pending.spare
+                pending.spare = []
+                swap(&batch, &pending.entries)
                 pending.bytes = 0
                 if batch.isEmpty {
                     pending.flushScheduled = false
@@ -167,8 +172,15 @@ public final class DiskAccess: Sendable {
                 }
                 return batch
             }
-            guard !batch.isEmpty else { return }
+            guard !batch.isEmpty else {
+                pending.withLockedValue { $0.spare = batch }
+                return
+            }
             storage.store(batch)
+            batch.removeAll(keepingCapacity: true)
+            pending.withLockedValue { pending in
+                if pending.spare.capacity < batch.capacity { pending.spare = batch }
+            }
         }
     }
 

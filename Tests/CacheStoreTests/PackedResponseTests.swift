@@ -44,7 +44,7 @@ struct PackedResponseTests {
                 #expect(packed.response(key: response.key) == response)
                 #expect(packed.body == body)
                 #expect(packed.bodyLength == length)
-                #expect(packed.header.external == nil ? length <= PackedResponse.inlineBodyLimit : length > PackedResponse.inlineBodyLimit)
+                #expect(packed.external == nil ? length <= PackedResponse.inlineBodyLimit : length > PackedResponse.inlineBodyLimit)
                 #expect(packed.encodedHeadLength == nil)
                 #expect(packed.memoryCost == StoredEntry(response: response, body: body).cost)
                 #expect(packed.hasKey(response.key) && !packed.hasKey(response.key + "x"))
@@ -61,14 +61,81 @@ struct PackedResponseTests {
         var fractional = Self.fullResponse()
         fractional.reuseFacts!.age.ageValue = 0.5
         #expect(PackedResponse.make(fractional, body: ByteBuffer())!.response().reuseFacts == nil)
-        #expect(MemoryLayout<PackedResponse.Header>.stride == 80)
-        #expect(MemoryLayout<ThreeQueueFIFO.Link>.stride == 24)
+        // So is a Date that is not a whole number of seconds in 32 bits.
+        var fractionalDate = Self.fullResponse()
+        fractionalDate.reuseFacts!.age.dateValue = Timestamp(seconds: 1_796_000_000.5)
+        #expect(PackedResponse.make(fractionalDate, body: ByteBuffer())!.response().reuseFacts == nil)
+        var lateDate = Self.fullResponse()
+        lateDate.reuseFacts!.age.dateValue = Timestamp(seconds: Double(UInt32.max))
+        #expect(PackedResponse.make(lateDate, body: ByteBuffer())!.response().reuseFacts == nil)
+        // And a lifetime that is not a whole number of seconds (a heuristic's tenth).
+        var fractionalLifetime = Self.fullResponse()
+        fractionalLifetime.reuseFacts!.lifetime = 8_640.5
+        #expect(PackedResponse.make(fractionalLifetime, body: ByteBuffer())!.response().reuseFacts == nil)
+        var wholeLifetime = Self.fullResponse()
+        wholeLifetime.reuseFacts!.lifetime = Double(UInt32.max)
+        #expect(PackedResponse.make(wholeLifetime, body: ByteBuffer())!.response() == wholeLifetime)
+        #expect(MemoryLayout<PackedResponse.Header>.size == 64)
+        #expect(MemoryLayout<ThreeQueueFIFO.Link>.stride == 16)
 
         // The URL and a nil reuseFacts as given.
         var bare = makeResponse(key: "k")
         bare.reuseFacts = nil
         #expect(PackedResponse.make(bare, body: ByteBuffer())!.response() == bare)
         #expect(PackedResponse.make(bare, body: ByteBuffer())!.response().url == "https://example.com/k")
+    }
+
+    @Test("a host that is the key's authority is not stored, and comes back exactly; any other host is stored")
+    func hostInKey() throws {
+        let cases: [(key: String, host: String, inKey: Bool)] = [
+            ("GET https://example.com/k", "example.com", true),
+            ("GET http://example.com:8080?q", "example.com:8080", true),
+            ("GET https://example.com", "example.com", true),
+            ("forward GET http://[::1]:81/a#b", "[::1]:81", true),
+            ("GET https://example.com/k", "Example.com", false),
+            ("GET https://example.com/k", "example.com:443", false),
+            ("GET https://example.com/k", "", false),
+            ("GET https:///k", "", true),
+            ("no scheme here", "no scheme here", false),
+            ("GET https://example.com/a://b", "b", false),
+        ]
+        for (key, host, inKey) in cases {
+            var response = makeResponse(key: key, bodyLength: 4)
+            response.host = host
+            #expect(PackedResponse.hostIsInKey(response) == inKey, "\(key) \(host)")
+            let packed = try #require(PackedResponse.make(response, body: ByteBuffer(string: "body")))
+            #expect(packed.header.flags.contains(.hostInKey) == inKey)
+            #expect(packed.response() == response)
+            #expect(packed.response(key: key) == response)
+            #expect(packed.memoryCost == StoredEntry(response: response, body: ByteBuffer(string: "body")).cost)
+            var stored = response
+            stored.host = "other.example"
+            let withHost = try #require(PackedResponse.make(stored, body: ByteBuffer(string: "body")))
+            #expect(withHost.response() == stored)
+            // "other.example" takes its 13 bytes and a length byte; an inline host took its own.
+            #expect(withHost.memoryCost - packed.memoryCost == 14 - (inKey ? 0 : 1 + host.utf8.count))
+        }
+    }
+
+    @Test("a body kept outside the tail lives as long as the last object referring to it")
+    func externalBodyLifetime() throws {
+        var response = makeResponse(key: "GET https://example.com/large")
+        let length = PackedResponse.inlineBodyLimit + 1
+        response.bodyLength = length
+        weak var external: PackedResponse.ExternalBody?
+        var kept: PackedResponse?
+        do {
+            let packed = try #require(PackedResponse.make(response, body: bytes(length)))
+            external = packed.external
+            #expect(external != nil)
+            kept = packed.keeping(encodedHead: ByteBuffer(string: "HTTP/1.1 200 OK\r\n"))
+        }
+        // The original is gone; the copy with a kept head still refers to the body.
+        #expect(external != nil)
+        #expect(kept?.body == bytes(length))
+        #expect(kept?.response() == response)
+        kept = nil
+        #expect(external == nil)
     }
 
     @Test("a kept head sits between the strings and the body; an empty one is kept as empty")
