@@ -10,7 +10,9 @@
 //   (RFC 9110 §5.6.7), used only when the value is exactly the IMF-fixdate those seconds
 //   format to, so it too reads back byte for byte; the header 3 is followed by the LEB128 number
 //   of a value kept in `SharedFieldValues` (for the names in `sharingNames`, whose values
-//   usually repeat from response to response).
+//   usually repeat from response to response); the header 5 is followed by a LEB128 number, for
+//   a value of two to eighteen decimal digits without a leading zero (a Content-Length, an Age),
+//   which is exactly that number's decimal form, so it reads back byte for byte too.
 //
 // Invariants: the encoding of a line is a function of its bytes alone (one form per line), so
 // equal field lists have equal packed bytes; `read` is given only what `append` wrote.
@@ -85,6 +87,7 @@ enum PackedFieldLine {
 
     private static let dateHeader: UInt64 = 1
     private static let sharedHeader: UInt64 = 3
+    private static let numberHeader: UInt64 = 5
 
     /// Common names whose values usually repeat across responses. Not those whose values are
     /// per response (Date, ETag, Location…) or often are: `Access-Control-Allow-Origin` (may echo
@@ -127,6 +130,9 @@ enum PackedFieldLine {
         if let seconds = compactDate(value) {
             LEB128.append(dateHeader, to: &packed)
             withUnsafeBytes(of: seconds.littleEndian) { packed.append(contentsOf: $0) }
+        } else if let number = compactNumber(value) {
+            LEB128.append(numberHeader, to: &packed)
+            LEB128.append(number, to: &packed)
         } else {
             LEB128.append(UInt64(value.utf8.count) << 1, to: &packed)
             packed.append(contentsOf: value.utf8)
@@ -145,6 +151,20 @@ enum PackedFieldLine {
             return value.utf8.elementsEqual(rendered)
         }
         return same ? seconds : nil
+    }
+
+    /// The number `value` is the decimal form of: two to eighteen digits, the first not 0.
+    /// (One digit takes a byte either way; eighteen digits always fit 64 bits.)
+    static func compactNumber(_ value: String) -> UInt64? {
+        let digits = value.utf8
+        guard (2...18).contains(digits.count), let first = digits.first, first >= UInt8(ascii: "1"), first <= UInt8(ascii: "9")
+        else { return nil }
+        var number: UInt64 = 0
+        for digit in digits {
+            guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "9") else { return nil }
+            number = number * 10 + UInt64(digit - UInt8(ascii: "0"))
+        }
+        return number
     }
 
     /// Reads the line at `offset` and moves `offset` past it. When `wanted(name)`, returns what
@@ -179,6 +199,19 @@ enum PackedFieldLine {
             return withUnsafeTemporaryAllocation(byteCount: HTTPDate.imfFixdateLength, alignment: 1) { rendered in
                 HTTPDate.writeIMFFixdate(seconds: Int(UInt32(littleEndian: seconds)), to: rendered)
                 return body(name, UnsafeRawBufferPointer(rendered))
+            }
+        }
+        if header == numberHeader {
+            let number = LEB128.read(bytes, at: &offset)!
+            guard wanted(name) else { return nil }
+            return withUnsafeTemporaryAllocation(byteCount: 20, alignment: 1) { digits in
+                var rest = number, start = 20
+                repeat {
+                    start -= 1
+                    digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                } while rest > 0
+                return body(name, UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(digits)[start...]))
             }
         }
         let start = offset

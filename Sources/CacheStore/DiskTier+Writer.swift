@@ -215,15 +215,16 @@ extension DiskTier {
 }
 
 extension DiskTier {
-    /// Stores complete responses together: in groups of at most a sixteenth of the capacity (at
-    /// least one response each), room is made for a group, its larger bodies are written and
+    /// Stores complete responses together: in groups of at most a sixteenth of the capacity and
+    /// 256 KiB of bodies (at least one response each; the group's copies of its small bodies
+    /// are what the writer holds at once), room is made for a group, its larger bodies are written and
     /// published to their files, then their rows (with the small bodies inline) are written together (one transaction per
     /// `CommitQueue.batchLimit` rows). Returns how many were stored. Skipped while storing is
     /// paused, like any fill.
     @discardableResult
     public func store(_ entries: [StoredEntry]) -> Int {
         var stored = 0
-        for group in Self.groups(of: entries, bytesEach: max(capacityBytes / 16, 1)) {
+        for group in Self.groups(of: entries, bytesEach: max(min(capacityBytes / 16, Self.groupBytesLimit), 1)) {
             if !storingPaused { makeRoom(for: group.reduce(0) { $0 + $1.bodyLength }) }
             var published: [CommittedBody] = []
             for entry in group {
@@ -237,6 +238,9 @@ extension DiskTier {
         }
         return stored
     }
+
+    /// The most body bytes one group of `store` holds (besides a sixteenth of the capacity).
+    static let groupBytesLimit = 256 * 1024
 
     /// `entries` in order, cut into runs whose bodies add up to at most `bytesEach`; a body
     /// larger than that is a run of its own.

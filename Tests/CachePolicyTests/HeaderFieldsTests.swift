@@ -122,6 +122,26 @@ struct HeaderFieldsTests {
         #expect(HeaderFields([("X-When", exact)]) != HeaderFields([("X-When", last)]))
     }
 
+    @Test("a number is kept as a number only when its digits are exactly its decimal form")
+    func compactNumbers() {
+        let kept: [(String, Int)] = [
+            ("1024", 1 + 1 + 2), ("10", 1 + 1 + 1), ("99", 1 + 1 + 1), ("999999999999999999", 1 + 1 + 9),
+            ("0", 1 + 1 + 1), ("7", 1 + 1 + 1),  // one digit: literal, a byte either way
+            ("01024", 1 + 1 + 5), ("1000000000000000000", 1 + 1 + 19),  // a leading zero; nineteen digits
+            ("-1", 1 + 1 + 2), ("1 024", 1 + 1 + 5), ("1e3", 1 + 1 + 3), ("٣٤", 1 + 1 + 4),
+        ]
+        for (value, size) in kept {
+            let fields: HeaderFields = [("Content-Length", value)]
+            #expect(fields["Content-Length"] == value)
+            #expect(fields.fields.map(\.value) == [value])
+            #expect(fields.packedByteCount == size, "\(value)")
+            #expect(fields == HeaderFields([("Content-Length", value)]))
+        }
+        #expect(PackedFieldLine.compactNumber("1024") == 1024)
+        #expect(PackedFieldLine.compactNumber("999999999999999999") == 999_999_999_999_999_999)
+        #expect(PackedFieldLine.compactNumber("0") == nil && PackedFieldLine.compactNumber("0123") == nil)
+    }
+
     @Test("the allocation-free IMF-fixdate writer agrees with the formatter")
     func dateWriter() {
         var generator = SplitMix(seed: 0xda7e)
@@ -174,7 +194,8 @@ struct HeaderFieldsTests {
         let names = PackedFieldLine.commonNames + ["X-Custom", "x-custom", "CONTENT-TYPE", "Date-Like", "a", "Ünï"]
         let values = ["", "text/html", "public, max-age=60", "Mon, 07 Dec 2026 01:30:00 GMT", "Tue, 07 Dec 2026 01:30:00 GMT",
                       "Thu, 01 Jan 1970 00:00:00 GMT", "bytes", "nginx/1.22.1", "\"etag-1\"", String(repeating: "v", count: 200),
-                      "multipart/byteranges; boundary=x1", "cödé", "0"]
+                      "multipart/byteranges; boundary=x1", "cödé", "0", "1024", "10", "007", "999999999999999999",
+                      "1000000000000000000", "12a", "+12", "١٢"]
         for _ in 0..<2_000 {
             let count = Int.random(in: 0...12, using: &generator)
             let lines = (0..<count).map { _ in (names.randomElement(using: &generator)!, values.randomElement(using: &generator)!) }

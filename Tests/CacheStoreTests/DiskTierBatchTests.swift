@@ -26,6 +26,21 @@ struct DiskTierBatchTests {
         #expect(bodyFileCount(directory) == 250)
     }
 
+    @Test("a batch is stored in groups of at most 256 KiB of bodies, so the writer's copies of them stay bounded")
+    func groupsAreBounded() throws {
+        let entries = (0..<600).map { StoredEntry(response: makeResponse(key: "GET example.com/\($0)", bodyLength: 1024), body: bytes(1024)) }
+        let groups = DiskTier.groups(of: entries, bytesEach: DiskTier.groupBytesLimit)
+        #expect(groups.map(\.count) == [256, 256, 88])
+        #expect(groups.flatMap { $0 }.map(\.response.key) == entries.map(\.response.key))
+        // A body larger than a group is a group of its own.
+        let large = StoredEntry(response: makeResponse(key: "GET example.com/large", bodyLength: 300_000), body: bytes(300_000))
+        #expect(DiskTier.groups(of: [entries[0], large, entries[1]], bytesEach: DiskTier.groupBytesLimit).map(\.count) == [1, 1, 1])
+        // All 600 are stored, whatever the grouping.
+        let tier = try DiskTier(directory: makeTemporaryDirectory(), capacityBytes: 64 << 20)
+        #expect(tier.store(entries) == 600)
+        #expect(tier.usage.objects == 600)
+    }
+
     @Test("the key filter: a key never stored is known absent; stored ones (and after a reopen) may be held")
     func keyFilter() throws {
         let directory = makeTemporaryDirectory()
