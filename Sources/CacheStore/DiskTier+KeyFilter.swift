@@ -6,8 +6,15 @@
 // finished, every key may be held; afterwards a key the filter answers "certainly not" for was
 // never stored (so skipping the read loses nothing); a key answered "maybe" may have been
 // removed since or never stored at all (one index read wasted, never a wrong answer: at most
-// about 2% of the keys never stored). About 2 bytes per stored key; rebuilt at each start-up,
-// so removals do not accumulate across runs.
+// about 2% of the keys never stored). About 2 bytes per key added since it was built; rebuilt
+// at each start-up, and in the background whenever it holds more than twice the keys the index
+// has (and 65,536 more), so keys evicted or purged since do not accumulate: a flood of distinct
+// URLs costs the filter about twice what the index holds, not what was ever stored. Keys noted
+// while a rebuild reads the index, and the last 4,096 noted before it (whose rows may commit
+// after the rebuild's read began: keys are noted before their rows commit), are added to the
+// new filter too, so a rebuild forgets no key being stored unless more than 4,096 others were
+// noted while its row committed (then one memory miss for it goes to the origin, not the disk).
+import Foundation
 import GRDB
 import NIOConcurrencyHelpers
 
@@ -15,6 +22,27 @@ extension DiskTier {
     struct KeyFilter: Sendable {
         var hashes = GrowingBloomFilter()
         var loaded = false
+        /// While a check or rebuild runs: the hashes noted meanwhile, for the new filter.
+        var notedDuringRebuild: [UInt64]?
+        /// Keys the filter may hold beyond twice the index's before it is rebuilt.
+        var slack = 65_536
+        /// The filter's count at which the index's count is read again to see whether to rebuild.
+        var nextCheck = 65_536
+        /// How many rebuilds ran.
+        var rebuilds = 0
+        /// The last `recentLimit` hashes noted, oldest overwritten first.
+        var recent: [UInt64] = []
+        var recentNext = 0
+        var recentLimit = 4_096
+
+        mutating func remember(_ hash: UInt64) {
+            if recent.count < recentLimit {
+                recent.append(hash)
+            } else {
+                recent[recentNext] = hash
+                recentNext = (recentNext + 1) % recentLimit
+            }
+        }
     }
 
     /// A key's hash in the filter.
@@ -29,10 +57,78 @@ extension DiskTier {
     /// Records keys being stored (before their rows commit, so a reader never misses them).
     func noteStoring(_ keys: [String]) {
         let hashes = keys.map(Self.fingerprint)
-        keyFilter.withLockedValue { filter in
-            for hash in hashes { filter.hashes.insert(hash) }
+        let check = keyFilter.withLockedValue { filter -> Bool in
+            for hash in hashes {
+                filter.hashes.insert(hash)
+                filter.remember(hash)
+            }
+            filter.notedDuringRebuild?.append(contentsOf: hashes)
+            guard filter.loaded, filter.notedDuringRebuild == nil, filter.hashes.count >= filter.nextCheck else { return false }
+            filter.notedDuringRebuild = []  // one check or rebuild at a time
+            return true
+        }
+        if check {
+            let thread = Thread { [self] in rebuildKeyFilterIfStale() }
+            thread.name = "outpost.disk-key-filter"
+            thread.start()
         }
     }
+
+    /// Rebuilds the filter from the index if it holds more than twice the index's keys (and
+    /// `KeyFilter.slack` more); otherwise sets the next count to look again at. Blocks on SQLite;
+    /// `noteStoring` starts it on a thread of its own, with `notedDuringRebuild` already set.
+    func rebuildKeyFilterIfStale() {
+        let slack = keyFilter.withLockedValue { $0.slack }
+        let limit = 2 * usage.objects + slack
+        let stale = keyFilter.withLockedValue { filter -> Bool in
+            guard filter.hashes.count > limit else {
+                filter.notedDuringRebuild = nil
+                filter.nextCheck = limit + 1
+                return false
+            }
+            return true
+        }
+        guard stale else { return }
+        var fresh = GrowingBloomFilter()
+        do {
+            try pool.read { database in
+                let keys = try String.fetchCursor(database, sql: "SELECT key FROM objects")
+                while let key = try keys.next() { fresh.insert(Self.fingerprint(key)) }
+            }
+        } catch {
+            logger?.warning("disk cache key filter not rebuilt; it keeps keys removed since", metadata: ["error": "\(error)"])
+            keyFilter.withLockedValue { filter in
+                filter.notedDuringRebuild = nil
+                filter.nextCheck = filter.hashes.count + limit
+            }
+            return
+        }
+        let (kept, forgotten) = keyFilter.withLockedValue { filter -> (Int, Int) in
+            for hash in (filter.notedDuringRebuild ?? []) + filter.recent { fresh.insert(hash) }
+            let forgotten = max(0, filter.hashes.count - fresh.count)
+            filter.hashes = fresh
+            filter.notedDuringRebuild = nil
+            filter.nextCheck = 2 * fresh.count + filter.slack
+            filter.rebuilds += 1
+            return (fresh.count, forgotten)
+        }
+        logger?.info("disk cache key filter rebuilt", metadata: ["keys": "\(kept)", "forgotten": "\(forgotten)"])
+    }
+
+    /// Sets the key filter's slack (and the count of its next check) and how many recent keys
+    /// a rebuild keeps: a seam for tests.
+    func setKeyFilterSlack(_ slack: Int, recent: Int) {
+        keyFilter.withLockedValue { filter in
+            filter.slack = slack
+            filter.nextCheck = slack
+            filter.recentLimit = recent
+            filter.recent = []
+            filter.recentNext = 0
+        }
+    }
+
+    /// How many times the key filter was rebuilt since start-up.
+    var keyFilterRebuilds: Int { keyFilter.withLockedValue { $0.rebuilds } }
 
     /// Reads every key in the index into the filter, then marks it loaded. Blocks on SQLite.
     func loadKeyFilter() {

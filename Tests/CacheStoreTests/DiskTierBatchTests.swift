@@ -59,6 +59,29 @@ struct DiskTierBatchTests {
         #expect(!reopened.mayHold(key: "GET example.com/c"))
     }
 
+    @Test("the key filter is rebuilt once it holds more than twice the index's keys: evicted keys are forgotten, stored ones never")
+    func keyFilterRebuild() async throws {
+        let tier = try DiskTier(directory: makeTemporaryDirectory(), capacityBytes: 64 * 1024, inlineBodyLimit: 0)
+        tier.setKeyFilterSlack(100, recent: 20)
+        // 64 bodies of 1 KiB fit; 600 distinct keys pass through, so most are evicted.
+        for start in stride(from: 0, to: 600, by: 10) {
+            let entries = (start..<start + 10).map {
+                StoredEntry(response: makeResponse(key: "GET example.com/\($0)", bodyLength: 1024), body: bytes(1024))
+            }
+            #expect(tier.store(entries) == 10)
+        }
+        for _ in 0..<500 where tier.keyFilterRebuilds == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(tier.keyFilterRebuilds >= 1)
+        let held = Set(tier.entries().map(\.key))
+        #expect(!held.isEmpty && held.count <= 64)
+        for number in 0..<600 where held.contains("GET example.com/\(number)") {
+            #expect(tier.mayHold(key: "GET example.com/\(number)"))
+        }
+        // Of the first 100 keys, evicted long before the last rebuild, nearly all are forgotten.
+        let remembered = (0..<100).filter { tier.mayHold(key: "GET example.com/\($0)") }.count
+        #expect(remembered < 10, "\(remembered) of 100 evicted keys still answered maybe")
+    }
+
     @Test("a batch larger than the room left: room is made first, so the body files never pass the capacity by more than one body")
     func batchMakesRoomFirst() throws {
         let directory = makeTemporaryDirectory()
