@@ -26,8 +26,9 @@ public enum LEB128 {
     }
 
     /// Writes `value` at `offset` and moves `offset` past it. The caller has made room
-    /// (`size(of:)` bytes); writing past the buffer's end traps.
+    /// (`size(of:)` bytes); writing past the buffer's end traps, in release builds too.
     public static func write(_ value: UInt64, to bytes: UnsafeMutableRawBufferPointer, at offset: inout Int) {
+        precondition(offset >= 0 && offset + size(of: value) <= bytes.count, "LEB128 write past the end")
         var rest = value
         while rest >= 0x80 {
             bytes[offset] = UInt8(truncatingIfNeeded: rest) | 0x80

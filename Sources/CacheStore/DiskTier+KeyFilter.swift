@@ -64,7 +64,9 @@ extension DiskTier {
             }
             filter.notedDuringRebuild?.append(contentsOf: hashes)
             guard filter.loaded, filter.notedDuringRebuild == nil, filter.hashes.count >= filter.nextCheck else { return false }
-            filter.notedDuringRebuild = []  // one check or rebuild at a time
+            // One check or rebuild at a time; the keys noted last (these among them) may not have
+            // committed when the rebuild reads the index, so they go into the new filter too.
+            filter.notedDuringRebuild = filter.recent
             return true
         }
         if check {
@@ -74,8 +76,10 @@ extension DiskTier {
         }
     }
 
-    /// Rebuilds the filter from the index if it holds more than twice the index's keys (and
-    /// `KeyFilter.slack` more); otherwise sets the next count to look again at. Blocks on SQLite;
+    /// Rebuilds the filter from the index if it holds more than twice the index's rows (and
+    /// `slack` more: rows count variants, so with many variants per key the filter may hold
+    /// more than twice the keys before it is rebuilt); otherwise sets the next count to look
+    /// again at. Blocks on SQLite;
     /// `noteStoring` starts it on a thread of its own, with `notedDuringRebuild` already set.
     func rebuildKeyFilterIfStale() {
         let slack = keyFilter.withLockedValue { $0.slack }
@@ -104,7 +108,7 @@ extension DiskTier {
             return
         }
         let (kept, forgotten) = keyFilter.withLockedValue { filter -> (Int, Int) in
-            for hash in (filter.notedDuringRebuild ?? []) + filter.recent { fresh.insert(hash) }
+            for hash in filter.notedDuringRebuild ?? [] { fresh.insert(hash) }
             let forgotten = max(0, filter.hashes.count - fresh.count)
             filter.hashes = fresh
             filter.notedDuringRebuild = nil

@@ -216,15 +216,18 @@ extension DiskTier {
 
 extension DiskTier {
     /// Stores complete responses together: in groups of at most a sixteenth of the capacity and
-    /// 256 KiB of bodies (at least one response each; the group's copies of its small bodies
-    /// are what the writer holds at once), room is made for a group, its larger bodies are written and
+    /// 256 KiB of bodies kept inline (at least one response each; the group's copies of its
+    /// inline bodies are what the writer holds at once; larger bodies go to their files as they
+    /// are written), room is made for a group, its larger bodies are written and
     /// published to their files, then their rows (with the small bodies inline) are written together (one transaction per
     /// `CommitQueue.batchLimit` rows). Returns how many were stored. Skipped while storing is
     /// paused, like any fill.
     @discardableResult
     public func store(_ entries: [StoredEntry]) -> Int {
         var stored = 0
-        for group in Self.groups(of: entries, bytesEach: max(min(capacityBytes / 16, Self.groupBytesLimit), 1)) {
+        let groups = Self.groups(of: entries, bytesEach: max(capacityBytes / 16, 1),
+                                 inlineBytesEach: Self.groupInlineBytesLimit, inlineBodyLimit: inlineBodyLimit)
+        for group in groups {
             if !storingPaused { makeRoom(for: group.reduce(0) { $0 + $1.bodyLength }) }
             var published: [CommittedBody] = []
             for entry in group {
@@ -239,22 +242,27 @@ extension DiskTier {
         return stored
     }
 
-    /// The most body bytes one group of `store` holds (besides a sixteenth of the capacity).
-    static let groupBytesLimit = 256 * 1024
+    /// The most bytes of inline bodies (at most `inlineBodyLimit` each) one group of `store` holds.
+    static let groupInlineBytesLimit = 256 * 1024
 
-    /// `entries` in order, cut into runs whose bodies add up to at most `bytesEach`; a body
-    /// larger than that is a run of its own.
-    static func groups(of entries: [StoredEntry], bytesEach: Int) -> [ArraySlice<StoredEntry>] {
+    /// `entries` in order, cut into runs whose bodies add up to at most `bytesEach` and whose
+    /// bodies of at most `inlineBodyLimit` bytes add up to at most `inlineBytesEach`; an entry
+    /// past either alone is a run of its own.
+    static func groups(of entries: [StoredEntry], bytesEach: Int, inlineBytesEach: Int = .max,
+                       inlineBodyLimit: Int = 0) -> [ArraySlice<StoredEntry>] {
         var groups: [ArraySlice<StoredEntry>] = []
-        var start = entries.startIndex, bytes = 0
+        var start = entries.startIndex, bytes = 0, inlineBytes = 0
         for (index, entry) in entries.enumerated() {
             let size = entry.bodyLength
-            if index > start, bytes + size > bytesEach {
+            let inline = size <= inlineBodyLimit ? size : 0
+            if index > start, bytes + size > bytesEach || inlineBytes + inline > inlineBytesEach {
                 groups.append(entries[start..<index])
                 start = index
                 bytes = 0
+                inlineBytes = 0
             }
             bytes += size
+            inlineBytes += inline
         }
         if start < entries.endIndex { groups.append(entries[start...]) }
         return groups

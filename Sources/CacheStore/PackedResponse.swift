@@ -18,7 +18,7 @@
 // `response(key:)` gives back exactly the StoredResponse `make` was given (bodyLength and
 // fields as stored; reuse facts whose lifetime, Date, Age or stale-while-revalidate are not
 // whole seconds in 32 bits are left out, to be derived again when read — a heuristic lifetime
-// usually, a stated one never), and `body` exactly its body. A host that is the authority of
+// usually, or Expires less the time received when there is no Date), and `body` exactly its body. A host that is the authority of
 // the key's URL is read back from the key; a body kept outside the tail is referred to by the
 // tail's first eight bytes (a retained reference that `PackedStorage` releases).
 import CachePolicy
@@ -160,6 +160,9 @@ struct PackedResponse: @unchecked Sendable {
             }
             var offset = referenceLength
             func write(_ text: some Collection<UInt8>) {
+                // Bounds are checked here because raw buffers do not check them in release builds.
+                precondition(offset + LEB128.size(of: UInt64(text.count)) + text.count <= referenceLength + stringsLength,
+                             "PackedResponse.stringsLength disagrees with make")
                 LEB128.write(UInt64(text.count), to: bytes, at: &offset)
                 let target = UnsafeMutableRawBufferPointer(rebasing: bytes[offset..<offset + text.count])
                 if text.withContiguousStorageIfAvailable({ target.copyMemory(from: UnsafeRawBufferPointer($0)) }) == nil {
@@ -168,6 +171,8 @@ struct PackedResponse: @unchecked Sendable {
                 offset += text.count
             }
             func write(_ texts: [String]) {
+                precondition(offset + LEB128.size(of: UInt64(texts.count)) <= referenceLength + stringsLength,
+                             "PackedResponse.stringsLength disagrees with make")
                 LEB128.write(UInt64(texts.count), to: bytes, at: &offset)
                 for text in texts { write(text.utf8) }
             }
@@ -407,7 +412,7 @@ struct PackedResponse: @unchecked Sendable {
     }
 
     /// The tier's bookkeeping for one object beside the object itself, as an estimate: its slot
-    /// (8 bytes), its share of the index (4 to 8), its eviction link (24) and malloc's header
+    /// (8 bytes), its share of the index (4 to 8), its eviction link (16) and malloc's header
     /// and rounding of the allocation (8 to 24), rounded up.
     static let bookkeepingCost = 64
 

@@ -44,7 +44,7 @@ public struct ThreeQueueFIFO: EvictionPolicy {
         /// Toward the front (newer) and the back (older) of its queue.
         var newer: Int32 = -1
         var older: Int32 = -1
-        /// The low 32 bits of the fingerprint `admit` was given: what the ghost list remembers.
+        /// The fingerprint `admit` was given folded to 32 bits (`fold`): what the ghost list remembers.
         var fingerprint: UInt32 = 0
         private var word: UInt32 = 0
 
@@ -54,7 +54,13 @@ public struct ThreeQueueFIFO: EvictionPolicy {
 
         init(cost: Int, fingerprint: UInt64) {
             self.cost = cost
-            self.fingerprint = UInt32(truncatingIfNeeded: fingerprint)
+            self.fingerprint = Link.fold(fingerprint)
+        }
+
+        /// A 64-bit fingerprint in 32 bits, both halves mixed in: the low half of FNV-1a alone
+        /// is a weak hash.
+        static func fold(_ fingerprint: UInt64) -> UInt32 {
+            UInt32(truncatingIfNeeded: fingerprint ^ (fingerprint >> 32))
         }
 
         /// At most `ThreeQueueFIFO.largestCost`.
@@ -119,7 +125,7 @@ public struct ThreeQueueFIFO: EvictionPolicy {
             // A replacement or an update: same place, new cost, and it counts as a use.
             adjustBytes(of: links[slot].queue, by: cost - links[slot].cost)
             links[slot].cost = cost
-            links[slot].fingerprint = UInt32(truncatingIfNeeded: fingerprint)
+            links[slot].fingerprint = Link.fold(fingerprint)
             touch(slot)
         } else {
             if slot >= links.count {

@@ -26,15 +26,22 @@ struct DiskTierBatchTests {
         #expect(bodyFileCount(directory) == 250)
     }
 
-    @Test("a batch is stored in groups of at most 256 KiB of bodies, so the writer's copies of them stay bounded")
+    @Test("a batch is stored in groups of at most 256 KiB of inline bodies, so the writer's copies of them stay bounded")
     func groupsAreBounded() throws {
         let entries = (0..<600).map { StoredEntry(response: makeResponse(key: "GET example.com/\($0)", bodyLength: 1024), body: bytes(1024)) }
-        let groups = DiskTier.groups(of: entries, bytesEach: DiskTier.groupBytesLimit)
-        #expect(groups.map(\.count) == [256, 256, 88])
-        #expect(groups.flatMap { $0 }.map(\.response.key) == entries.map(\.response.key))
-        // A body larger than a group is a group of its own.
+        func groups(_ entries: [StoredEntry], bytesEach: Int = .max) -> [Int] {
+            DiskTier.groups(of: entries, bytesEach: bytesEach, inlineBytesEach: DiskTier.groupInlineBytesLimit,
+                            inlineBodyLimit: DiskTier.defaultInlineBodyLimit).map(\.count)
+        }
+        #expect(groups(entries) == [256, 256, 88])
+        #expect(DiskTier.groups(of: entries, bytesEach: .max).map(\.count) == [600])
+        #expect(DiskTier.groups(of: entries, bytesEach: .max, inlineBytesEach: DiskTier.groupInlineBytesLimit, inlineBodyLimit: 1023)
+            .map(\.count) == [600])  // bodies too large to be inline do not count
+        // A body larger than the inline limit goes to its file: it does not cut a group.
         let large = StoredEntry(response: makeResponse(key: "GET example.com/large", bodyLength: 300_000), body: bytes(300_000))
-        #expect(DiskTier.groups(of: [entries[0], large, entries[1]], bytesEach: DiskTier.groupBytesLimit).map(\.count) == [1, 1, 1])
+        #expect(groups([entries[0], large, entries[1]]) == [3])
+        // Past the sixteenth of the capacity, it is a group of its own.
+        #expect(groups([entries[0], large, entries[1]], bytesEach: 64 * 1024) == [1, 1, 1])
         // All 600 are stored, whatever the grouping.
         let tier = try DiskTier(directory: makeTemporaryDirectory(), capacityBytes: 64 << 20)
         #expect(tier.store(entries) == 600)
