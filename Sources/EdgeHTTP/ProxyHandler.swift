@@ -61,6 +61,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readPending = false
     /// A request the decoder could not parse has been answered (see `errorCaught`).
     private var undecodableAnswered = false
+    /// The client's address as text, read once per connection (it does not change, and reading
+    /// it formats the address anew: `inet_ntop`, then a String).
+    private var clientAddress: String??
 
     init(configuration: EdgeConfiguration, origin: OriginClient, engine: CacheEngine, timeouts: ConnectionTimeouts,
          encodedWriter: EncodedResponseWriter, logger: Logger, accessLog: AccessLog, clients: ClientLimits, scheme: String = "http",
@@ -99,7 +102,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // request is in origin-form, and the key reads its authority from Host alone.
         let form = RequestTargetForm(received.uri, method: received.method.wireName)
         let head = Self.originForm(received, form: form)
-        let exchange = Exchange(head: head, client: context.channel.remoteAddress?.ipAddress, eventLoop: context.eventLoop, handler: self)
+        if clientAddress == nil { clientAddress = .some(context.channel.remoteAddress?.ipAddress) }
+        let exchange = Exchange(head: head, client: clientAddress!, eventLoop: context.eventLoop, handler: self)
         if forward != nil {
             guard admitForward(received, form: form, exchange: exchange, context: context) else { return }
         }
