@@ -96,12 +96,14 @@ public struct CacheControl: Hashable, Sendable {
 
     /// Whether a directive with this name (case-insensitive) is present.
     public func contains(_ name: String) -> Bool {
+        guard !directives.isEmpty else { return false }  // most requests: nothing to look for
         let lower = FieldSyntax.lowercased(name)
         return directives.contains { $0.name == lower }
     }
 
     /// The arguments of every occurrence of this directive, in order.
     public func arguments(_ name: String) -> [String?] {
+        guard !directives.isEmpty else { return [] }
         let lower = FieldSyntax.lowercased(name)
         return directives.filter { $0.name == lower }.map(\.value)
     }
