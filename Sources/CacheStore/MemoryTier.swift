@@ -174,11 +174,15 @@ public final class MemoryTier: CacheStorage {
 
     /// 64-bit FNV-1a over the UTF-8 of `key`: the same value in every process and on every run.
     static func stableHash(_ key: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
+        func fold(_ bytes: some Sequence<UInt8>) -> UInt64 {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in bytes {
+                hash ^= UInt64(byte)
+                hash &*= 0x0000_0100_0000_01b3
+            }
+            return hash
         }
-        return hash
+        // The contiguous bytes of a native string, without the view's per-byte indexing.
+        return key.utf8.withContiguousStorageIfAvailable(fold) ?? fold(key.utf8)
     }
 }
