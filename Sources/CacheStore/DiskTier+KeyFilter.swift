@@ -95,10 +95,7 @@ extension DiskTier {
         guard stale else { return }
         var fresh = GrowingBloomFilter()
         do {
-            try pool.read { database in
-                let keys = try String.fetchCursor(database, sql: "SELECT key FROM objects")
-                while let key = try keys.next() { fresh.insert(Self.fingerprint(key)) }
-            }
+            try forEachStoredKeyHash { fresh.insert($0) }
         } catch {
             logger?.warning("disk cache key filter not rebuilt; it keeps keys removed since", metadata: ["error": "\(error)"])
             keyFilter.withLockedValue { filter in
@@ -134,14 +131,19 @@ extension DiskTier {
     /// How many times the key filter was rebuilt since start-up.
     var keyFilterRebuilds: Int { keyFilter.withLockedValue { $0.rebuilds } }
 
+    /// Calls `body` with the hash of every key in the index, one row at a time. Blocks on SQLite.
+    private func forEachStoredKeyHash(_ body: (UInt64) -> Void) throws {
+        try pool.read { database in
+            let keys = try String.fetchCursor(database, sql: "SELECT key FROM objects")
+            while let key = try keys.next() { body(Self.fingerprint(key)) }
+        }
+    }
+
     /// Reads every key in the index into the filter, then marks it loaded. Blocks on SQLite.
     func loadKeyFilter() {
         var hashes: [UInt64] = []
         do {
-            try pool.read { database in
-                let keys = try String.fetchCursor(database, sql: "SELECT key FROM objects")
-                while let key = try keys.next() { hashes.append(Self.fingerprint(key)) }
-            }
+            try forEachStoredKeyHash { hashes.append($0) }
         } catch {
             logger?.warning("disk cache key filter not loaded; every memory miss reads the index", metadata: ["error": "\(error)"])
             return

@@ -114,7 +114,7 @@ struct PackedResponse: @unchecked Sendable {
     static func make(_ response: StoredResponse, body: ByteBuffer, encodedHead: ByteBuffer? = nil) -> PackedResponse? {
         let retrieval = hasRetrievalPrefix(response.key)
         let hostInKey = hostIsInKey(response)
-        let stringsLength = stringsLength(of: response)
+        let stringsLength = stringsLength(of: response, hostInKey: hostInKey)
         let inline = body.readableBytes <= inlineBodyLimit
         let headLength = encodedHead?.readableBytes ?? 0
         let bodyLength = inline ? body.readableBytes : 0
@@ -422,13 +422,18 @@ struct PackedResponse: @unchecked Sendable {
 
     /// The bytes `make` writes for `response` before the head and the body.
     static func stringsLength(of response: StoredResponse) -> Int {
+        stringsLength(of: response, hostInKey: hostIsInKey(response))
+    }
+
+    /// The same, with `hostIsInKey(response)` already known.
+    private static func stringsLength(of response: StoredResponse, hostInKey: Bool) -> Int {
         func length(_ count: Int) -> Int { LEB128.size(of: UInt64(count)) }
         func string(_ text: String) -> Int { length(text.utf8.count) + text.utf8.count }
         func strings(_ texts: [String]) -> Int { texts.reduce(length(texts.count)) { $0 + string($1) } }
         let fields = response.fields.packedByteCount
         let keyBytes = response.key.utf8.count - (hasRetrievalPrefix(response.key) ? retrievalPrefix.utf8CodeUnitCount : 0)
         return length(keyBytes) + keyBytes + string(response.variantKey) + (response.urlUnlikeKey.map(string) ?? 0)
-            + (hostIsInKey(response) ? 0 : string(response.host)) + strings(response.varyFieldNames) + strings(response.tags) + length(fields) + fields
+            + (hostInKey ? 0 : string(response.host)) + strings(response.varyFieldNames) + strings(response.tags) + length(fields) + fields
     }
 
     /// Whether the response's host is exactly the authority of the URL in its key (as it is
