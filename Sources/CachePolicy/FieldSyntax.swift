@@ -14,11 +14,9 @@ public enum FieldSyntax {
 
     /// ASCII lower-casing (field names and directive names are ASCII; RFC 9110 §5.1).
     public static func lowercased(_ string: String) -> String {
-        var needsChange = false
-        for byte in string.utf8 where byte >= 0x41 && byte <= 0x5A {
-            needsChange = true
-            break
-        }
+        let isUpper = { (byte: UInt8) in byte >= 0x41 && byte <= 0x5A }
+        let needsChange = string.utf8.withContiguousStorageIfAvailable { $0.contains(where: isUpper) }
+            ?? string.utf8.contains(where: isUpper)
         guard needsChange else { return string }
         return String(decoding: string.utf8.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 + 0x20 : $0 }, as: UTF8.self)
     }
@@ -39,6 +37,17 @@ public enum FieldSyntax {
         return true
     }
 
+    /// Case-insensitive ASCII comparison of two names given as contiguous bytes.
+    @inline(__always)
+    public static func namesEqual(raw left: UnsafeRawBufferPointer, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard left.count == right.count else { return false }
+        for index in 0..<left.count {
+            let a = left[index], b = right[index]
+            if a != b, a | 0x20 != b | 0x20 || !(0x61...0x7A).contains(a | 0x20) { return false }
+        }
+        return true
+    }
+
     /// Removes optional whitespace (SP / HTAB, RFC 9110 §5.6.3) at both ends.
     public static func trimmed(_ string: Substring) -> String {
         let bytes = string.utf8
@@ -49,7 +58,10 @@ public enum FieldSyntax {
     }
 
     public static func trimmed(_ string: String) -> String {
-        trimmed(string[...])
+        // Most values have nothing to trim: keep the string itself rather than copying it.
+        let bytes = string.utf8
+        guard let first = bytes.first, let last = bytes.last, isWhitespace(first) || isWhitespace(last) else { return string }
+        return trimmed(string[...])
     }
 
     static func isWhitespace(_ byte: UInt8) -> Bool {

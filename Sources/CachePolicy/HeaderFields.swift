@@ -284,12 +284,21 @@ public struct HeaderFields: HTTPFieldReading, @unchecked Sendable, Hashable, Cod
 
     /// Calls `body` with the value bytes of each line named `name` (case-insensitively), in
     /// order, until it returns false; other lines' values are not decoded.
+    /// The name's bytes are taken once, and each line's name is compared with them in place: no
+    /// per-line closure context, and a name of another length is rejected by its length alone.
     private func forEachValue(named name: String, _ body: (UnsafeRawBufferPointer) -> Bool) {
-        withPackedBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let wanted = { (line: UnsafeRawBufferPointer) in FieldSyntax.namesEqual(bytes: line, name.utf8) }
-                if PackedFieldLine.read(bytes, at: &offset, decodingValueIf: wanted, { _, value in body(value) }) == false { return }
+        var name = name
+        name.withUTF8 { target in
+            withPackedBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let line = PackedFieldLine.readName(bytes, at: &offset)
+                    if FieldSyntax.namesEqual(raw: line, target) {
+                        if PackedFieldLine.readValue(bytes, at: &offset, body) == false { return }
+                    } else {
+                        PackedFieldLine.skipValue(bytes, at: &offset)
+                    }
+                }
             }
         }
     }

@@ -40,7 +40,17 @@ public enum LEB128 {
     }
 
     /// Reads one number at `offset` and moves `offset` past it; nil when it is cut short.
+    @inline(__always)
     public static func read(_ bytes: UnsafeRawBufferPointer, at offset: inout Int) -> UInt64? {
+        // One byte: most lengths and numbers in the stored forms.
+        if offset < bytes.count, bytes[offset] < 0x80 {
+            offset += 1
+            return UInt64(bytes[offset - 1])
+        }
+        return readLong(bytes, at: &offset)
+    }
+
+    private static func readLong(_ bytes: UnsafeRawBufferPointer, at offset: inout Int) -> UInt64? {
         var value: UInt64 = 0
         for shift in stride(from: 0, to: 64, by: 7) {
             guard offset < bytes.count else { return nil }

@@ -65,24 +65,32 @@ enum PackedFieldLine {
     }
 
     /// The common names' bytes in one allocation that lives as long as the process, so a line
-    /// reads its name in place.
+    /// reads its name in place; `starts[n]` is where name n begins (and name n - 1 ends).
+    /// Unsafe pointers, not arrays: reading a name retains and releases nothing.
     private struct NameBytes: @unchecked Sendable {
-        let all: UnsafeRawBufferPointer
-        let ranges: [Range<Int>]
+        let all: UnsafeRawPointer
+        let starts: UnsafePointer<Int>
+        let count: Int
+
+        func name(_ number: Int) -> UnsafeRawBufferPointer {
+            precondition(number >= 1 && number <= count, "not a common name's number")
+            return UnsafeRawBufferPointer(start: all + starts[number - 1], count: starts[number] - starts[number - 1])
+        }
     }
 
     private static let nameBytes: NameBytes = {
         let total = commonNames.reduce(0) { $0 + $1.utf8.count }
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 1)
-        var ranges: [Range<Int>] = []
+        let starts = UnsafeMutablePointer<Int>.allocate(capacity: commonNames.count + 1)
         var offset = 0
-        for name in commonNames {
+        for (index, name) in commonNames.enumerated() {
             let bytes = Array(name.utf8)
             storage.baseAddress!.advanced(by: offset).copyMemory(from: bytes, byteCount: bytes.count)
-            ranges.append(offset..<offset + bytes.count)
+            starts[index] = offset
             offset += bytes.count
         }
-        return NameBytes(all: UnsafeRawBufferPointer(storage), ranges: ranges)
+        starts[commonNames.count] = offset
+        return NameBytes(all: UnsafeRawPointer(storage.baseAddress!), starts: UnsafePointer(starts), count: commonNames.count)
     }()
 
     private static let dateHeader: UInt64 = 1
@@ -107,7 +115,21 @@ enum PackedFieldLine {
     /// Whether `value` may be offered to the shared table: not a multipart type, whose boundary
     /// is new in every response.
     static func mayShare(_ value: String) -> Bool {
-        !value.utf8.contains(UInt8(ascii: "=")) || !value.lowercased().contains("boundary=")
+        let bytes = value.utf8
+        guard bytes.contains(UInt8(ascii: "=")) else { return true }
+        let boundary = Array("boundary=".utf8)
+        var matched = 0
+        for byte in bytes {
+            let lower = (byte >= 0x41 && byte <= 0x5A) ? byte + 0x20 : byte
+            if lower == boundary[matched] {
+                matched += 1
+                if matched == boundary.count { return false }
+            } else {
+                // No proper prefix of "boundary=" recurs inside it, so a mismatch restarts at this byte.
+                matched = lower == boundary[0] ? 1 : 0
+            }
+        }
+        return true
     }
 
     /// For each common name (by number - 1), whether its values are offered to the shared table.
@@ -175,35 +197,59 @@ enum PackedFieldLine {
         decodingValueIf wanted: (_ name: UnsafeRawBufferPointer) -> Bool,
         _ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Result
     ) -> Result? {
-        let name: UnsafeRawBufferPointer
+        let name = readName(bytes, at: &offset)
+        guard wanted(name) else {
+            skipValue(bytes, at: &offset)
+            return nil
+        }
+        return readValue(bytes, at: &offset) { body(name, $0) }
+    }
+
+    /// The name of the line at `offset` (its bytes, in place), moving `offset` to the value.
+    @inline(__always)
+    static func readName(_ bytes: UnsafeRawBufferPointer, at offset: inout Int) -> UnsafeRawBufferPointer {
         let number = Int(bytes[offset])
         offset += 1
-        if number == 0 {
-            let length = Int(LEB128.read(bytes, at: &offset)!)
-            name = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
-            offset += length
-        } else {
-            name = UnsafeRawBufferPointer(rebasing: nameBytes.all[nameBytes.ranges[number - 1]])
+        guard number == 0 else { return nameBytes.name(number) }
+        let length = Int(LEB128.read(bytes, at: &offset)!)
+        let name = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
+        offset += length
+        return name
+    }
+
+    /// Moves `offset` from a value's start past it, decoding nothing.
+    @inline(__always)
+    static func skipValue(_ bytes: UnsafeRawBufferPointer, at offset: inout Int) {
+        let header = LEB128.read(bytes, at: &offset)!
+        switch header {
+        case sharedHeader, numberHeader: _ = LEB128.read(bytes, at: &offset)!
+        case dateHeader: offset += 4
+        default: offset += Int(header >> 1)
         }
+        precondition(offset <= bytes.count, "packed field line past the end")
+    }
+
+    /// What `body` makes of the value at `offset` (its bytes, valid only during the call),
+    /// moving `offset` past it.
+    static func readValue<Result>(_ bytes: UnsafeRawBufferPointer, at offset: inout Int,
+                                  _ body: (_ value: UnsafeRawBufferPointer) -> Result) -> Result {
         let header = LEB128.read(bytes, at: &offset)!
         if header == sharedHeader {
             let shared = UInt32(LEB128.read(bytes, at: &offset)!)
-            return wanted(name) ? body(name, SharedFieldValues.shared.value(shared)) : nil
+            return body(SharedFieldValues.shared.value(shared))
         }
         if header == dateHeader {
             let start = offset
             offset += 4
-            guard wanted(name) else { return nil }
             var seconds: UInt32 = 0
             withUnsafeMutableBytes(of: &seconds) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[start..<start + 4])) }
             return withUnsafeTemporaryAllocation(byteCount: HTTPDate.imfFixdateLength, alignment: 1) { rendered in
                 HTTPDate.writeIMFFixdate(seconds: Int(UInt32(littleEndian: seconds)), to: rendered)
-                return body(name, UnsafeRawBufferPointer(rendered))
+                return body(UnsafeRawBufferPointer(rendered))
             }
         }
         if header == numberHeader {
             let number = LEB128.read(bytes, at: &offset)!
-            guard wanted(name) else { return nil }
             return withUnsafeTemporaryAllocation(byteCount: 20, alignment: 1) { digits in
                 var rest = number, start = 20
                 repeat {
@@ -211,11 +257,11 @@ enum PackedFieldLine {
                     digits[start] = UInt8(ascii: "0") + UInt8(rest % 10)
                     rest /= 10
                 } while rest > 0
-                return body(name, UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(digits)[start...]))
+                return body(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(digits)[start...]))
             }
         }
         let start = offset
         offset += Int(header >> 1)
-        return wanted(name) ? body(name, UnsafeRawBufferPointer(rebasing: bytes[start..<offset])) : nil
+        return body(UnsafeRawBufferPointer(rebasing: bytes[start..<offset]))
     }
 }

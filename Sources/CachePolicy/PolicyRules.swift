@@ -320,4 +320,12 @@ public struct QueryParameterPattern: Hashable, Sendable, CustomStringConvertible
         }
         return utf8.count == bytes.count && utf8.elementsEqual(bytes)
     }
+
+    /// `matches` for a name given as bytes in place.
+    public func matches(bytes name: UnsafeBufferPointer<UInt8>) -> Bool {
+        if isPrefix {
+            return name.count >= bytes.count && name.prefix(bytes.count).elementsEqual(bytes)
+        }
+        return name.count == bytes.count && name.elementsEqual(bytes)
+    }
 }

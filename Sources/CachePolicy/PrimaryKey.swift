@@ -43,24 +43,45 @@ public enum PrimaryKey {
     /// otherwise. Always equal to what `normalisedKey` builds for the same input.
     static func plainQueryKey(methodClass: MethodClass, scheme: String, host: String, pathAndQuery: String,
                               key: KeyNormalisation) -> String? {
-        let utf8 = pathAndQuery.utf8
-        guard let mark = utf8.firstIndex(of: UInt8(ascii: "?")),
-              var plain = plainKey(methodClass: methodClass, scheme: scheme, host: host, pathAndQuery: String(pathAndQuery[..<mark]))
-        else { return nil }
-        let query = pathAndQuery[pathAndQuery.index(after: mark)...]
-        guard !query.isEmpty,
-              !query.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "?") })
-        else { return nil }
-        var previous: Substring?
-        for parameter in query.split(separator: "&", omittingEmptySubsequences: false) {
-            guard !parameter.isEmpty else { return nil }
-            let name = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
-            if !key.dropQueryParameters.isEmpty, key.dropQueryParameters.contains(where: { $0.matches(name) }) { return nil }
-            if key.sortQuery, let previous, name < previous { return nil }
-            previous = name
+        // One pass over the bytes in place; a non-ASCII byte leaves the work to the general path
+        // (whose name ordering is String's, equal to the bytes' only for ASCII).
+        let queryStart: Int?? = pathAndQuery.utf8.withContiguousStorageIfAvailable { bytes -> Int? in
+            guard let mark = bytes.firstIndex(of: UInt8(ascii: "?")), mark + 1 < bytes.count else { return nil }
+            var parameterStart = mark + 1, nameEnd: Int?
+            var previousName: Range<Int>?
+            for index in parameterStart...bytes.count {
+                let byte = index < bytes.count ? bytes[index] : UInt8(ascii: "&")
+                switch byte {
+                case UInt8(ascii: "%"), UInt8(ascii: "#"), UInt8(ascii: "?"), 0x80...:
+                    return nil
+                case UInt8(ascii: "="):
+                    if nameEnd == nil { nameEnd = index }
+                case UInt8(ascii: "&"):
+                    guard index > parameterStart else { return nil }
+                    let name = parameterStart..<(nameEnd ?? index)
+                    let nameBytes = UnsafeBufferPointer(rebasing: bytes[name])
+                    if !key.dropQueryParameters.isEmpty, key.dropQueryParameters.contains(where: { $0.matches(bytes: nameBytes) }) {
+                        return nil
+                    }
+                    if key.sortQuery, let previousName,
+                       nameBytes.lexicographicallyPrecedes(UnsafeBufferPointer(rebasing: bytes[previousName])) {
+                        return nil
+                    }
+                    previousName = name
+                    parameterStart = index + 1
+                    nameEnd = nil
+                default:
+                    break
+                }
+            }
+            return mark
         }
-        plain += "?"
-        plain += query
+        guard let queryStart, let mark = queryStart else { return nil }
+        let utf8 = pathAndQuery.utf8
+        let markIndex = utf8.index(utf8.startIndex, offsetBy: mark)
+        guard var plain = plainKey(methodClass: methodClass, scheme: scheme, host: host,
+                                   pathAndQuery: String(pathAndQuery[..<markIndex])) else { return nil }
+        plain += pathAndQuery[markIndex...]
         return plain
     }
 

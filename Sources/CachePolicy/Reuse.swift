@@ -104,6 +104,14 @@ public struct ReuseFacts: Hashable, Sendable {
 
     public init<Fields: HTTPFieldReading>(cached: CachedResponse<Fields>, settings: RuleSettings) {
         let directives = ResponseDirectives(cached.fields, targeting: settings.targeting)
+        self.init(directives: directives,
+                  lifetime: Freshness.lifetime(status: cached.status, response: cached.fields, directives: directives,
+                                               responseTime: cached.responseTime, settings: settings).seconds,
+                  age: cached.age)
+    }
+
+    /// The facts from directives and a lifetime already derived from the same fields.
+    init(directives: ResponseDirectives, lifetime: Double, age: ResponseAge) {
         noCacheUnqualified = directives.control.noCache == .unqualified
         forbidsStale = directives.control.forbidsStaleForSharedCache
         if case .seconds(let window)? = directives.control.staleWhileRevalidate {
@@ -111,9 +119,8 @@ public struct ReuseFacts: Hashable, Sendable {
         } else {
             staleWhileRevalidate = nil
         }
-        lifetime = Freshness.lifetime(status: cached.status, response: cached.fields, directives: directives,
-                                      responseTime: cached.responseTime, settings: settings).seconds
-        age = cached.age
+        self.lifetime = lifetime
+        self.age = age
     }
 }
 

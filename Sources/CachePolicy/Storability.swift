@@ -28,6 +28,24 @@ public struct StoragePlan: Hashable, Sendable {
         fields.remove(names: omittedFields)
         return fields
     }
+
+    /// The fields to store from fields whose hop-by-hop lines are already removed (what the
+    /// plan was decided on, see `Storability.decide`): without `omittedFields`.
+    public func storedFields(fromEndToEnd fields: HeaderFields) -> HeaderFields {
+        guard !omittedFields.isEmpty else { return fields }
+        var kept = fields
+        kept.remove(names: omittedFields)
+        return kept
+    }
+
+    /// The reuse facts of `stored`, the response this plan was decided on, stored with
+    /// `storedFields(fromEndToEnd:)` and received at the `responseTime` given to `decide`. Taken
+    /// from the plan when no field was omitted (the stored fields are then the decided ones, so
+    /// directives and lifetime are the same); derived from the stored fields otherwise.
+    public func reuseFacts<Fields: HTTPFieldReading>(of stored: CachedResponse<Fields>, settings: RuleSettings) -> ReuseFacts {
+        guard omittedFields.isEmpty else { return ReuseFacts(cached: stored, settings: settings) }
+        return ReuseFacts(directives: directives, lifetime: lifetime.seconds, age: stored.age)
+    }
 }
 
 /// The storage decision for one response.
@@ -48,7 +66,9 @@ public enum Storability: Hashable, Sendable {
         return nil
     }
 
-    /// Decides whether a response to `method` may be stored (RFC 9111 §3).
+    /// Decides whether a response to `method` may be stored (RFC 9111 §3). `response` is
+    /// best given without its hop-by-hop lines (RFC 9110 §7.6.1: a proxy removes them, and those
+    /// its Connection field names, before it acts on the message; `HopByHop.removing`).
     public static func decide(method: String, request: some HTTPFieldReading, status: Int,
                               response: some HTTPFieldReading, responseTime: Timestamp,
                               settings: RuleSettings) -> Storability {

@@ -202,7 +202,9 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                 return eventLoop.makeSucceededVoidFuture()
             }
         }
-        let fields = HeaderFields(head.headers)
+        // RFC 9110 §7.6.1: the hop-by-hop lines go before the response is judged; what is judged
+        // is what is stored.
+        let fields = HopByHop.removing(from: HeaderFields(head.headers))
         var notStored: NotCachedReason?
         var variantKey = ""
         var varyFieldNames: [String] = []
@@ -225,9 +227,9 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             } else {
                 var response = StoredResponse(
                     key: plan.key, variantKey: variantKey, varyFieldNames: varyFieldNames, url: plan.url, host: plan.host,
-                    status: Int(head.status.code), fields: storagePlan.storedFields(from: fields), requestTime: requestTime,
+                    status: Int(head.status.code), fields: storagePlan.storedFields(fromEndToEnd: fields), requestTime: requestTime,
                     responseTime: now, tags: Invalidation.tags(head.headers), bodyLength: declaredLength ?? 0)
-                response.reuseFacts = ReuseFacts(cached: response.cached, settings: plan.settings)
+                response.reuseFacts = storagePlan.reuseFacts(of: response.cached, settings: plan.settings)
                 storing = response
                 if let disk = coordinator.disk, let declaredLength, declaredLength > coordinator.memoryObjectLimit {
                     diskFill = disk.beginStreamingFill(response)

@@ -7,23 +7,31 @@ import NIOHTTP1
 
 extension HTTPHeaders {
     public mutating func removeHopByHopFields() {
-        // One pass finds what is there (usually only `connection`); only those are removed.
+        // One pass finds what is there (usually only `connection`); only those are removed. A
+        // name is compared only with the hop-by-hop names of its length.
         var present: [String] = []
         for (name, value) in self {
-            if Self.equalsIgnoringCase(name, "connection") {
+            let length = name.utf8.count
+            guard length < Self.hopByHopByLength.count, let candidates = Self.hopByHopByLength[length] else { continue }
+            guard let fixed = candidates.first(where: { Self.equalsIgnoringCase(name, $0) }) else { continue }
+            if fixed == "connection" {
                 for token in value.utf8.split(separator: UInt8(ascii: ",")) {
                     let listed = FieldSyntax.lowercased(FieldSyntax.trimmed(Substring(token)))
                     if !listed.isEmpty, listed != "close", listed != "keep-alive", !present.contains(listed) { present.append(listed) }
                 }
             }
-            if let fixed = HopByHop.fixedNames.first(where: { Self.equalsIgnoringCase(name, $0) })
-                ?? HopByHop.gatewayNames.first(where: { Self.equalsIgnoringCase(name, $0) }),
-               !present.contains(fixed) {
-                present.append(fixed)
-            }
+            if !present.contains(fixed) { present.append(fixed) }
         }
         for name in present { remove(name: name) }
     }
+
+    /// The fixed and gateway hop-by-hop names (CachePolicy.HopByHop), by their length.
+    private static let hopByHopByLength: [[String]?] = {
+        let names = HopByHop.fixedNames + HopByHop.gatewayNames
+        var table = [[String]?](repeating: nil, count: (names.map(\.utf8.count).max() ?? 0) + 1)
+        for name in names { table[name.utf8.count] = (table[name.utf8.count] ?? []) + [name] }
+        return table
+    }()
 
     /// ASCII case-insensitive equality of a field name with a lower-case name, length first.
     private static func equalsIgnoringCase(_ name: String, _ lowercased: String) -> Bool {

@@ -184,8 +184,25 @@ struct HeaderFieldsTests {
         #expect(!PackedFieldLine.mayShare("multipart/byteranges; boundary=3d6b6a416f9b5"))
         #expect(!PackedFieldLine.mayShare("multipart/form-data; BOUNDARY=x"))
         #expect(PackedFieldLine.mayShare("text/html; charset=utf-8"))
+        #expect(!PackedFieldLine.mayShare("multipart/mixed; bboundary=1"))
+        #expect(!PackedFieldLine.mayShare("x; boundar=1; Boundary=2"))
+        #expect(PackedFieldLine.mayShare("x; boundar=1; boundaryx=2"))
         #expect(!PackedFieldLine.sharingNames.contains("Access-Control-Allow-Origin"))
         #expect(!PackedFieldLine.sharingNames.contains("Content-Security-Policy"))
+    }
+
+    @Test("names compare case-insensitively as ASCII letters only, in place")
+    func rawNamesEqual() {
+        let pairs: [(String, String, Bool)] = [
+            ("Cache-Control", "cache-control", true), ("ETAG", "etag", true), ("etag", "etags", false), ("", "", true),
+            ("@", "`", false), ("[", "{", false), ("x-a", "X-A", true), ("x-a", "x-b", false), ("Ü", "ü", false),
+        ]
+        for (left, right, equal) in pairs {
+            var right = right
+            let result = Array(left.utf8).withUnsafeBytes { leftBytes in right.withUTF8 { FieldSyntax.namesEqual(raw: leftBytes, $0) } }
+            #expect(result == equal, "\(left) \(right)")
+            #expect(result == FieldSyntax.namesEqual(left, right))
+        }
     }
 
     @Test("random field lists of common and other names, dates and shared values read back exactly, and lines go by name")

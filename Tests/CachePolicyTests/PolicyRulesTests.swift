@@ -110,7 +110,7 @@ struct PolicyRulesTests {
         ("/p?a=1", true), ("/p?a=1&b=2", true), ("/p?a&b=&c=3", true), ("/p?a=1&a=0", true), ("/p?b=1&a=2", false),
         ("/p?a=1&&b=2", false), ("/p?a=1&", false), ("/p?&a=1", false), ("/p?", false), ("/p?a=%2f", false),
         ("/p?a=1#f", false), ("/p?a=1&utm_source=x", false), ("/p?utm_source=x", false), ("/p?a=1?b", false),
-        ("/a%2f?x=1", false), ("/p?A=1&a=2", true), ("/p?a=2&A=1", false), ("/p?z=1&é=2", true), ("/p?é=1&z=2", false),
+        ("/a%2f?x=1", false), ("/p?A=1&a=2", true), ("/p?a=2&A=1", false), ("/p?z=1&é=2", false), ("/p?é=1&z=2", false),
     ])
     func plainQueryKey(pathAndQuery: String, takesFastPath: Bool) {
         for sortQuery in [true, false] {

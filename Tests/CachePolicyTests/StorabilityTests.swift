@@ -88,6 +88,27 @@ struct StorabilityTests {
         #expect(plan.storedFields(from: response).names == ["cache-control", "etag"])
     }
 
+    @Test("the plan's reuse facts are those the stored fields give, for every storable case and with fields omitted",
+          arguments: cases + [
+              Case(name: "qualified private, no-cache and an omitted Set-Cookie",
+                   response: [("Cache-Control", #"max-age=60, private="Cache-Control", no-cache="X-Debug""#), ("ETag", "\"a\""),
+                              ("Set-Cookie", "a=b"), ("Age", "5")], settings: RuleSettings(setCookie: .omitField), expected: nil),
+              Case(name: "stale-while-revalidate, Expires and Age",
+                   response: [("Cache-Control", "stale-while-revalidate=30"), ("Expires", date(90)), ("Age", "12"),
+                              ("Connection", "keep-alive")], expected: nil),
+              Case(name: "a heuristic lifetime", response: [("Last-Modified", date(-86_400))], expected: nil),
+          ])
+    func planReuseFacts(testCase: Case) {
+        let response = HopByHop.removing(from: HeaderFields([("Date", date(0))] + testCase.response))
+        guard case .storable(let plan) = Storability.decide(method: "GET", request: HeaderFields(testCase.request), status: testCase.status,
+                                                             response: response, responseTime: origin, settings: testCase.settings)
+        else { return }
+        let stored = CachedResponse(status: testCase.status, fields: plan.storedFields(fromEndToEnd: response),
+                                    requestTime: origin - 1, responseTime: origin)
+        #expect(plan.storedFields(fromEndToEnd: response) == plan.storedFields(from: response))
+        #expect(plan.reuseFacts(of: stored, settings: testCase.settings) == ReuseFacts(cached: stored, settings: testCase.settings))
+    }
+
     struct BodyCase: Sendable {
         let received: Int
         let contentLength: Int?
