@@ -272,8 +272,9 @@ public struct HeaderFields: HTTPFieldReading, @unchecked Sendable, Hashable, Cod
         count = keptCount
     }
 
-    /// Calls `body` with each line's name and value bytes, in order, until it returns false.
-    private func forEachLine(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
+    /// Calls `body` with each line's name and value bytes (valid only during the call), in
+    /// order, until it returns false: the lines without a String made for each.
+    public func forEachLine(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
         withPackedBytes { bytes in
             var offset = 0
             while offset < bytes.count {

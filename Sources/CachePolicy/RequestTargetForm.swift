@@ -108,8 +108,17 @@ public enum RequestTargetForm: Equatable, Sendable {
         }
         // Bytes, not characters: the delimiters are ASCII, and so is every byte a valid target keeps.
         guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) else { return nil }
-        let scheme = FieldSyntax.lowercased(String(target[..<colon]))
-        guard scheme == "http" || scheme == "https" else { return nil }
+        // The scheme compared as bytes, case-insensitively (RFC 3986 §3.1), and given as the
+        // lower-case literal: no string is made for it.
+        let schemeBytes = bytes[..<colon]
+        let scheme: String
+        if FieldSyntax.namesEqual(bytes: schemeBytes, "http".utf8) {
+            scheme = "http"
+        } else if FieldSyntax.namesEqual(bytes: schemeBytes, "https".utf8) {
+            scheme = "https"
+        } else {
+            return nil
+        }
         let restStart = bytes.index(colon, offsetBy: 3)
         let end = bytes[restStart...].firstIndex { byte in
             byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#")

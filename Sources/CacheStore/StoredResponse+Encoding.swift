@@ -58,7 +58,7 @@ extension StoredResponse {
     /// The head in the newest layout (2, binary).
     public func encodedHead() throws -> Data {
         var writer = HeadWriter()
-        writer.bytes.reserveCapacity(256 + key.utf8.count + url.utf8.count + fields.fields.count * 48)
+        writer.bytes.reserveCapacity(256 + key.utf8.count + url.utf8.count + fields.packedByteCount + fields.count * 8)
         writer.bytes.append(0)
         writer.bytes.append(UInt8(Self.currentFormatVersion))
         writer.write(key)
@@ -67,10 +67,11 @@ extension StoredResponse {
         writer.write(url)
         writer.write(host)
         writer.write(status)
-        writer.write(unsigned: UInt64(fields.fields.count))
-        for field in fields.fields {
-            writer.write(field.name)
-            writer.write(field.value)
+        writer.write(unsigned: UInt64(fields.count))
+        fields.forEachLine { name, value in
+            writer.write(bytes: name)
+            writer.write(bytes: value)
+            return true
         }
         writer.write(requestTime)
         writer.write(responseTime)
@@ -154,7 +155,16 @@ struct HeadWriter {
 
     mutating func write(_ text: String) {
         write(unsigned: UInt64(text.utf8.count))
-        bytes.append(contentsOf: text.utf8)
+        // A native string's bytes in one copy; the view's element-wise append otherwise.
+        if text.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+            bytes.append(contentsOf: text.utf8)
+        }
+    }
+
+    /// The same form as a String's: its length, then its bytes.
+    mutating func write(bytes text: UnsafeRawBufferPointer) {
+        write(unsigned: UInt64(text.count))
+        bytes.append(contentsOf: text)
     }
 
     mutating func write(_ texts: [String]) {
