@@ -115,9 +115,13 @@ enum PackedFieldLine {
     /// Whether `value` may be offered to the shared table: not a multipart type, whose boundary
     /// is new in every response.
     static func mayShare(_ value: String) -> Bool {
-        let bytes = value.utf8
+        value.utf8.withContiguousStorageIfAvailable(mayShare) ?? Array(value.utf8).withUnsafeBufferPointer(mayShare)
+    }
+
+    private static let boundary = Array("boundary=".utf8)
+
+    private static func mayShare(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.contains(UInt8(ascii: "=")) else { return true }
-        let boundary = Array("boundary=".utf8)
         var matched = 0
         for byte in bytes {
             let lower = (byte >= 0x41 && byte <= 0x5A) ? byte + 0x20 : byte
