@@ -43,14 +43,21 @@ public struct ForwardingPolicy: Sendable {
     /// Whether to set X-Forwarded-Proto to the scheme the client used.
     public var forwardedProto = true
     /// The pseudonym this node uses in Via (RFC 9110 §7.6.3): never the host name or address.
-    public var viaName = "outpost"
+    public var viaName = "outpost" { didSet { viaForHTTP11 = "1.1 \(viaName)" } }
     /// Replaces the origin's Server header; nil keeps the origin's, "" removes it.
     public var serverHeader: String? = "Outpost"
     /// Request fields never forwarded because an origin might trust them and they are not part of
     /// the cache key (a cache-poisoning vector), lower-case: host and scheme overrides, URL
     /// rewrites, and method overrides (CPDoS "HTTP method override", Nguyen et al., CCS 2019).
     /// `Forwarded` is not listed: the node writes its own (RFC 7239), replacing the client's.
-    public var strippedRequestFields: [String] = Self.overrideFields
+    public var strippedRequestFields: [String] = Self.overrideFields {
+        didSet { droppedFields = DroppedFields(strippedRequestFields: strippedRequestFields) }
+    }
+
+    /// Via's value for an HTTP/1.1 request, the usual case (ForwardedHeaders).
+    private(set) var viaForHTTP11 = "1.1 outpost"
+    /// The request fields each rewrite drops, as sets (ForwardedHeaders); follows the settings.
+    private(set) var droppedFields = DroppedFields(strippedRequestFields: Self.overrideFields)
 
     public static let overrideFields: [String] = [
         "x-forwarded-host", "x-forwarded-server", "x-forwarded-port", "x-forwarded-scheme", "x-forwarded-prefix",

@@ -9,56 +9,39 @@ import OriginClient
 extension ForwardingPolicy {
     /// Headers to send to the origin for a client request.
     func originRequestHeaders(for head: HTTPRequestHead, clientAddress: String?, scheme: String) -> HTTPHeaders {
-        var headers = head.headers
-        headers.removeHopByHopFields()
-        // Framing is set anew by the origin connection; the expectation was answered here.
-        headers.remove(name: "content-length")
-        headers.remove(name: "expect")
-        for name in strippedRequestFields where headers.contains(name: name) { headers.remove(name: name) }
-        if let clientAddress {
-            switch forwardedFor {
-            case .append:
-                let previous = headers[canonicalForm: "x-forwarded-for"]
-                headers.replaceOrAdd(
-                    name: "x-forwarded-for",
-                    value: previous.isEmpty ? clientAddress : previous.joined(separator: ", ") + ", " + clientAddress)
-            case .replace:
-                headers.replaceOrAdd(name: "x-forwarded-for", value: clientAddress)
-            case .off:
-                break
-            }
+        // One pass drops the hop-by-hop fields, framing (set anew by the origin connection), the
+        // expectation (answered here), the override fields and the forwarding fields this node
+        // writes anew below; the client's X-Forwarded-For is read first when it is appended to.
+        let writesForwardedFor = clientAddress != nil && forwardedFor != .off
+        let previousForwardedFor = writesForwardedFor && forwardedFor == .append ? head.headers[canonicalForm: "x-forwarded-for"] : []
+        var headers = head.headers.removingHopByHopFields(
+            and: writesForwardedFor ? droppedFields.towardOriginWithForwardedFor : droppedFields.towardOrigin)
+        if writesForwardedFor, let clientAddress {
+            headers.add(name: "x-forwarded-for",
+                        value: previousForwardedFor.isEmpty ? clientAddress : previousForwardedFor.joined(separator: ", ") + ", " + clientAddress)
         }
-        if forwardedProto {
-            headers.replaceOrAdd(name: "x-forwarded-proto", value: scheme)
-        } else {
-            headers.remove(name: "x-forwarded-proto")
-        }
+        if forwardedProto { headers.add(name: "x-forwarded-proto", value: scheme) }
         // RFC 7239: the node speaks for this hop only; a client's own Forwarded (host=, proto=)
         // could steer an origin while the cache key never saw it, so it is replaced, not passed on.
-        headers.remove(name: "forwarded")
-        if forwardedFor != .off, let clientAddress {
+        if writesForwardedFor, let clientAddress {
             headers.add(name: "forwarded", value: "for=\(Self.forwardedNode(clientAddress));proto=\(scheme)")
         }
-        headers.add(name: "via", value: "\(head.version.major).\(head.version.minor) \(viaName)")
+        let version = head.version
+        headers.add(name: "via", value: version == .http1_1 ? viaForHTTP11 : "\(version.major).\(version.minor) \(viaName)")
         return headers
     }
 
     /// RFC 7239 §6: an IPv6 address is quoted and bracketed.
     static func forwardedNode(_ address: String) -> String {
-        address.contains(":") ? "\"[\(address)]\"" : address
+        address.utf8.contains(UInt8(ascii: ":")) ? "\"[\(address)]\"" : address
     }
 
     /// The request fields the cache decides on: what the origin is sent, before the node adds its
     /// own (Via, X-Forwarded-*, Forwarded). Fields named by Connection and the override fields are
     /// gone, so neither the key nor a Vary'd variant can depend on a field the origin never saw.
     func cacheRequestHeaders(_ received: HTTPHeaders) -> HTTPHeaders {
-        var headers = received
-        headers.removeHopByHopFields()
-        for name in strippedRequestFields where headers.contains(name: name) { headers.remove(name: name) }
-        // Removing only what is there: `remove` copies the fields even when nothing matches, and
-        // most requests arrive with nothing to strip (a hit then copies no fields at all).
-        if headers.contains(name: "forwarded") { headers.remove(name: "forwarded") }
-        return headers
+        // Most requests arrive with nothing to drop: they are then not copied at all.
+        received.removingHopByHopFields(and: droppedFields.forCache)
     }
 
     /// Rewrites a response head for the client: hop-by-hop fields out, the origin's Server
@@ -66,9 +49,28 @@ extension ForwardingPolicy {
     func rewriteResponseHeaders(_ headers: inout HTTPHeaders, receivedVersion version: HTTPVersion) {
         headers.removeHopByHopFields()
         if let serverHeader {
-            headers.remove(name: "server")
+            // Removed only when there: a remove copies the fields even when nothing matches.
+            if headers.contains(name: "server") { headers.remove(name: "server") }
             if !serverHeader.isEmpty { headers.add(name: "server", value: serverHeader) }
         }
-        headers.add(name: "via", value: "\(version.major).\(version.minor) \(viaName)")
+        headers.add(name: "via", value: version == .http1_1 ? viaForHTTP11 : "\(version.major).\(version.minor) \(viaName)")
+    }
+}
+
+/// The request fields ForwardingPolicy's rewrites drop besides the hop-by-hop ones, as sets made
+/// once per setting rather than looked for one by one in every request.
+struct DroppedFields: Sendable {
+    /// What the key and the Vary'd variant must not depend on: the override fields and Forwarded.
+    let forCache: FieldNameSet
+    /// Toward the origin: also framing, Expect and the forwarding fields the node writes anew.
+    let towardOrigin: FieldNameSet
+    /// The same when the node writes X-Forwarded-For itself (a known client, not `off`).
+    let towardOriginWithForwardedFor: FieldNameSet
+
+    init(strippedRequestFields: [String]) {
+        forCache = FieldNameSet(strippedRequestFields + ["forwarded"])
+        let origin = strippedRequestFields + ["forwarded", "content-length", "expect", "x-forwarded-proto"]
+        towardOrigin = FieldNameSet(origin)
+        towardOriginWithForwardedFor = FieldNameSet(origin + ["x-forwarded-for"])
     }
 }

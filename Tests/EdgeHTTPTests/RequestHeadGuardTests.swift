@@ -86,6 +86,38 @@ struct ForwardedHeaderTests {
         #expect(policy.originRequestHeaders(for: head, clientAddress: "192.0.2.1", scheme: "http")["x-forwarded-for"] == ["1.1.1.1"])
     }
 
+    @Test("framing, Expect and the client's Forwarded and X-Forwarded-Proto are written anew; Via follows the name and version")
+    func requestFieldsWrittenAnew() {
+        var policy = ForwardingPolicy()
+        let head = HTTPRequestHead(version: .http1_0, method: .POST, uri: "/", headers: HTTPHeaders([
+            ("Host", "a"), ("Content-Length", "5"), ("Expect", "100-continue"), ("Forwarded", "for=1.2.3.4;host=evil"),
+            ("X-Forwarded-Proto", "https"), ("Via", "1.1 upstream"), ("X-HTTP-Method-Override", "DELETE"),
+        ]))
+        policy.viaName = "edge-7"
+        let headers = policy.originRequestHeaders(for: head, clientAddress: "2001:db8::1", scheme: "http")
+        #expect(headers.map(\.name) == ["Host", "Via", "x-forwarded-for", "x-forwarded-proto", "forwarded", "via"])
+        #expect(headers["forwarded"] == ["for=\"[2001:db8::1]\";proto=http"])
+        #expect(headers["x-forwarded-proto"] == ["http"])
+        #expect(headers["via"] == ["1.1 upstream", "1.0 edge-7"])
+        let http11 = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: HTTPHeaders([("host", "a")]))
+        #expect(policy.originRequestHeaders(for: http11, clientAddress: nil, scheme: "https").map(\.name) == ["host", "x-forwarded-proto", "via"])
+        #expect(policy.originRequestHeaders(for: http11, clientAddress: nil, scheme: "https")["via"] == ["1.1 edge-7"])
+    }
+
+    @Test("the fields the cache decides on lose override fields and Forwarded; with nothing to drop they are the received ones")
+    func cacheRequestFields() {
+        var policy = ForwardingPolicy()
+        let plain = HTTPHeaders([("Host", "a"), ("Accept", "*/*"), ("X-Forwarded-For", "1.1.1.1")])
+        #expect(policy.cacheRequestHeaders(plain) == plain)
+        let steered = HTTPHeaders([("Host", "a"), ("X-Original-URL", "/admin"), ("Forwarded", "host=evil"), ("Connection", "accept"),
+                                   ("Accept", "*/*")])
+        #expect(policy.cacheRequestHeaders(steered).map(\.name) == ["Host"])
+        policy.strippedRequestFields = ["accept"]
+        #expect(policy.cacheRequestHeaders(plain).map(\.name) == ["Host", "X-Forwarded-For"])
+        #expect(!policy.originRequestHeaders(for: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: plain),
+                                             clientAddress: nil, scheme: "http").contains(name: "accept"))
+    }
+
     @Test("responses lose hop-by-hop fields, get Via, and the origin's Server is replaced or removed")
     func responseRewrite() {
         var policy = ForwardingPolicy()

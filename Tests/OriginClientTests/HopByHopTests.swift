@@ -29,4 +29,30 @@ struct HopByHopTests {
         plain.removeHopByHopFields()
         #expect(plain == before)
     }
+
+    @Test("removing with a set of further names: one result, in order, whatever the case")
+    func removingWithSet() {
+        let headers = HTTPHeaders([("Host", "a"), ("X-Forwarded-Host", "evil"), ("TE", "trailers"), ("Accept", "*/*")])
+        let kept = headers.removingHopByHopFields(and: FieldNameSet(["x-forwarded-host", "X-Other"]))
+        #expect(kept.map(\.name) == ["Host", "Accept"])
+        #expect(headers.removingHopByHopFields(and: FieldNameSet(["x-absent"])).count == 3)
+        let clean = HTTPHeaders([("Host", "a")])
+        #expect(clean.removingHopByHopFields(and: FieldNameSet(["x-absent"])) == clean)
+    }
+}
+
+@Suite("FieldNameSet")
+struct FieldNameSetTests {
+    @Test("members are found in any case, by exact length, and given back lower-case")
+    func lookup() {
+        let set = FieldNameSet(["Connection", "te", "x-a", "X-A"])
+        #expect(set.member("CONNECTION") == "connection")
+        #expect(set.member("tE") == "te")
+        #expect(set.member("x-a") == "x-a")
+        #expect(!set.contains("connections"))
+        #expect(!set.contains("t"))
+        #expect(!set.contains(""))
+        #expect(!set.contains("x-b"))
+        #expect(!FieldNameSet.empty.contains("te"))
+    }
 }
