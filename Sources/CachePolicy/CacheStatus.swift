@@ -84,24 +84,45 @@ public struct CacheStatus: Hashable, Sendable, CustomStringConvertible {
 
     /// The rendered member, e.g. `Outpost; fwd=stale; fwd-status=304`.
     public var description: String {
-        Self.tokenOrString(cacheName) + parameters
+        var text = Self.tokenOrString(cacheName)
+        text.reserveCapacity(text.utf8.count + 64)
+        appendParameters(to: &text)
+        return text
     }
 
     /// The member's parameters without the cache name, e.g. `; fwd=stale; fwd-status=304`
     /// (what an access log records next to a request).
     public var parameters: String {
         var text = ""
+        appendParameters(to: &text)
+        return text
+    }
+
+    /// Appends the parameters to `text`, in one string (no interpolation per parameter).
+    private func appendParameters(to text: inout String) {
         if hit { text += "; hit" }
         if let forward, !hit {
-            text += "; fwd=\(forward.rawValue)"
-            if let forwardStatus { text += "; fwd-status=\(forwardStatus)" }
+            text += "; fwd="
+            text += forward.rawValue
+            if let forwardStatus {
+                text += "; fwd-status="
+                text += String(forwardStatus)
+            }
         }
-        if let timeToLive { text += "; ttl=\(timeToLive)" }
+        if let timeToLive {
+            text += "; ttl="
+            text += String(timeToLive)
+        }
         if stored, forward != nil, !hit { text += "; stored" }
         if collapsed, forward != nil, !hit { text += "; collapsed" }
-        if let key { text += "; key=\(Self.string(key))" }
-        if let detail { text += "; detail=\(Self.tokenOrString(detail))" }
-        return text
+        if let key {
+            text += "; key="
+            text += Self.string(key)
+        }
+        if let detail {
+            text += "; detail="
+            text += Self.tokenOrString(detail)
+        }
     }
 
     /// The field value with this member appended to what upstream caches sent (§2: "caches add
@@ -113,11 +134,18 @@ public struct CacheStatus: Hashable, Sendable, CustomStringConvertible {
 
     /// sf-token when the text is one (RFC 9651 §3.3.4: ALPHA or "*" first, then tchar, ":" or "/").
     static func tokenOrString(_ text: String) -> String {
-        guard let first = text.utf8.first,
-              (first >= 0x41 && first <= 0x5A) || (first >= 0x61 && first <= 0x7A) || first == UInt8(ascii: "*"),
-              text.utf8.allSatisfy({ FieldSyntax.isTokenCharacter($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "/") })
-        else { return string(text) }
-        return text
+        let isToken = text.utf8.withContiguousStorageIfAvailable(isToken) ?? Array(text.utf8).withUnsafeBufferPointer(isToken)
+        return isToken ? text : string(text)
+    }
+
+    private static func isToken(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = bytes.first,
+              (first >= 0x41 && first <= 0x5A) || (first >= 0x61 && first <= 0x7A) || first == UInt8(ascii: "*")
+        else { return false }
+        for byte in bytes where !(FieldSyntax.isTokenCharacter(byte) || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "/")) {
+            return false
+        }
+        return true
     }
 
     /// sf-string: printable ASCII with `"` and `\` escaped; other bytes become `?`.

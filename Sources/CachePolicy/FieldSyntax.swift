@@ -48,6 +48,16 @@ public enum FieldSyntax {
         return true
     }
 
+    /// Whether `value`'s UTF-8 bytes are exactly `bytes`, compared in place (the generic
+    /// `elementsEqual` on a UTF8View walks it index by index).
+    static func bytesEqual(_ value: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        value.utf8.withContiguousStorageIfAvailable { own in
+            guard own.count == bytes.count else { return false }
+            for index in 0..<own.count where own[index] != bytes[index] { return false }
+            return true
+        } ?? value.utf8.elementsEqual(bytes)
+    }
+
     /// Removes optional whitespace (SP / HTAB, RFC 9110 §5.6.3) at both ends.
     public static func trimmed(_ string: Substring) -> String {
         let bytes = string.utf8

@@ -174,7 +174,7 @@ enum PackedFieldLine {
         let seconds = UInt32(time.seconds)
         let same = withUnsafeTemporaryAllocation(byteCount: HTTPDate.imfFixdateLength, alignment: 1) { rendered in
             HTTPDate.writeIMFFixdate(seconds: Int(seconds), to: rendered)
-            return value.utf8.elementsEqual(rendered)
+            return FieldSyntax.bytesEqual(value, UnsafeRawBufferPointer(rendered))
         }
         return same ? seconds : nil
     }

@@ -40,7 +40,7 @@ final class SharedFieldValues: Sendable {
         return numbers.withLock { numbers -> UInt32? in
             if let number = numbers[value] {
                 // Equal as Strings is not enough: the bytes must be the same.
-                return value.utf8.elementsEqual(values.entries[Int(number)]) ? number : nil
+                return FieldSyntax.bytesEqual(value, values.entries[Int(number)]) ? number : nil
             }
             guard numbers.count < limit else { return nil }
             let number = UInt32(numbers.count)

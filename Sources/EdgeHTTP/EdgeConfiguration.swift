@@ -43,20 +43,24 @@ public struct ForwardingPolicy: Sendable {
     /// Whether to set X-Forwarded-Proto to the scheme the client used.
     public var forwardedProto = true
     /// The pseudonym this node uses in Via (RFC 9110 §7.6.3): never the host name or address.
-    public var viaName = "outpost" { didSet { viaForHTTP11 = "1.1 \(viaName)" } }
+    public var viaName: String {
+        get { via.name }
+        set { via = ViaName(newValue) }
+    }
     /// Replaces the origin's Server header; nil keeps the origin's, "" removes it.
     public var serverHeader: String? = "Outpost"
     /// Request fields never forwarded because an origin might trust them and they are not part of
     /// the cache key (a cache-poisoning vector), lower-case: host and scheme overrides, URL
     /// rewrites, and method overrides (CPDoS "HTTP method override", Nguyen et al., CCS 2019).
     /// `Forwarded` is not listed: the node writes its own (RFC 7239), replacing the client's.
-    public var strippedRequestFields: [String] = Self.overrideFields {
-        didSet { droppedFields = DroppedFields(strippedRequestFields: strippedRequestFields) }
+    public var strippedRequestFields: [String] {
+        get { droppedFields.strippedRequestFields }
+        set { droppedFields = DroppedFields(strippedRequestFields: newValue) }
     }
 
-    /// Via's value for an HTTP/1.1 request, the usual case (ForwardedHeaders).
-    private(set) var viaForHTTP11 = "1.1 outpost"
-    /// The request fields each rewrite drops, as sets (ForwardedHeaders); follows the settings.
+    /// The pseudonym with its Via value for HTTP/1.1 made once (ForwardedHeaders).
+    private(set) var via = ViaName("outpost")
+    /// The request fields each rewrite drops, as sets made once (ForwardedHeaders).
     private(set) var droppedFields = DroppedFields(strippedRequestFields: Self.overrideFields)
 
     public static let overrideFields: [String] = [

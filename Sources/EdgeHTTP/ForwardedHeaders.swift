@@ -27,7 +27,7 @@ extension ForwardingPolicy {
             headers.add(name: "forwarded", value: "for=\(Self.forwardedNode(clientAddress));proto=\(scheme)")
         }
         let version = head.version
-        headers.add(name: "via", value: version == .http1_1 ? viaForHTTP11 : "\(version.major).\(version.minor) \(viaName)")
+        headers.add(name: "via", value: version == .http1_1 ? via.forHTTP11 : "\(version.major).\(version.minor) \(viaName)")
         return headers
     }
 
@@ -53,13 +53,15 @@ extension ForwardingPolicy {
             if headers.contains(name: "server") { headers.remove(name: "server") }
             if !serverHeader.isEmpty { headers.add(name: "server", value: serverHeader) }
         }
-        headers.add(name: "via", value: version == .http1_1 ? viaForHTTP11 : "\(version.major).\(version.minor) \(viaName)")
+        headers.add(name: "via", value: version == .http1_1 ? via.forHTTP11 : "\(version.major).\(version.minor) \(viaName)")
     }
 }
 
 /// The request fields ForwardingPolicy's rewrites drop besides the hop-by-hop ones, as sets made
 /// once per setting rather than looked for one by one in every request.
 struct DroppedFields: Sendable {
+    /// The override fields, as configured (ForwardingPolicy.strippedRequestFields).
+    let strippedRequestFields: [String]
     /// What the key and the Vary'd variant must not depend on: the override fields and Forwarded.
     let forCache: FieldNameSet
     /// Toward the origin: also framing, Expect and the forwarding fields the node writes anew.
@@ -68,9 +70,21 @@ struct DroppedFields: Sendable {
     let towardOriginWithForwardedFor: FieldNameSet
 
     init(strippedRequestFields: [String]) {
+        self.strippedRequestFields = strippedRequestFields
         forCache = FieldNameSet(strippedRequestFields + ["forwarded"])
         let origin = strippedRequestFields + ["forwarded", "content-length", "expect", "x-forwarded-proto"]
         towardOrigin = FieldNameSet(origin)
         towardOriginWithForwardedFor = FieldNameSet(origin + ["x-forwarded-for"])
+    }
+}
+
+/// Via's pseudonym (RFC 9110 §7.6.3) and the value sent for an HTTP/1.1 hop, the usual one.
+struct ViaName: Sendable {
+    let name: String
+    let forHTTP11: String
+
+    init(_ name: String) {
+        self.name = name
+        self.forHTTP11 = "1.1 " + name
     }
 }

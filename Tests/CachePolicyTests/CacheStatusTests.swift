@@ -16,6 +16,8 @@ struct CacheStatusTests {
         (CacheStatus.forwarded(because: .methodNotCacheable), "Outpost; fwd=method; detail=method"),
         (CacheStatus(cacheName: "edge 1", hit: true, key: "GET https://a/\"x\""), #""edge 1"; hit; key="GET https://a/\"x\"""#),
         (CacheStatus(cacheName: "Outpost", hit: true, forward: .miss, stored: true), "Outpost; hit"),
+        (CacheStatus(cacheName: "1st", hit: true), #""1st"; hit"#),
+        (CacheStatus(cacheName: "*edge:a/b", hit: true, detail: "two words"), #"*edge:a/b; hit; detail="two words""#),
     ])
     func rendering(status: CacheStatus, expected: String) {
         #expect(status.description == expected)

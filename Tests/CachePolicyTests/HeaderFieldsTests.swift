@@ -205,6 +205,17 @@ struct HeaderFieldsTests {
         }
     }
 
+    @Test("a value equals bytes only when every byte is the same, bridged or native")
+    func valueBytesEqual() {
+        let cases: [(String, [UInt8], Bool)] = [
+            ("abc", Array("abc".utf8), true), ("abc", Array("abd".utf8), false), ("abc", Array("ab".utf8), false),
+            ("", [], true), ("é", [0xC3, 0xA9], true), ("Abc", Array("abc".utf8), false),
+        ]
+        for (value, bytes, equal) in cases {
+            #expect(bytes.withUnsafeBytes { FieldSyntax.bytesEqual(value, $0) } == equal, "\(value)")
+        }
+    }
+
     @Test("random field lists of common and other names, dates and shared values read back exactly, and lines go by name")
     func randomLists() {
         var generator = SplitMix(seed: 0x5eed)
