@@ -90,6 +90,9 @@ public struct HeaderFields: HTTPFieldReading, @unchecked Sendable, Hashable, Cod
 
     public init(_ pairs: [(String, String)]) {
         self.init()
+        // Room for the lines at once (a packed line takes at most its name, its value and a few
+        // bytes of lengths; usually less), instead of growing the bytes line by line.
+        packed.reserveCapacity(pairs.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 3 })
         for (name, value) in pairs { add(name, value) }
     }
 

@@ -202,9 +202,9 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
                 return eventLoop.makeSucceededVoidFuture()
             }
         }
-        // RFC 9110 §7.6.1: the hop-by-hop lines go before the response is judged; what is judged
-        // is what is stored.
-        let fields = HopByHop.removing(from: HeaderFields(head.headers))
+        // RFC 9110 §7.6.1: the hop-by-hop lines go before the response is judged (and before it
+        // is packed: one packing, not two); what is judged is what is stored.
+        let fields = HeaderFields(head.headers.removingHopByHopFields(and: .empty))
         var notStored: NotCachedReason?
         var variantKey = ""
         var varyFieldNames: [String] = []

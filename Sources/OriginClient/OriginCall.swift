@@ -1,7 +1,9 @@
 // One request's conversation with the origins: an attempt (an OriginExchange) per chosen origin,
-// at most two, the response-head timer (armed once the request has been sent) and the idle-body
-// timer (armed at the head, re-armed lazily so a busy body costs no timer per part, and never
-// firing while the client is the slow side). Interim 1xx heads of the current attempt are passed
+// at most two, the response-head deadline (from the request's sending) and the idle-body deadline
+// (from the head, moved lazily so a busy body costs no timer per part, and never firing while the
+// client is the slow side). One timer serves both: scheduled for the nearest deadline, it is not
+// rescheduled when a deadline moves later (it fires, finds the deadline ahead, and arms itself for
+// the rest), so a call usually schedules one timer and cancels it once. Interim 1xx heads of the current attempt are passed
 // on before its final head. Where the call is, and what each event leads to, is
 // OriginCallStateMachine's to say; this class performs its actions (attempts, timers, the
 // consumer's callbacks). Confined to one event loop; every entry point asserts it.
@@ -22,9 +24,12 @@ public final class OriginCall: @unchecked Sendable {
     private var lifecycle: OriginCallStateMachine
     /// The current attempt; events from an earlier one are ignored.
     private var exchange: OriginExchange?
-    private var headTimer: Scheduled<Void>?
-    private var bodyTimer: Scheduled<Void>?
-    private var lastBodyActivity = NIODeadline.now()
+    /// The call's one timer and when it fires; deadlines and activity are on the loop's clock.
+    private var timer: Scheduled<Void>?
+    private var timerFiresAt: NIODeadline?
+    private var headDeadline: NIODeadline?
+    private var bodyDeadline: NIODeadline?
+    private var lastBodyActivity = NIODeadline.uptimeNanoseconds(0)
 
     init(eventLoop: any EventLoop, request: OriginRequest, handler: any OriginResponseHandling, roster: OriginRoster) {
         self.eventLoop = eventLoop
@@ -66,17 +71,16 @@ public final class OriginCall: @unchecked Sendable {
             break
         case .armHeadTimer:
             // Sent again on a fresh connection after a stale one: the wait starts over.
-            headTimer?.cancel()
-            let exchange = self.exchange
-            headTimer = eventLoop.scheduleTask(in: client.responseHeadTimeout) { [self] in
-                guard exchange === self.exchange else { return }
-                perform(lifecycle.headTimerFired())
-            }
+            let deadline = eventLoop.now + client.responseHeadTimeout
+            headDeadline = deadline
+            schedule(at: deadline)
         case .armBodyTimerAgain:
             // The client is the slow side, or the body moved since: look again later.
-            let idle = NIODeadline.now() - lastBodyActivity
+            let idle = eventLoop.now - lastBodyActivity
             let writing = lifecycle.state == .streaming(writing: true)
-            armBodyTimer(in: writing || idle >= client.idleBodyTimeout ? client.idleBodyTimeout : client.idleBodyTimeout - idle)
+            let deadline = eventLoop.now + (writing || idle >= client.idleBodyTimeout ? client.idleBodyTimeout : client.idleBodyTimeout - idle)
+            bodyDeadline = deadline
+            schedule(at: deadline)
         case .timeOut(let failure, let headDelivered):
             exchange?.cancel()
             exchange = nil
@@ -103,8 +107,35 @@ public final class OriginCall: @unchecked Sendable {
     }
 
     private func cancelTimers() {
-        headTimer?.cancel(); headTimer = nil
-        bodyTimer?.cancel(); bodyTimer = nil
+        timer?.cancel()
+        timer = nil
+        timerFiresAt = nil
+        headDeadline = nil
+        bodyDeadline = nil
+    }
+
+    /// Makes the timer fire by `deadline`: left alone when it fires by then already.
+    private func schedule(at deadline: NIODeadline) {
+        if let timerFiresAt, timerFiresAt <= deadline { return }
+        timer?.cancel()
+        timerFiresAt = deadline
+        timer = eventLoop.scheduleTask(deadline: deadline) { [self] in timerFired() }
+    }
+
+    /// The head's deadline while it is awaited, else the body's; one not yet reached re-arms.
+    private func timerFired() {
+        timer = nil
+        timerFiresAt = nil
+        let now = eventLoop.now
+        if let headDeadline {
+            guard now >= headDeadline else { return schedule(at: headDeadline) }
+            self.headDeadline = nil
+            perform(lifecycle.headTimerFired())
+        } else if let bodyDeadline {
+            guard now >= bodyDeadline else { return schedule(at: bodyDeadline) }
+            self.bodyDeadline = nil
+            perform(lifecycle.bodyTimerFired(idleLongEnough: now - lastBodyActivity >= client.idleBodyTimeout))
+        }
     }
 
     private func report(_ failure: OriginFailure, headDelivered: Bool) {
@@ -116,14 +147,6 @@ public final class OriginCall: @unchecked Sendable {
     private func takeHandler() -> (any OriginResponseHandling)? {
         defer { handler = nil }
         return handler
-    }
-
-    private func armBodyTimer(in delay: TimeAmount) {
-        let exchange = self.exchange
-        bodyTimer = eventLoop.scheduleTask(in: delay) { [self] in
-            guard exchange === self.exchange else { return }
-            perform(lifecycle.bodyTimerFired(idleLongEnough: NIODeadline.now() - lastBodyActivity >= client.idleBodyTimeout))
-        }
     }
 
     // MARK: events from the current exchange
@@ -142,10 +165,13 @@ public final class OriginCall: @unchecked Sendable {
         guard exchange === self.exchange, case .deliverHead = lifecycle.headReceived(), let handler else {
             return eventLoop.makeSucceededVoidFuture()
         }
-        headTimer?.cancel(); headTimer = nil
+        // The head's deadline is over; the timer, set for it, re-arms for the body's when it fires.
+        headDeadline = nil
         if let index = lifecycle.origin { client.recordResponse(index) }
-        lastBodyActivity = .now()
-        armBodyTimer(in: client.idleBodyTimeout)
+        lastBodyActivity = eventLoop.now
+        let deadline = lastBodyActivity + client.idleBodyTimeout
+        bodyDeadline = deadline
+        schedule(at: deadline)
         return handler.originResponseHeadReceived(head, from: origin)
     }
 
@@ -153,11 +179,11 @@ public final class OriginCall: @unchecked Sendable {
         guard exchange === self.exchange, case .deliver = lifecycle.bodyPartReceived(), let handler else {
             return eventLoop.makeSucceededVoidFuture()
         }
-        lastBodyActivity = .now()
+        lastBodyActivity = eventLoop.now
         let written = handler.originBodyPartReceived(part)
         written.whenComplete { [self] _ in
             lifecycle.bodyPartWritten()
-            lastBodyActivity = .now()
+            lastBodyActivity = eventLoop.now
         }
         return written
     }
