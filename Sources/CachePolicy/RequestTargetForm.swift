@@ -16,63 +16,71 @@ public enum RequestTargetForm: Equatable, Sendable {
 
     public struct Authority: Equatable, Sendable, CustomStringConvertible {
         /// As written: a name, an IPv4 address, or an IPv6 literal without its brackets.
-        public var host: String
-        public var port: Int?
-        /// `host[:port]` as a Host field carries it (IPv6 literals bracketed).
-        public var description: String {
+        public let host: String
+        public let port: Int?
+        /// `host[:port]` as a Host field carries it (IPv6 literals bracketed), made once.
+        public let description: String
+
+        public init(host: String, port: Int?) {
+            self.host = host
+            self.port = port
             var text = host.utf8.contains(UInt8(ascii: ":")) ? "[" + host + "]" : host
             if let port {
                 text += ":"
                 text += String(port)
             }
-            return text
-        }
-
-        public init(host: String, port: Int?) {
-            self.host = host
-            self.port = port
+            description = text
         }
 
         /// Parses `host[:port]`; nil on userinfo, an empty or invalid host, or a bad port. Reads
         /// bytes: every character allowed is ASCII, so anything else fails a byte test.
         public init?(parsing text: Substring) {
-            let bytes = text.utf8
+            var text = text
+            guard let authority = text.withUTF8(Self.parse) else { return nil }
+            self = authority
+        }
+
+        /// The authority `bytes` hold, as `init(parsing:)` reads it.
+        static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Authority? {
             guard let first = bytes.first, !bytes.contains(UInt8(ascii: "@")) else { return nil }
-            let hostRange: Range<String.Index>
-            var portRange: Range<String.Index>?
+            var hostStart = 0, hostEnd = bytes.count
+            var portStart: Int?
             if first == UInt8(ascii: "[") {
                 guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return nil }
-                hostRange = bytes.index(after: bytes.startIndex)..<close
-                let afterClose = bytes.index(after: close)
-                if afterClose != bytes.endIndex {
-                    guard bytes[afterClose] == UInt8(ascii: ":") else { return nil }
-                    portRange = bytes.index(after: afterClose)..<bytes.endIndex
+                (hostStart, hostEnd) = (1, close)
+                if close + 1 != bytes.count {
+                    guard bytes[close + 1] == UInt8(ascii: ":") else { return nil }
+                    portStart = close + 2
                 }
-                guard !hostRange.isEmpty, bytes[hostRange].allSatisfy({ Self.isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") })
-                else { return nil }
+                guard hostEnd > hostStart else { return nil }
+                for index in hostStart..<hostEnd {
+                    let byte = bytes[index]
+                    guard Self.isHexDigit(byte) || byte == UInt8(ascii: ":") || byte == UInt8(ascii: ".") else { return nil }
+                }
             } else {
                 if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
-                    hostRange = bytes.startIndex..<colon
-                    portRange = bytes.index(after: colon)..<bytes.endIndex
-                } else {
-                    hostRange = bytes.startIndex..<bytes.endIndex
+                    hostEnd = colon
+                    portStart = colon + 1
                 }
-                guard !hostRange.isEmpty,
-                      bytes[hostRange].allSatisfy({ FieldSyntax.isTokenCharacter($0) && $0 != UInt8(ascii: "*") })
-                else { return nil }
+                guard hostEnd > 0 else { return nil }
+                for index in 0..<hostEnd {
+                    let byte = bytes[index]
+                    guard FieldSyntax.isTokenCharacter(byte) && byte != UInt8(ascii: "*") else { return nil }
+                }
             }
-            if let portRange {
-                let digits = bytes[portRange]
-                guard !digits.isEmpty, digits.count <= 5,
-                      digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
-                else { return nil }
-                let port = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
-                guard (1...65_535).contains(port) else { return nil }
-                self.port = port
-            } else {
-                self.port = nil
+            var port: Int?
+            if let portStart {
+                guard (1...5).contains(bytes.count - portStart) else { return nil }
+                var value = 0
+                for index in portStart..<bytes.count {
+                    let digit = bytes[index]
+                    guard digit >= UInt8(ascii: "0") && digit <= UInt8(ascii: "9") else { return nil }
+                    value = value * 10 + Int(digit - UInt8(ascii: "0"))
+                }
+                guard (1...65_535).contains(value) else { return nil }
+                port = value
             }
-            self.host = String(text[hostRange])
+            return Authority(host: String(decoding: UnsafeBufferPointer(rebasing: bytes[hostStart..<hostEnd]), as: UTF8.self), port: port)
         }
 
         private static func isHexDigit(_ byte: UInt8) -> Bool {
@@ -96,8 +104,7 @@ public enum RequestTargetForm: Equatable, Sendable {
             self = .authority(authority)
             return
         }
-        let bytes = target.utf8
-        if bytes.first == UInt8(ascii: "/") {
+        if target.utf8.first == UInt8(ascii: "/") {
             self = .origin(pathAndQuery: target)
             return
         }
@@ -106,11 +113,20 @@ public enum RequestTargetForm: Equatable, Sendable {
             self = .asterisk
             return
         }
-        // Bytes, not characters: the delimiters are ASCII, and so is every byte a valid target keeps.
-        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) else { return nil }
-        // The scheme compared as bytes, case-insensitively (RFC 3986 §3.1), and given as the
-        // lower-case literal: no string is made for it.
-        let schemeBytes = bytes[..<colon]
+        var text = target
+        guard let form = text.withUTF8(Self.absolute) else { return nil }
+        self = form
+    }
+
+    /// The absolute form `bytes` hold, read byte by byte: the delimiters are ASCII, and so is
+    /// every byte a valid authority keeps.
+    private static func absolute(_ bytes: UnsafeBufferPointer<UInt8>) -> RequestTargetForm? {
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), colon + 2 < bytes.count,
+              bytes[colon + 1] == UInt8(ascii: "/"), bytes[colon + 2] == UInt8(ascii: "/")
+        else { return nil }
+        // The scheme compared case-insensitively (RFC 3986 §3.1), and given as the lower-case
+        // literal: no string is made for it.
+        let schemeBytes = UnsafeBufferPointer(rebasing: bytes[..<colon])
         let scheme: String
         if FieldSyntax.namesEqual(bytes: schemeBytes, "http".utf8) {
             scheme = "http"
@@ -119,15 +135,16 @@ public enum RequestTargetForm: Equatable, Sendable {
         } else {
             return nil
         }
-        let restStart = bytes.index(colon, offsetBy: 3)
-        let end = bytes[restStart...].firstIndex { byte in
-            byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#")
-        } ?? bytes.endIndex
-        guard let authority = Authority(parsing: target[restStart..<end]) else { return nil }
-        let afterAuthority = bytes[end...]
-        let pathEnd = afterAuthority.firstIndex(of: UInt8(ascii: "#")) ?? bytes.endIndex
-        var pathAndQuery = String(target[end..<pathEnd])
+        let restStart = colon + 3
+        var end = restStart
+        while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"), bytes[end] != UInt8(ascii: "#") {
+            end += 1
+        }
+        guard let authority = Authority.parse(UnsafeBufferPointer(rebasing: bytes[restStart..<end])) else { return nil }
+        var pathEnd = end
+        while pathEnd < bytes.count, bytes[pathEnd] != UInt8(ascii: "#") { pathEnd += 1 }
+        var pathAndQuery = String(decoding: UnsafeBufferPointer(rebasing: bytes[end..<pathEnd]), as: UTF8.self)
         if pathAndQuery.utf8.first != UInt8(ascii: "/") { pathAndQuery = "/" + pathAndQuery }
-        self = .absolute(scheme: scheme, authority: authority, pathAndQuery: pathAndQuery)
+        return .absolute(scheme: scheme, authority: authority, pathAndQuery: pathAndQuery)
     }
 }

@@ -43,6 +43,13 @@ struct RequestTargetFormTests {
         #expect(RequestTargetForm.Authority(host: "::1", port: 8080).description == "[::1]:8080")
         #expect(RequestTargetForm.Authority(host: "a.example", port: nil).port(defaultFor: "https") == 443)
         #expect(RequestTargetForm.Authority(host: "a.example", port: nil).port(defaultFor: "http") == 80)
+        // Parsed, it prints the same way whatever the digits looked like.
+        guard case .absolute(_, let parsed, _) = RequestTargetForm("http://A.example:0080/x", method: "GET") else {
+            Issue.record("not parsed")
+            return
+        }
+        #expect(parsed.description == "A.example:80")
+        #expect(RequestTargetForm.Authority(parsing: "[2001:db8::1]")?.description == "[2001:db8::1]")
     }
 }
 
