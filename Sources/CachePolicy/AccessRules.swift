@@ -36,8 +36,11 @@ public struct AccessRules: Sendable, Hashable {
         if request.scheme == "tunnel", !connectPorts.contains(where: { $0.contains(request.port) }) {
             return .deny(rule: "connect-ports")
         }
-        let address = request.client.flatMap(AddressRange.bytes)
-        for rule in rules where rule.matches(request, address: address) {
+        // The client's address is parsed only when a rule matches by client (most do not).
+        var address: [UInt8]??
+        for rule in rules {
+            if !rule.clients.isEmpty, address == nil { address = .some(request.client.flatMap(AddressRange.bytes)) }
+            guard rule.matches(request, address: address ?? nil) else { continue }
             switch rule.action {
             case .deny: return .deny(rule: rule.name)
             case .allow where rule.authenticate && !authenticated: return .authenticate(rule: rule.name)
