@@ -144,14 +144,22 @@ public enum PrimaryKey {
 
     /// The host without a port (IPv6 literals keep their brackets).
     public static func hostWithoutPort(_ authority: String) -> String {
-        let bytes = authority.utf8
+        // Over the bytes in place; a new string only when there is a port to leave out.
+        let end = authority.utf8.withContiguousStorageIfAvailable(hostEnd) ?? Array(authority.utf8).withUnsafeBufferPointer(hostEnd)
+        guard let end else { return authority }
+        return String(decoding: authority.utf8.prefix(end), as: UTF8.self)
+    }
+
+    /// Where the host of `bytes` ends when a port follows it (a bracketed IPv6 literal keeps its
+    /// brackets; a bare IPv6 address, with more than one colon, is all host); nil when no port does.
+    private static func hostEnd(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         if bytes.first == UInt8(ascii: "["), let close = bytes.firstIndex(of: UInt8(ascii: "]")) {
-            return String(authority[...close])
+            return close + 1 == bytes.count ? nil : close + 1
         }
-        if let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[bytes.index(after: colon)...].firstIndex(of: UInt8(ascii: ":")) == nil {
-            return String(authority[..<colon])
-        }
-        return authority
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")),
+              !bytes[(colon + 1)...].contains(UInt8(ascii: ":"))
+        else { return nil }
+        return colon
     }
 
     /// Path and query with percent-encodings upper-cased, the fragment removed and the query

@@ -22,14 +22,18 @@ public enum RequestTargetForm: Equatable, Sendable {
         public let description: String
 
         public init(host: String, port: Int?) {
-            self.host = host
-            self.port = port
             var text = host.utf8.contains(UInt8(ascii: ":")) ? "[" + host + "]" : host
             if let port {
                 text += ":"
                 text += String(port)
             }
-            description = text
+            self.init(host: host, port: port, description: text)
+        }
+
+        private init(host: String, port: Int?, description: String) {
+            self.host = host
+            self.port = port
+            self.description = description
         }
 
         /// Parses `host[:port]`; nil on userinfo, an empty or invalid host, or a bad port. Reads
@@ -80,7 +84,12 @@ public enum RequestTargetForm: Equatable, Sendable {
                 guard (1...65_535).contains(value) else { return nil }
                 port = value
             }
-            return Authority(host: String(decoding: UnsafeBufferPointer(rebasing: bytes[hostStart..<hostEnd]), as: UTF8.self), port: port)
+            let host = String(decoding: UnsafeBufferPointer(rebasing: bytes[hostStart..<hostEnd]), as: UTF8.self)
+            // As written, the text is already the Host form, unless its port has leading zeros.
+            guard let portStart, bytes[portStart] == UInt8(ascii: "0") else {
+                return Authority(host: host, port: port, description: String(decoding: bytes, as: UTF8.self))
+            }
+            return Authority(host: host, port: port)
         }
 
         private static func isHexDigit(_ byte: UInt8) -> Bool {
@@ -126,15 +135,11 @@ public enum RequestTargetForm: Equatable, Sendable {
         else { return nil }
         // The scheme compared case-insensitively (RFC 3986 §3.1), and given as the lower-case
         // literal: no string is made for it.
-        let schemeBytes = UnsafeBufferPointer(rebasing: bytes[..<colon])
-        let scheme: String
-        if FieldSyntax.namesEqual(bytes: schemeBytes, "http".utf8) {
-            scheme = "http"
-        } else if FieldSyntax.namesEqual(bytes: schemeBytes, "https".utf8) {
-            scheme = "https"
-        } else {
-            return nil
-        }
+        func lowercased(_ index: Int) -> UInt8 { bytes[index] | 0x20 }
+        guard colon == 4 || colon == 5, lowercased(0) == UInt8(ascii: "h"), lowercased(1) == UInt8(ascii: "t"),
+              lowercased(2) == UInt8(ascii: "t"), lowercased(3) == UInt8(ascii: "p"), colon == 4 || lowercased(4) == UInt8(ascii: "s")
+        else { return nil }
+        let scheme = colon == 4 ? "http" : "https"
         let restStart = colon + 3
         var end = restStart
         while end < bytes.count, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"), bytes[end] != UInt8(ascii: "#") {

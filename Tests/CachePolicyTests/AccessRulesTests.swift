@@ -22,6 +22,8 @@ struct RequestTargetFormTests {
                 == .absolute(scheme: "http", authority: .init(host: "example.com", port: nil), pathAndQuery: "/"))
         #expect(RequestTargetForm("https://[2001:db8::1]:443/p#x?y", method: "GET")
                 == .absolute(scheme: "https", authority: .init(host: "2001:db8::1", port: 443), pathAndQuery: "/p"))
+        #expect(RequestTargetForm("hTTpS://a.example:0443", method: "GET")
+                == .absolute(scheme: "https", authority: .init(host: "a.example", port: 443), pathAndQuery: "/"))
         #expect(RequestTargetForm("http://h.example/caf%C3%A9?q=\u{e9}", method: "GET")
                 == .absolute(scheme: "http", authority: .init(host: "h.example", port: nil), pathAndQuery: "/caf%C3%A9?q=\u{e9}"))
     }
@@ -33,6 +35,7 @@ struct RequestTargetFormTests {
         // Digits and hex digits are ASCII only; a fullwidth "８０" is not a port, nor "[ＡＢ::1]" an address.
         ("http://example.com:\u{FF18}\u{FF10}/", "GET"), ("http://[\u{FF21}\u{FF22}::1]/", "GET"),
         ("http://ex\u{e4}mple.com/", "GET"), ("http://example.com:/", "GET"), ("http://[::1]x/", "GET"),
+        ("httpx://a/", "GET"), ("htt://a/", "GET"), ("hTTp:/a/", "GET"), ("hxxp://a/", "GET"), ("://a/", "GET"),
     ])
     func malformed(_ target: String, _ method: String) {
         #expect(RequestTargetForm(target, method: method) == nil)
