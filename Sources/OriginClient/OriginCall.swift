@@ -3,10 +3,10 @@
 // (from the head, moved lazily so a busy body costs no timer per part, and never firing while the
 // client is the slow side). One timer serves both: scheduled for the nearest deadline, it is not
 // rescheduled when a deadline moves later (it fires, finds the deadline ahead, and arms itself for
-// the rest), so a call usually schedules one timer and cancels it once. Interim 1xx heads of the current attempt are passed
-// on before its final head. Where the call is, and what each event leads to, is
-// OriginCallStateMachine's to say; this class performs its actions (attempts, timers, the
-// consumer's callbacks). Confined to one event loop; every entry point asserts it.
+// the rest), so a call usually schedules one timer and cancels it once. Interim 1xx heads of the
+// current attempt are passed on before its final head. Where the call is, and what each event
+// leads to, is OriginCallStateMachine's to say; this class performs its actions (attempts, timers,
+// the consumer's callbacks). Confined to one event loop; every entry point asserts it.
 // Invariant: every call ends in exactly one `originResponseCompleted` or `originFailed`, unless
 // cancelled, after which nothing more is called.
 import NIOCore
