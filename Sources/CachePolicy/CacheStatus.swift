@@ -134,8 +134,7 @@ public struct CacheStatus: Hashable, Sendable, CustomStringConvertible {
 
     /// sf-token when the text is one (RFC 9651 §3.3.4: ALPHA or "*" first, then tchar, ":" or "/").
     static func tokenOrString(_ text: String) -> String {
-        let isToken = text.utf8.withContiguousStorageIfAvailable(isToken) ?? Array(text.utf8).withUnsafeBufferPointer(isToken)
-        return isToken ? text : string(text)
+        FieldSyntax.withBytes(of: text, isToken) ? text : string(text)
     }
 
     private static func isToken(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -48,14 +48,19 @@ public enum FieldSyntax {
         return true
     }
 
-    /// Whether `value`'s UTF-8 bytes are exactly `bytes`, compared in place (the generic
-    /// `elementsEqual` on a UTF8View walks it index by index).
+    /// `body` over the UTF-8 bytes of `string`: in place for a native string, from a copy for a
+    /// bridged one (the generic UTF8View walks index by index, far slower per byte).
+    static func withBytes<Result>(of string: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        string.utf8.withContiguousStorageIfAvailable(body) ?? Array(string.utf8).withUnsafeBufferPointer(body)
+    }
+
+    /// Whether `value`'s UTF-8 bytes are exactly `bytes`, compared in place.
     static func bytesEqual(_ value: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
-        value.utf8.withContiguousStorageIfAvailable { own in
+        withBytes(of: value) { own in
             guard own.count == bytes.count else { return false }
             for index in 0..<own.count where own[index] != bytes[index] { return false }
             return true
-        } ?? value.utf8.elementsEqual(bytes)
+        }
     }
 
     /// Removes optional whitespace (SP / HTAB, RFC 9110 §5.6.3) at both ends.

@@ -115,7 +115,7 @@ enum PackedFieldLine {
     /// Whether `value` may be offered to the shared table: not a multipart type, whose boundary
     /// is new in every response.
     static func mayShare(_ value: String) -> Bool {
-        value.utf8.withContiguousStorageIfAvailable(mayShare) ?? Array(value.utf8).withUnsafeBufferPointer(mayShare)
+        FieldSyntax.withBytes(of: value, mayShare)
     }
 
     private static let boundary = Array("boundary=".utf8)

@@ -145,8 +145,7 @@ public enum PrimaryKey {
     /// The host without a port (IPv6 literals keep their brackets).
     public static func hostWithoutPort(_ authority: String) -> String {
         // Over the bytes in place; a new string only when there is a port to leave out.
-        let end = authority.utf8.withContiguousStorageIfAvailable(hostEnd) ?? Array(authority.utf8).withUnsafeBufferPointer(hostEnd)
-        guard let end else { return authority }
+        guard let end = FieldSyntax.withBytes(of: authority, hostEnd) else { return authority }
         return String(decoding: authority.utf8.prefix(end), as: UTF8.self)
     }
 

@@ -26,8 +26,7 @@ extension ForwardingPolicy {
         if writesForwardedFor, let clientAddress {
             headers.add(name: "forwarded", value: "for=\(Self.forwardedNode(clientAddress));proto=\(scheme)")
         }
-        let version = head.version
-        headers.add(name: "via", value: version == .http1_1 ? via.forHTTP11 : "\(version.major).\(version.minor) \(viaName)")
+        headers.add(name: "via", value: via.value(for: head.version))
         return headers
     }
 
@@ -53,7 +52,7 @@ extension ForwardingPolicy {
             if headers.contains(name: "server") { headers.remove(name: "server") }
             if !serverHeader.isEmpty { headers.add(name: "server", value: serverHeader) }
         }
-        headers.add(name: "via", value: version == .http1_1 ? via.forHTTP11 : "\(version.major).\(version.minor) \(viaName)")
+        headers.add(name: "via", value: via.value(for: version))
     }
 }
 
@@ -78,13 +77,18 @@ struct DroppedFields: Sendable {
     }
 }
 
-/// Via's pseudonym (RFC 9110 §7.6.3) and the value sent for an HTTP/1.1 hop, the usual one.
+/// Via's pseudonym (RFC 9110 §7.6.3), with the value for an HTTP/1.1 hop, the usual one, made once.
 struct ViaName: Sendable {
     let name: String
-    let forHTTP11: String
+    private let forHTTP11: String
 
     init(_ name: String) {
         self.name = name
         self.forHTTP11 = "1.1 " + name
+    }
+
+    /// The Via value for a hop of `version`: `1.1 outpost`.
+    func value(for version: HTTPVersion) -> String {
+        version == .http1_1 ? forHTTP11 : "\(version.major).\(version.minor) \(name)"
     }
 }

@@ -2,6 +2,7 @@
 // Members are stored lower-case and grouped by length, so a name is compared only with the
 // members of its own length: most lookups end at one array index.
 // Invariant: every member is stored lower-case, once.
+import CachePolicy
 
 public struct FieldNameSet: Sendable {
     /// Members by their length in bytes; nil where no member has that length.
@@ -10,7 +11,7 @@ public struct FieldNameSet: Sendable {
     public init(_ names: some Sequence<String>) {
         var byLength: [[String]?] = []
         for name in names {
-            let lowercased = String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+            let lowercased = FieldSyntax.lowercased(name)
             let length = lowercased.utf8.count
             if byLength.count <= length { byLength += Array(repeating: nil, count: length + 1 - byLength.count) }
             let members = byLength[length] ?? []
@@ -25,23 +26,14 @@ public struct FieldNameSet: Sendable {
     public func member(_ name: String) -> String? {
         let length = name.utf8.count
         guard length < byLength.count, let candidates = byLength[length] else { return nil }
-        return candidates.first { Self.equalsIgnoringCase(name, lowercased: $0) }
-    }
-
-    public func contains(_ name: String) -> Bool { member(name) != nil }
-
-    /// ASCII case-insensitive equality with a lower-case name of the same length.
-    static func equalsIgnoringCase(_ name: String, lowercased: String) -> Bool {
-        var name = name, lowercased = lowercased
+        var name = name
         return name.withUTF8 { bytes in
-            lowercased.withUTF8 { expected in
-                guard bytes.count == expected.count else { return false }
-                for index in 0..<bytes.count {
-                    let byte = bytes[index]
-                    if byte != expected[index] && !(byte >= 0x41 && byte <= 0x5A && byte | 0x20 == expected[index]) { return false }
-                }
-                return true
+            candidates.first { candidate in
+                var candidate = candidate
+                return candidate.withUTF8 { FieldSyntax.namesEqual(raw: UnsafeRawBufferPointer(bytes), $0) }
             }
         }
     }
+
+    public func contains(_ name: String) -> Bool { member(name) != nil }
 }

@@ -134,30 +134,22 @@ struct OriginConnectionPipelineTests {
         #expect(!origin.channels[0].isActive)
     }
 
-    @Test("one timer serves both deadlines: the idle-body one runs from the head, whether it ends before or after the head's")
-    func bodyDeadlineAfterHead() throws {
-        // Idle body longer than the head's timeout: the timer, set for the head, fires and re-arms.
-        let longer = try EmbeddedOrigin { $0.responseHeadTimeout = .seconds(5); $0.idleBodyTimeout = .seconds(10) }
-        let slow = Recorder(loop: longer.loop)
-        _ = longer.execute(get("/a"), slow)
-        longer.loop.advanceTime(by: .seconds(2))
-        try longer.send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab", on: 0)
-        longer.loop.advanceTime(by: .seconds(9))
-        #expect(slow.events == ["head 200", "body ab"])
-        longer.loop.advanceTime(by: .seconds(1))
-        #expect(slow.events == ["head 200", "body ab", "failed response body idle past the timeout"])
-
-        // Idle body shorter: the timer is brought forward from the head's deadline.
-        let shorter = try EmbeddedOrigin { $0.responseHeadTimeout = .seconds(5); $0.idleBodyTimeout = .seconds(1) }
-        let stalled = Recorder(loop: shorter.loop)
-        _ = shorter.execute(get("/b"), stalled)
-        shorter.loop.advanceTime(by: .milliseconds(500))
-        try shorter.send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab", on: 0)
-        shorter.loop.advanceTime(by: .milliseconds(900))
-        #expect(stalled.events == ["head 200", "body ab"])
-        shorter.loop.advanceTime(by: .milliseconds(100))
-        #expect(stalled.events.count == 3 && stalled.events.last?.hasPrefix("failed") == true)
-        #expect(!shorter.channels[0].isActive)
+    /// (idle-body timeout, when the head arrives, when the stalled body fails), in milliseconds, with
+    /// a 5 s head timeout: an idle deadline after the head's (the timer, set for the head, fires and
+    /// re-arms) and one before it (the timer is brought forward).
+    @Test("one timer serves both deadlines: the idle-body one runs from the head, whether it ends before or after the head's",
+          arguments: [(10_000, 2_000, 12_000), (1_000, 500, 1_500)])
+    func bodyDeadlineAfterHead(idleBody: Int64, headAt: Int64, failsAt: Int64) throws {
+        let origin = try EmbeddedOrigin { $0.responseHeadTimeout = .seconds(5); $0.idleBodyTimeout = .milliseconds(idleBody) }
+        let recorder = Recorder(loop: origin.loop)
+        _ = origin.execute(get("/a"), recorder)
+        origin.loop.advanceTime(by: .milliseconds(headAt))
+        try origin.send("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab", on: 0)
+        origin.loop.advanceTime(by: .milliseconds(failsAt - headAt - 1))
+        #expect(recorder.events == ["head 200", "body ab"])
+        origin.loop.advanceTime(by: .milliseconds(1))
+        #expect(recorder.events == ["head 200", "body ab", "failed response body idle past the timeout"])
+        #expect(!origin.channels[0].isActive)
     }
 
     @Test("an idle pooled connection is closed after the idle-connection timeout")
