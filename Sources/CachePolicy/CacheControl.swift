@@ -95,17 +95,16 @@ public struct CacheControl: Hashable, Sendable {
     public var isEmpty: Bool { directives.isEmpty }
 
     /// Whether a directive with this name (case-insensitive) is present.
+    /// (Names are compared in place, not lower-cased first: most lookups find nothing.)
     public func contains(_ name: String) -> Bool {
-        guard !directives.isEmpty else { return false }  // most requests: nothing to look for
-        let lower = FieldSyntax.lowercased(name)
-        return directives.contains { $0.name == lower }
+        directives.contains { FieldSyntax.namesEqual($0.name, name) }
     }
 
     /// The arguments of every occurrence of this directive, in order.
     public func arguments(_ name: String) -> [String?] {
-        guard !directives.isEmpty else { return [] }
-        let lower = FieldSyntax.lowercased(name)
-        return directives.filter { $0.name == lower }.map(\.value)
+        var found: [String?] = []
+        for directive in directives where FieldSyntax.namesEqual(directive.name, name) { found.append(directive.value) }
+        return found
     }
 
     /// A delta-seconds argument: nil when the directive is absent.

@@ -11,10 +11,13 @@
 public protocol HTTPFieldReading {
     /// Every field line value with this name (case-insensitive), in order; empty when absent.
     func fieldValues(_ name: String) -> [String]
+    /// Whether at least one line with this name is present.
+    func contains(_ name: String) -> Bool
 }
 
 extension HTTPFieldReading {
-    /// Whether at least one line with this name is present.
+    /// Whether at least one line with this name is present (a source that can tell without
+    /// making the values gives its own).
     public func contains(_ name: String) -> Bool {
         !fieldValues(name).isEmpty
     }
@@ -139,6 +142,16 @@ public struct HeaderFields: HTTPFieldReading, @unchecked Sendable, Hashable, Cod
             return true
         }
         return values
+    }
+
+    /// Whether a line with this name is present, found without making a String of its value.
+    public func contains(_ name: String) -> Bool {
+        var found = false
+        forEachValue(named: name) { _ in
+            found = true
+            return false
+        }
+        return found
     }
 
     /// The distinct names present, lower-cased, in order of first appearance.

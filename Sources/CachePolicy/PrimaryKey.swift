@@ -200,10 +200,11 @@ public enum PrimaryKey {
     /// the key splits them, so `utm_content=x;callback=evil` goes as one). Order and encoding of
     /// the rest are kept.
     public static func targetWithoutDroppedParameters(_ target: String, key: KeyNormalisation) -> String {
-        guard !key.dropQueryParameters.isEmpty, let mark = target.firstIndex(of: "?") else { return target }
-        // The common case, checked without splitting: no parameter name is dropped (and none is
-        // percent-encoded, which would need its encodings compared in upper case).
-        if !Self.dropsAnyParameter(target[target.index(after: mark)...], key: key) { return target }
+        guard !key.dropQueryParameters.isEmpty, let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target }
+        // The common case, checked over the bytes in place without splitting: no parameter name
+        // is dropped (and none is percent-encoded, which would need its encodings compared in
+        // upper case).
+        if !Self.dropsAnyParameter(inQueryOf: target, key: key) { return target }
         let path = target[..<mark]
         var query = target[target.index(after: mark)...]
         var fragment: Substring = ""
@@ -216,23 +217,27 @@ public enum PrimaryKey {
         return kept.isEmpty ? "\(path)\(fragment)" : "\(path)?\(kept.joined(separator: "&"))\(fragment)"
     }
 
-    /// Whether a parameter of `query` (up to any fragment) may be dropped by the rules: true when
-    /// one is, or when a name is percent-encoded (the caller then compares it properly).
-    private static func dropsAnyParameter(_ query: Substring, key: KeyNormalisation) -> Bool {
-        let bytes = query.utf8
-        var start = bytes.startIndex
-        while start < bytes.endIndex {
-            var end = start, nameEnd: String.Index?
-            while end < bytes.endIndex, bytes[end] != UInt8(ascii: "&"), bytes[end] != UInt8(ascii: "#") {
-                if nameEnd == nil, bytes[end] == UInt8(ascii: "=") { nameEnd = end }
-                end = bytes.index(after: end)
+    /// Whether a parameter of `target`'s query (up to any fragment) may be dropped by the rules:
+    /// true when one is, or when a name is percent-encoded (the caller then compares it properly).
+    private static func dropsAnyParameter(inQueryOf target: String, key: KeyNormalisation) -> Bool {
+        FieldSyntax.withBytes(of: target) { bytes in
+            guard let mark = bytes.firstIndex(of: UInt8(ascii: "?")) else { return false }
+            var start = mark + 1
+            while start < bytes.count {
+                var end = start, nameEnd: Int?
+                while end < bytes.count, bytes[end] != UInt8(ascii: "&"), bytes[end] != UInt8(ascii: "#") {
+                    if nameEnd == nil, bytes[end] == UInt8(ascii: "=") { nameEnd = end }
+                    end += 1
+                }
+                let name = UnsafeBufferPointer(rebasing: bytes[start..<(nameEnd ?? end)])
+                if name.contains(UInt8(ascii: "%")) || key.dropQueryParameters.contains(where: { $0.matches(bytes: name) }) {
+                    return true
+                }
+                guard end < bytes.count, bytes[end] == UInt8(ascii: "&") else { break }
+                start = end + 1
             }
-            let name = query[start..<(nameEnd ?? end)]
-            if name.utf8.contains(UInt8(ascii: "%")) || key.dropQueryParameters.contains(where: { $0.matches(name) }) { return true }
-            guard end < bytes.endIndex, bytes[end] == UInt8(ascii: "&") else { break }
-            start = bytes.index(after: end)
+            return false
         }
-        return false
     }
 
     private static func name(of parameter: String) -> Substring {

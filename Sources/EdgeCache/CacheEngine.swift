@@ -111,20 +111,30 @@ public struct FillPlan: Sendable {
     /// Accept-Encoding normalised when the key is.
     public func originHeaders(from forwarded: HTTPHeaders) -> HTTPHeaders {
         var headers = forwarded
-        for name in ["if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range", "range"]
-        where headers.contains(name: name) {
-            headers.remove(name: name)
+        // One pass finds which of the client's own fields are there (on most misses none is);
+        // only those are then removed, each removal a pass of its own.
+        var present: [String] = []
+        var acceptsEncodings = false
+        for (name, _) in forwarded {
+            if let member = Self.clientOnlyFields.member(name), !present.contains(member) { present.append(member) }
+            if name.utf8.count == 15, FieldSyntax.namesEqual(name, "accept-encoding") { acceptsEncodings = true }
         }
+        for name in present { headers.remove(name: name) }
         if let validating {
             for field in Validation.conditionalFields(stored: [validating.response.fields]).fields {
                 headers.replaceOrAdd(name: field.name, value: field.value)
             }
         }
-        if settings.key.normaliseAcceptEncoding, headers.contains(name: "accept-encoding") {
+        if settings.key.normaliseAcceptEncoding, acceptsEncodings {
             headers.replaceOrAdd(name: "accept-encoding", value: Variants.preferredEncoding(acceptEncoding: headers["accept-encoding"]))
         }
         return headers
     }
+
+    /// The client's validators and ranges, never sent on a fill (RFC 9111 §4.3.1: the cache
+    /// sends its own validators; a range would leave it a part it cannot store whole).
+    private static let clientOnlyFields = FieldNameSet(
+        ["if-none-match", "if-modified-since", "if-match", "if-unmodified-since", "if-range", "range"])
 }
 
 public final class CacheEngine: Sendable {

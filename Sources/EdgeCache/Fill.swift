@@ -203,8 +203,10 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
             }
         }
         // RFC 9110 §7.6.1: the hop-by-hop lines go before the response is judged (and before it
-        // is packed: one packing, not two); what is judged is what is stored.
-        let fields = HeaderFields(head.headers.removingHopByHopFields(and: .empty))
+        // is packed: one packing, not two); what is judged is what is stored, and what the
+        // subscribers are given (so they find nothing left to remove).
+        let endToEnd = head.headers.removingHopByHopFields(and: .empty)
+        let fields = HeaderFields(endToEnd)
         var notStored: NotCachedReason?
         var variantKey = ""
         var varyFieldNames: [String] = []
@@ -251,7 +253,7 @@ final class Fill: OriginResponseHandling, @unchecked Sendable {
         } else {
             coordinator.uncacheable.forget(plan.key)
         }
-        let response = FillResponse(status: head.status, headers: head.headers, outcome: .fetched(notStored: notStored),
+        let response = FillResponse(status: head.status, headers: endToEnd, outcome: .fetched(notStored: notStored),
                                     stored: nil, reason: plan.reason, timeToLive: timeToLive, origin: origin)
         let holdable = declaredLength.map { $0 <= Self.headHoldLimit } ?? false
         if lifecycle.headReceived(.fetched(target, holdable: holdable)) == .holdHead {

@@ -47,7 +47,8 @@ public struct FillResponse: Sendable {
     }
 
     public var status: HTTPResponseStatus
-    /// The response fields, before the front adds Age, Via and Cache-Status.
+    /// The response's end-to-end fields (its hop-by-hop ones already gone, RFC 9110 §7.6.1),
+    /// before the front adds Age, Via and Cache-Status.
     public var headers: HTTPHeaders
     public var outcome: Outcome
     /// The stored response served, for revalidated and stale-if-error answers (its age).

@@ -5,6 +5,7 @@ import NIOHTTP1
 
 extension HTTPHeaders: HTTPFieldReading {
     public func fieldValues(_ name: String) -> [String] { self[name] }
+    public func contains(_ name: String) -> Bool { contains(name: name) }
 }
 
 extension HeaderFields {

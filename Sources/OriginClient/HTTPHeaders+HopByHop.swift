@@ -34,13 +34,19 @@ extension HTTPHeaders {
             }
         }
         guard anyGoes else { return nil }
-        let named = FieldNameSet(connectionNamed)
         var kept: [(String, String)] = []
         kept.reserveCapacity(count)
-        for (name, value) in self where !Self.hopByHop.contains(name) && !dropped.contains(name) && !named.contains(name) {
+        for (name, value) in self where !Self.hopByHop.contains(name) && !dropped.contains(name)
+            && !Self.isListed(name, in: connectionNamed) {
             kept.append((name, value))
         }
         return HTTPHeaders(kept)
+    }
+
+    /// Whether `name` is one of the lower-cased names a Connection field listed: nearly always
+    /// none or one ("keep-alive"), so compared in place rather than gathered into a set.
+    private static func isListed(_ name: String, in listed: [String]) -> Bool {
+        !listed.isEmpty && listed.contains { FieldSyntax.namesEqual(name, $0) }
     }
 
     /// The fixed and gateway hop-by-hop names (CachePolicy.HopByHop).

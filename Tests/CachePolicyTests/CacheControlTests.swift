@@ -9,6 +9,11 @@ struct CacheControlTests {
         #expect(control.maxAge == .seconds(60))
         #expect(control.public)
         #expect(control.noCache == .fields(["set-cookie", "x-secret"]))
+        // Looked up in any case too, and a name that only shares a prefix is another directive.
+        #expect(control.contains("PUBLIC") && control.contains("max-age"))
+        #expect(!control.contains("max") && !control.contains("private"))
+        #expect(control.arguments("Max-Age") == ["60"] && control.arguments("no-store").isEmpty)
+        #expect(CacheControl(fieldValues: ["max-age=1, MAX-AGE=2"]).arguments("max-age") == ["1", "2"])
     }
 
     struct SecondsCase: Sendable, CustomTestStringConvertible {

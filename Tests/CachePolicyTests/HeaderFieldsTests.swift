@@ -26,6 +26,21 @@ struct HeaderFieldsTests {
         #expect(fields.names == ["cache-control", "x-long", "x-empty", "vary", "Ünï"])
     }
 
+    @Test("contains finds a line by name in any case, an empty value included, without reading values")
+    func containsByName() {
+        let fields: HeaderFields = [("Date", "Sun, 06 Nov 1994 08:49:37 GMT"), ("x-empty", ""), ("Content-Type", "text/plain")]
+        #expect(fields.contains("date"))
+        #expect(fields.contains("DATE"))
+        #expect(fields.contains("X-Empty"))
+        #expect(fields.contains("content-type"))
+        #expect(!fields.contains("content"))
+        #expect(!fields.contains("x-empty2"))
+        #expect(!HeaderFields().contains("date"))
+        // The same answers through the generic reading every policy function uses.
+        func reads(_ source: some HTTPFieldReading, _ name: String) -> Bool { source.contains(name) }
+        #expect(reads(fields, "Date") && !reads(fields, "age"))
+    }
+
     @Test("remove and replace keep the order of the other lines")
     func mutations() {
         var fields: HeaderFields = [("A", "1"), ("B", "2"), ("a", "3"), ("C", "4")]

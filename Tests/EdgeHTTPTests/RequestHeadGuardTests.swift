@@ -45,6 +45,28 @@ struct RequestHeadGuardTests {
         }
     }
 
+    @Test("framing fields are found whatever the case of their names (RFC 9110 §5.1)",
+          arguments: [
+              ([("HOST", "a"), ("Content-Length", "3")], "accept 3"),
+              ([("Host", "a"), ("hOsT", "b")], "400"),
+              ([("content-length", "2")], "400"),
+              ([("host", "a"), ("Transfer-Encoding", "chunked"), ("CONTENT-LENGTH", "3")], "400"),
+              ([("host", "a"), ("CONNECTION", "close, Host")], "400"),
+              ([("host", "a"), ("Expect", "100-continue"), ("content-length", "1")], "continue"),
+              ([("host", "a"), ("EXPECT", "something-else")], "417"),
+              ([("host", "a"), ("Content-Length", "1"), ("Content-Length", "2")], "400"),
+          ])
+    func framingFieldNamesIgnoreCase(fields: [(String, String)], expected: String) {
+        let verdict: String
+        switch headGuard.check(head(.POST, "/", fields)) {
+        case .accept(let length?, _, false): verdict = "accept \(length)"
+        case .accept(_, _, true): verdict = "continue"
+        case .accept: verdict = "accept"
+        case .reject(let status, _): verdict = "\(status.code)"
+        }
+        #expect(verdict == expected)
+    }
+
     @Test("an oversized Content-Length cannot overflow")
     func overflowingLength() {
         if case .reject(let status, _) = headGuard.check(head(.POST, "/", [("host", "a"), ("content-length", "99999999999999999999999")])) {

@@ -40,10 +40,13 @@ final class RecordingSubscriber: FillSubscriber, @unchecked Sendable {
     enum Event: Equatable { case started(UInt), part(String), completed, failed, declined(FillDecline) }
     let eventLoop: any EventLoop
     var events: [Event] = []
+    /// The fields of each response started.
+    var startedFields: [HTTPHeaders] = []
     init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 
     func fillStarted(_ response: FillResponse) -> EventLoopFuture<Void> {
         events.append(.started(response.status.code))
+        startedFields.append(response.headers)
         return eventLoop.makeSucceededVoidFuture()
     }
     func fillBodyPart(_ part: ByteBuffer) -> EventLoopFuture<Void> {
@@ -119,6 +122,27 @@ struct FillCollapseTests {
         loop.advanceTime(by: .seconds(3))
         #expect(leader.events == [.started(200), .part("whole"), .completed])
         #expect(waiter.events == [.started(200), .part("whole"), .completed])
+    }
+
+    @Test("RFC 9110 §7.6.1: every subscriber gets the response without its hop-by-hop fields, as it is stored")
+    func subscribersGetEndToEndFields() throws {
+        let key = try plan().key
+        let (leader, waiter) = try leaderAndWaiter()
+        let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: HTTPHeaders([
+            ("Connection", "keep-alive, X-Hop"), ("cache-control", "max-age=60"), ("Keep-Alive", "timeout=5"),
+            ("X-Hop", "1"), ("content-length", "5"), ("X-End", "2"),
+        ]))
+        let fetch = origin.fetches[0]
+        _ = fetch.handler.originResponseHeadReceived(head, from: try OriginServer(url: "http://origin.test"))
+        _ = fetch.handler.originBodyPartReceived(ByteBuffer(string: "whole"))
+        fetch.handler.originResponseCompleted()
+        loop.run()
+        for subscriber in [leader, waiter] {
+            #expect(subscriber.events == [.started(200), .part("whole"), .completed])
+            #expect(subscriber.startedFields.map { $0.map(\.name) } == [["cache-control", "content-length", "X-End"]])
+        }
+        let stored = try #require(engine.storage.variants(for: key).first)
+        #expect(stored.response.fields.names == ["cache-control", "content-length", "x-end"])
     }
 
     @Test("the timeout and the held head's release in the same turn: the waiter still gets exactly one of them")

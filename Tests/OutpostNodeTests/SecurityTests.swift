@@ -110,7 +110,12 @@ struct SecurityTests {
                 }
                 #expect(response.status == 408)
                 #expect(response.header("connection") == "close")
-                #expect(clock.now - started < .seconds(3))
+                // The body's timer answered (the head's says "the request head did not arrive"), and
+                // no other timer could have: the next one (the 10 s head timeout does not run once
+                // the head is in; the origin's head timeout is 30 s) is far beyond this bound, which
+                // leaves a loaded machine room without depending on how fast it runs.
+                #expect(response.bodyText.contains("the request did not arrive in time"), "\(response.bodyText)")
+                #expect(clock.now - started < .seconds(10))
                 // The origin never got a whole request: the body stopped, and the upload was abandoned.
                 #expect(origin.requestCount == 0)
             }
