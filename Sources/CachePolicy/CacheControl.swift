@@ -69,22 +69,61 @@ public struct CacheControl: Hashable, Sendable {
     /// name is not a token are dropped.
     public init(fieldValues: [String]) {
         var directives: [Directive] = []
-        for line in fieldValues {
-            for member in FieldSyntax.splitList(line) {
-                let name: String, value: String?
-                if let equals = member.utf8.firstIndex(of: UInt8(ascii: "=")) {
-                    name = FieldSyntax.trimmed(member[..<equals])
-                    let raw = FieldSyntax.trimmed(member[member.utf8.index(after: equals)...])
-                    value = raw.hasPrefix("\"") ? (FieldSyntax.unquoted(raw) ?? raw) : raw
-                } else {
-                    name = member
-                    value = nil
-                }
-                guard FieldSyntax.isToken(name) else { continue }
-                directives.append(Directive(name: name, value: value))
-            }
+        for line in fieldValues where !Self.appendUnquoted(line, to: &directives) {
+            Self.appendDirectives(of: line, to: &directives)
         }
         self.directives = directives
+    }
+
+    /// The directives of one line, quoted arguments and all.
+    static func appendDirectives(of line: String, to directives: inout [Directive]) {
+        for member in FieldSyntax.splitList(line) {
+            let name: String, value: String?
+            if let equals = member.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                name = FieldSyntax.trimmed(member[..<equals])
+                let raw = FieldSyntax.trimmed(member[member.utf8.index(after: equals)...])
+                value = raw.hasPrefix("\"") ? (FieldSyntax.unquoted(raw) ?? raw) : raw
+            } else {
+                name = member
+                value = nil
+            }
+            guard FieldSyntax.isToken(name) else { continue }
+            directives.append(Directive(name: name, value: value))
+        }
+    }
+
+    /// The directives of a line without a quoted string (nearly every line: `public,
+    /// max-age=3600`), read over its bytes in place with the same result as `appendDirectives`;
+    /// false, having added nothing, for a line with a quote.
+    static func appendUnquoted(_ line: String, to directives: inout [Directive]) -> Bool {
+        FieldSyntax.withBytes(of: line) { bytes in
+            guard !bytes.contains(UInt8(ascii: "\"")) else { return false }
+            var start = 0
+            while start <= bytes.count {
+                var end = start
+                while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
+                let member = trimmed(bytes, start..<end)
+                let equals = bytes[member].firstIndex(of: UInt8(ascii: "="))
+                let name = trimmed(bytes, member.lowerBound..<(equals ?? member.upperBound))
+                if !name.isEmpty, bytes[name].allSatisfy(FieldSyntax.isTokenCharacter) {
+                    let value = equals.map { equals in
+                        String(decoding: UnsafeBufferPointer(rebasing: bytes[trimmed(bytes, (equals + 1)..<member.upperBound)]), as: UTF8.self)
+                    }
+                    directives.append(Directive(name: String(decoding: UnsafeBufferPointer(rebasing: bytes[name]), as: UTF8.self),
+                                                value: value))
+                }
+                start = end + 1
+            }
+            return true
+        }
+    }
+
+    /// `range` without the whitespace (SP, HTAB) at either end.
+    private static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Range<Int> {
+        var lower = range.lowerBound, upper = range.upperBound
+        while lower < upper, FieldSyntax.isWhitespace(bytes[lower]) { lower += 1 }
+        while upper > lower, FieldSyntax.isWhitespace(bytes[upper - 1]) { upper -= 1 }
+        return lower..<upper
     }
 
     /// Parses the Cache-Control lines of a message.

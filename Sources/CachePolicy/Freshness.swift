@@ -129,11 +129,7 @@ public enum Freshness {
 
     /// The Date field, when present once (or repeated identically) and valid.
     public static func responseDate(_ response: some HTTPFieldReading) -> Timestamp? {
-        let lines = response.fieldValues("Date")
-        guard let first = lines.first, lines.allSatisfy({ FieldSyntax.trimmed($0) == FieldSyntax.trimmed(first) }) else {
-            return nil
-        }
-        return HTTPDate.parse(first)
+        response.dateValue("Date")
     }
 }
 

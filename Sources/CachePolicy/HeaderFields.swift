@@ -13,6 +13,9 @@ public protocol HTTPFieldReading {
     func fieldValues(_ name: String) -> [String]
     /// Whether at least one line with this name is present.
     func contains(_ name: String) -> Bool
+    /// The HTTP-date (RFC 9110 §5.6.7) every line with this name carries, parsed; nil when there
+    /// is none, when the lines differ, or when it is not a date.
+    func dateValue(_ name: String) -> Timestamp?
 }
 
 extension HTTPFieldReading {
@@ -20,6 +23,21 @@ extension HTTPFieldReading {
     /// making the values gives its own).
     public func contains(_ name: String) -> Bool {
         !fieldValues(name).isEmpty
+    }
+
+    /// The HTTP-date every line with this name carries, read from the values' text (a source that
+    /// keeps dates parsed gives its own).
+    public func dateValue(_ name: String) -> Timestamp? {
+        textDateValue(name)
+    }
+
+    /// `dateValue` from the values' text: lines the same once trimmed, the first parsed.
+    func textDateValue(_ name: String) -> Timestamp? {
+        let lines = fieldValues(name)
+        guard let first = lines.first, lines.allSatisfy({ FieldSyntax.trimmed($0) == FieldSyntax.trimmed(first) }) else {
+            return nil
+        }
+        return HTTPDate.parse(first)
     }
 
     /// All lines with this name combined into one value with ", " (RFC 9110 §5.3), or nil when absent.
@@ -152,6 +170,35 @@ public struct HeaderFields: HTTPFieldReading, @unchecked Sendable, Hashable, Cod
             return false
         }
         return found
+    }
+
+    /// `dateValue` straight from the packed seconds when every line is a date kept packed (it was
+    /// packed only because it formats back to exactly its text): no rendering and parsing again.
+    /// Anything else takes the text path.
+    public func dateValue(_ name: String) -> Timestamp? {
+        var lines = 0
+        var seconds: UInt32?
+        var packedAndSame = true
+        var target = name
+        target.withUTF8 { target in
+            withPackedBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let line = PackedFieldLine.readName(bytes, at: &offset)
+                    guard FieldSyntax.namesEqual(raw: line, target) else {
+                        PackedFieldLine.skipValue(bytes, at: &offset)
+                        continue
+                    }
+                    lines += 1
+                    let date = PackedFieldLine.readDate(bytes, at: &offset)
+                    if date == nil || (seconds != nil && date != seconds) { packedAndSame = false }
+                    if seconds == nil { seconds = date }
+                }
+            }
+        }
+        guard lines > 0 else { return nil }
+        if packedAndSame, let seconds { return Timestamp(seconds: Double(seconds)) }
+        return textDateValue(name)
     }
 
     /// The distinct names present, lower-cased, in order of first appearance.

@@ -233,6 +233,21 @@ enum PackedFieldLine {
         precondition(offset <= bytes.count, "packed field line past the end")
     }
 
+    /// The seconds of the value at `offset` when it is kept as a date, moving `offset` past it;
+    /// nil (having moved past it too) when it is kept any other way.
+    static func readDate(_ bytes: UnsafeRawBufferPointer, at offset: inout Int) -> UInt32? {
+        var start = offset
+        guard LEB128.read(bytes, at: &start)! == dateHeader else {
+            skipValue(bytes, at: &offset)
+            return nil
+        }
+        offset = start + 4
+        precondition(offset <= bytes.count, "packed field line past the end")
+        var seconds: UInt32 = 0
+        withUnsafeMutableBytes(of: &seconds) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[start..<offset])) }
+        return UInt32(littleEndian: seconds)
+    }
+
     /// What `body` makes of the value at `offset` (its bytes, valid only during the call),
     /// moving `offset` past it.
     static func readValue<Result>(_ bytes: UnsafeRawBufferPointer, at offset: inout Int,

@@ -1,4 +1,4 @@
-import CachePolicy
+@testable import CachePolicy
 import Testing
 
 @Suite("RFC 9111 §5.2 Cache-Control parsing")
@@ -14,6 +14,26 @@ struct CacheControlTests {
         #expect(!control.contains("max") && !control.contains("private"))
         #expect(control.arguments("Max-Age") == ["60"] && control.arguments("no-store").isEmpty)
         #expect(CacheControl(fieldValues: ["max-age=1, MAX-AGE=2"]).arguments("max-age") == ["1", "2"])
+    }
+
+    @Test("a line without quotes read over its bytes gives exactly the directives the general path gives")
+    func unquotedLinesAsTheGeneralPath() {
+        let pieces = ["max-age", "MAX-AGE", "=", "60", ",", ", ", " ", "\t", "public", "No-Cache", "a b", "é", "x=y=z",
+                      "=5", ",,", "s-maxage =  10 ", "private=Set-Cookie", "!#$%&'*+-.^_`|~", ";", "()", "\\"]
+        var generator = SystemRandomNumberGenerator()
+        var lines = ["", ",", "max-age=60", " public , max-age = 60 ,", "no-store,,no-cache", "=", "a=", "=b"]
+        for _ in 0..<3000 {
+            lines.append((0..<Int.random(in: 1...8, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined())
+        }
+        for line in lines {
+            var fast: [CacheControl.Directive] = [], general: [CacheControl.Directive] = []
+            #expect(CacheControl.appendUnquoted(line, to: &fast))
+            CacheControl.appendDirectives(of: line, to: &general)
+            #expect(fast == general, "\(line)")
+        }
+        // A quoted argument takes the general path.
+        var none: [CacheControl.Directive] = []
+        #expect(!CacheControl.appendUnquoted(#"no-cache="a, b""#, to: &none) && none.isEmpty)
     }
 
     struct SecondsCase: Sendable, CustomTestStringConvertible {

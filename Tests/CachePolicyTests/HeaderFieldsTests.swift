@@ -41,6 +41,39 @@ struct HeaderFieldsTests {
         #expect(reads(fields, "Date") && !reads(fields, "age"))
     }
 
+    /// The same lines read only through their text: the protocol's own `dateValue`.
+    struct TextOnly: HTTPFieldReading {
+        let fields: HeaderFields
+        func fieldValues(_ name: String) -> [String] { fields.fieldValues(name) }
+    }
+
+    @Test("a date kept packed reads back as the text path parses it: same lines, differing lines, other forms",
+          arguments: [
+              [("Date", "Sun, 06 Nov 1994 08:49:37 GMT")],
+              [("Date", "Sun, 06 Nov 1994 08:49:37 GMT"), ("date", "Sun, 06 Nov 1994 08:49:37 GMT")],
+              [("Date", "Sun, 06 Nov 1994 08:49:37 GMT"), ("Date", "Mon, 07 Nov 1994 08:49:37 GMT")],
+              [("Date", "Sun, 06 Nov 1994 08:49:37 GMT"), ("Date", "Sunday, 06-Nov-94 08:49:37 GMT")],
+              [("Date", "Sunday, 06-Nov-94 08:49:37 GMT")],
+              [("Date", "Sun Nov  6 08:49:37 1994")],
+              [("Date", "0")],
+              [("Date", "sun, 06 nov 1994 08:49:37 gmt")],
+              [("Age", "5")],
+              [("Date", "Thu, 01 Jan 1970 00:00:00 GMT"), ("X", "y")],
+          ])
+    func packedDates(lines: [(String, String)]) {
+        let fields = HeaderFields(lines)
+        #expect(fields.dateValue("date") == TextOnly(fields: fields).dateValue("date"))
+        #expect(fields.dateValue("DATE") == TextOnly(fields: fields).dateValue("Date"))
+    }
+
+    @Test("a packed date is read without its text, and equals what the text says")
+    func packedDateValue() {
+        let fields: HeaderFields = [("Date", "Sun, 06 Nov 1994 08:49:37 GMT")]
+        #expect(fields.dateValue("Date") == Timestamp(seconds: 784_111_777))
+        #expect(fields.dateValue("Last-Modified") == nil)
+        #expect(Freshness.responseDate(fields) == Timestamp(seconds: 784_111_777))
+    }
+
     @Test("remove and replace keep the order of the other lines")
     func mutations() {
         var fields: HeaderFields = [("A", "1"), ("B", "2"), ("a", "3"), ("C", "4")]
