@@ -135,6 +135,7 @@ struct ReloadTests {
                                         let path = number % 3 == 0 ? "/live/\(client)/\(number)" : "/load/\(client)/\(number % 20)"
                                         try await connection.send("GET \(path) HTTP/1.1\r\nHost: a\r\n\r\n")
                                         statuses.append(try await connection.readResponse().status)
+                                        reloading.responseRead()
                                         if number == 0 { reloading.clientStarted() }
                                     }
                                     return statuses
@@ -146,11 +147,19 @@ struct ReloadTests {
                         let deadline = ContinuousClock.now + .seconds(20)
                         while reloading.started < 4, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
                         for round in 0..<10 {
-                            try await Task.sleep(for: .milliseconds(30))
                             var next = initial
                             next.origins = [try OriginServer(url: (round % 2 == 0 ? second : first).url)]
                             if round % 2 == 0 { next.cache.rules = bypassing }
                             try node.reload(next)
+                            // Each configuration answers sixteen requests before the next replaces
+                            // it, however fast or slow the clients run: some client then sent three
+                            // in a row under it, one of them a new /live target, which the second
+                            // origin's rounds pass through to it.
+                            let answered = reloading.answered
+                            let roundDeadline = ContinuousClock.now + .seconds(10)
+                            while reloading.answered < answered + 16, ContinuousClock.now < roundDeadline {
+                                try await Task.sleep(for: .milliseconds(2))
+                            }
                         }
                         reloading.finish()
                         for try await statuses in group {
@@ -258,9 +267,14 @@ private final class Reloading: @unchecked Sendable {
     private var done = false
     private var clients = 0
 
+    private var responses = 0
+
     var finished: Bool { lock.withLock { done } }
     var started: Int { lock.withLock { clients } }
+    /// Responses read by all clients so far.
+    var answered: Int { lock.withLock { responses } }
 
     func finish() { lock.withLock { done = true } }
     func clientStarted() { lock.withLock { clients += 1 } }
+    func responseRead() { lock.withLock { responses += 1 } }
 }
