@@ -165,7 +165,8 @@ public struct HeaderFields: HTTPFieldReading, @unchecked Sendable, Hashable, Cod
     /// Whether a line with this name is present, found without making a String of its value.
     public func contains(_ name: String) -> Bool {
         var found = false
-        forEachValue(named: name) { _ in
+        forEachLine(named: name) { bytes, offset in
+            PackedFieldLine.skipValue(bytes, at: &offset)
             found = true
             return false
         }
@@ -179,22 +180,12 @@ public struct HeaderFields: HTTPFieldReading, @unchecked Sendable, Hashable, Cod
         var lines = 0
         var seconds: UInt32?
         var packedAndSame = true
-        var target = name
-        target.withUTF8 { target in
-            withPackedBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let line = PackedFieldLine.readName(bytes, at: &offset)
-                    guard FieldSyntax.namesEqual(raw: line, target) else {
-                        PackedFieldLine.skipValue(bytes, at: &offset)
-                        continue
-                    }
-                    lines += 1
-                    let date = PackedFieldLine.readDate(bytes, at: &offset)
-                    if date == nil || (seconds != nil && date != seconds) { packedAndSame = false }
-                    if seconds == nil { seconds = date }
-                }
-            }
+        forEachLine(named: name) { bytes, offset in
+            lines += 1
+            let date = PackedFieldLine.readDate(bytes, at: &offset)
+            if date == nil || (seconds != nil && date != seconds) { packedAndSame = false }
+            if seconds == nil { seconds = date }
+            return true
         }
         guard lines > 0 else { return nil }
         if packedAndSame, let seconds { return Timestamp(seconds: Double(seconds)) }
@@ -348,9 +339,16 @@ public struct HeaderFields: HTTPFieldReading, @unchecked Sendable, Hashable, Cod
 
     /// Calls `body` with the value bytes of each line named `name` (case-insensitively), in
     /// order, until it returns false; other lines' values are not decoded.
-    /// The name's bytes are taken once, and each line's name is compared with them in place: no
-    /// per-line closure context, and a name of another length is rejected by its length alone.
     private func forEachValue(named name: String, _ body: (UnsafeRawBufferPointer) -> Bool) {
+        forEachLine(named: name) { bytes, offset in PackedFieldLine.readValue(bytes, at: &offset, body) }
+    }
+
+    /// Calls `read` for each line named `name` (case-insensitively), in order, with the packed
+    /// bytes and the offset of the line's value, which `read` moves past the value (reading or
+    /// skipping it); stops when `read` returns false. Other lines' values are skipped.
+    /// The name's bytes are taken once, and each line's name is compared with them in place: a
+    /// name of another length is rejected by its length alone.
+    private func forEachLine(named name: String, _ read: (UnsafeRawBufferPointer, inout Int) -> Bool) {
         var name = name
         name.withUTF8 { target in
             withPackedBytes { bytes in
@@ -358,7 +356,7 @@ public struct HeaderFields: HTTPFieldReading, @unchecked Sendable, Hashable, Cod
                 while offset < bytes.count {
                     let line = PackedFieldLine.readName(bytes, at: &offset)
                     if FieldSyntax.namesEqual(raw: line, target) {
-                        if PackedFieldLine.readValue(bytes, at: &offset, body) == false { return }
+                        if read(bytes, &offset) == false { return }
                     } else {
                         PackedFieldLine.skipValue(bytes, at: &offset)
                     }

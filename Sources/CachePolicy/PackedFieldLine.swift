@@ -243,8 +243,13 @@ enum PackedFieldLine {
         }
         offset = start + 4
         precondition(offset <= bytes.count, "packed field line past the end")
+        return dateSeconds(bytes, at: start)
+    }
+
+    /// The four little-endian bytes of a packed date at `start`.
+    private static func dateSeconds(_ bytes: UnsafeRawBufferPointer, at start: Int) -> UInt32 {
         var seconds: UInt32 = 0
-        withUnsafeMutableBytes(of: &seconds) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[start..<offset])) }
+        withUnsafeMutableBytes(of: &seconds) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[start..<start + 4])) }
         return UInt32(littleEndian: seconds)
     }
 
@@ -258,12 +263,10 @@ enum PackedFieldLine {
             return body(SharedFieldValues.shared.value(shared))
         }
         if header == dateHeader {
-            let start = offset
+            let seconds = dateSeconds(bytes, at: offset)
             offset += 4
-            var seconds: UInt32 = 0
-            withUnsafeMutableBytes(of: &seconds) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[start..<start + 4])) }
             return withUnsafeTemporaryAllocation(byteCount: HTTPDate.imfFixdateLength, alignment: 1) { rendered in
-                HTTPDate.writeIMFFixdate(seconds: Int(UInt32(littleEndian: seconds)), to: rendered)
+                HTTPDate.writeIMFFixdate(seconds: Int(seconds), to: rendered)
                 return body(UnsafeRawBufferPointer(rendered))
             }
         }

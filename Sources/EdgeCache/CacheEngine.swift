@@ -117,7 +117,7 @@ public struct FillPlan: Sendable {
         var acceptsEncodings = false
         for (name, _) in forwarded {
             if let member = Self.clientOnlyFields.member(name), !present.contains(member) { present.append(member) }
-            if name.utf8.count == 15, FieldSyntax.namesEqual(name, "accept-encoding") { acceptsEncodings = true }
+            if FieldSyntax.namesEqual(name, "accept-encoding") { acceptsEncodings = true }
         }
         for name in present { headers.remove(name: name) }
         if let validating {

@@ -46,7 +46,7 @@ extension HTTPHeaders {
     /// Whether `name` is one of the lower-cased names a Connection field listed: nearly always
     /// none or one ("keep-alive"), so compared in place rather than gathered into a set.
     private static func isListed(_ name: String, in listed: [String]) -> Bool {
-        !listed.isEmpty && listed.contains { FieldSyntax.namesEqual(name, $0) }
+        listed.contains { FieldSyntax.namesEqual(name, $0) }
     }
 
     /// The fixed and gateway hop-by-hop names (CachePolicy.HopByHop).

@@ -78,9 +78,7 @@ public final class OriginCall: @unchecked Sendable {
             // The client is the slow side, or the body moved since: look again later.
             let idle = eventLoop.now - lastBodyActivity
             let writing = lifecycle.state == .streaming(writing: true)
-            let deadline = eventLoop.now + (writing || idle >= client.idleBodyTimeout ? client.idleBodyTimeout : client.idleBodyTimeout - idle)
-            bodyDeadline = deadline
-            schedule(at: deadline)
+            armBodyDeadline(at: eventLoop.now + (writing || idle >= client.idleBodyTimeout ? client.idleBodyTimeout : client.idleBodyTimeout - idle))
         case .timeOut(let failure, let headDelivered):
             exchange?.cancel()
             exchange = nil
@@ -112,6 +110,12 @@ public final class OriginCall: @unchecked Sendable {
         timerFiresAt = nil
         headDeadline = nil
         bodyDeadline = nil
+    }
+
+    /// The body is idle too long at `deadline` unless it moves; the timer fires by then.
+    private func armBodyDeadline(at deadline: NIODeadline) {
+        bodyDeadline = deadline
+        schedule(at: deadline)
     }
 
     /// Makes the timer fire by `deadline`: left alone when it fires by then already.
@@ -169,9 +173,7 @@ public final class OriginCall: @unchecked Sendable {
         headDeadline = nil
         if let index = lifecycle.origin { client.recordResponse(index) }
         lastBodyActivity = eventLoop.now
-        let deadline = lastBodyActivity + client.idleBodyTimeout
-        bodyDeadline = deadline
-        schedule(at: deadline)
+        armBodyDeadline(at: lastBodyActivity + client.idleBodyTimeout)
         return handler.originResponseHeadReceived(head, from: origin)
     }
 
